@@ -1,0 +1,142 @@
+"""Argument checks shared by every entry point.
+
+Everything a user can get wrong is caught here, before any work or allocation,
+with an error that names the argument and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import (
+    InvalidArgumentError,
+    InvalidLabelsError,
+    InvalidShapeError,
+    InvalidTypeError,
+    LengthMismatchError,
+)
+
+MODES = ("auto", "copy", "index")
+LAYOUTS = ("auto", "strided", "contiguous")
+
+
+def check_choice(name: str, value: object, valid: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``valid``, else raise naming every valid choice."""
+    if not isinstance(value, str) or value not in valid:
+        choices = ", ".join(repr(v) for v in valid)
+        raise InvalidArgumentError(f"{name}={value!r} is not valid; use one of {choices}.")
+    return value
+
+
+def check_chunk_size(chunk_size: object) -> int:
+    """``chunk_size`` must be a positive integer (numpy integers accepted, bools refused)."""
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral):
+        raise InvalidTypeError(
+            f"chunk_size must be a positive int, got {type(chunk_size).__name__} "
+            f"{chunk_size!r}; pass for example chunk_size=100_000."
+        )
+    if chunk_size <= 0:
+        raise InvalidArgumentError(
+            f"chunk_size must be a positive int, got {chunk_size}; "
+            "pass the number of points per chunk, for example chunk_size=100_000."
+        )
+    return int(chunk_size)
+
+
+def _as_1d(name: str, value: Any) -> Any:
+    """Return a 1-D array-like (numpy or JAX array kept as is); refuse other ranks."""
+    if not hasattr(value, "shape") or not hasattr(value, "dtype"):
+        if isinstance(value, str | bytes):
+            raise InvalidTypeError(f"{name} must be a 1-D numeric array, got a string.")
+        value = np.asarray(value)
+    ndim = len(value.shape)
+    if ndim != 1:
+        hint = (
+            f"flatten it first, e.g. {name}.ravel() (row-major order), "
+            "and flatten every other array the same way"
+            if ndim > 1
+            else f"wrap it, e.g. np.atleast_1d({name})"
+        )
+        raise InvalidShapeError(
+            f"{name} must be one-dimensional, got shape {tuple(value.shape)}; {hint}."
+        )
+    return value
+
+
+def check_labels(labels: Any) -> np.ndarray:
+    """Labels must be a 1-D array of real numbers (float, int or bool)."""
+    labels = _as_1d("labels", labels)
+    labels = np.asarray(labels)  # JAX labels are brought to the host (small compared to data)
+    kind = labels.dtype.kind
+    if kind not in "fiub":
+        raise InvalidTypeError(
+            f"labels must be numeric (float angles or integer codes), got dtype "
+            f"{labels.dtype}; map them to integers first, e.g. "
+            "np.unique(labels, return_inverse=True)[1]."
+        )
+    if kind == "f" and labels.dtype.itemsize not in (4, 8):
+        raise InvalidTypeError(
+            f"labels of dtype {labels.dtype} are not supported; convert with "
+            "labels.astype(np.float64)."
+        )
+    return labels
+
+
+def check_arrays(arrays: Sequence[Any], n: int | None) -> tuple[Any, ...]:
+    """Every data array must be 1-D with the labels' length."""
+    out = []
+    for i, a in enumerate(arrays):
+        a = _as_1d(f"arrays[{i}]", a)
+        if n is not None and a.shape[0] != n:
+            raise LengthMismatchError(
+                f"arrays[{i}] has {a.shape[0]} points but labels have {n}; every array "
+                "must have one value per label (flatten all arrays in the same order)."
+            )
+        if a.dtype.kind not in "fiubcmM":
+            raise InvalidTypeError(
+                f"arrays[{i}] has dtype {a.dtype}; only numeric arrays can be stratified."
+            )
+        out.append(a)
+    return tuple(out)
+
+
+def check_group_sizes(group_sizes: Any, n: int | None) -> np.ndarray:
+    """``group_sizes`` are non-negative integer run lengths that add up to n."""
+    sizes = np.asarray(group_sizes)
+    if sizes.ndim != 1 or sizes.dtype.kind not in "iu":
+        raise InvalidTypeError(
+            "group_sizes must be a 1-D sequence of integers (points per group, in data "
+            f"order), got {sizes.dtype} with shape {sizes.shape}."
+        )
+    if sizes.size and sizes.min() < 0:
+        raise InvalidLabelsError("group_sizes must not contain negative sizes.")
+    sizes = sizes.astype(np.int64)
+    if n is not None and int(sizes.sum()) != n:
+        raise InvalidLabelsError(
+            f"group_sizes add up to {int(sizes.sum())} but the arrays have {n} points; "
+            "group_sizes must list the length of every group-major run, in order."
+        )
+    return sizes
+
+
+def check_rounding(decimals: object, atol: object) -> tuple[int | None, float | None]:
+    """``decimals`` (int) and ``atol`` (>= 0 float) merge near-equal float labels."""
+    if decimals is not None and atol is not None:
+        raise InvalidArgumentError("pass decimals= or atol=, not both.")
+    if decimals is not None and (
+        isinstance(decimals, bool) or not isinstance(decimals, numbers.Integral)
+    ):
+        raise InvalidTypeError(f"decimals must be an int, got {decimals!r}.")
+    if atol is not None:
+        if isinstance(atol, bool) or not isinstance(atol, numbers.Real):
+            raise InvalidTypeError(f"atol must be a non-negative float, got {atol!r}.")
+        if not np.isfinite(atol) or atol < 0:
+            raise InvalidArgumentError(f"atol must be a finite value >= 0, got {atol!r}.")
+    return (
+        None if decimals is None else int(decimals),  # type: ignore[call-overload]
+        None if atol is None else float(atol),  # type: ignore[arg-type]
+    )
