@@ -77,7 +77,18 @@ def _as_bool(where: str, value: Any) -> bool:
     raise _fail(where, f"expected true or false, got {value!r}.")
 
 
+def _number_from_text(value: Any) -> Any:
+    # PyYAML reads `2e6` (no dot) as a string; accept numeric text.
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _as_int(where: str, value: Any, *, minimum: int) -> int:
+    value = _number_from_text(value)
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -101,6 +112,11 @@ def _as_float(
     if maximum is not None and number > maximum:
         raise _fail(where, f"must be <= {maximum}, got {number}.")
     return number
+
+
+def _set(obj: Any, name: str, value: Any) -> None:
+    # Store the coerced value on a frozen dataclass (used in __post_init__ only).
+    object.__setattr__(obj, name, value)
 
 
 def _as_choice(where: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -150,9 +166,19 @@ class StratificationSettings:
     def __post_init__(self) -> None:
         where = "optimization.stratification"
         if self.enabled != "auto" and not isinstance(self.enabled, bool):
-            raise _fail(f"{where}.enabled", f'expected "auto", true or false, got {self.enabled!r}.')
-        _as_int(f"{where}.target_chunk_size", self.target_chunk_size, minimum=1)
-        _as_float(f"{where}.max_imbalance_ratio", self.max_imbalance_ratio, minimum=1.0)
+            raise _fail(
+                f"{where}.enabled", f'expected "auto", true or false, got {self.enabled!r}.'
+            )
+        _set(
+            self,
+            "target_chunk_size",
+            _as_int(f"{where}.target_chunk_size", self.target_chunk_size, minimum=1),
+        )
+        _set(
+            self,
+            "max_imbalance_ratio",
+            _as_float(f"{where}.max_imbalance_ratio", self.max_imbalance_ratio, minimum=1.0),
+        )
         for name in (
             "force_sequential_fallback",
             "check_memory_safety",
@@ -186,9 +212,10 @@ class SequentialSettings:
 
     def __post_init__(self) -> None:
         where = "optimization.sequential"
-        _as_float(
+        rate = _as_float(
             f"{where}.min_success_rate", self.min_success_rate, minimum=0.0, maximum=1.0
         )
+        _set(self, "min_success_rate", rate)
         _as_choice(f"{where}.weighting", self.weighting, WEIGHTINGS)
 
 
@@ -213,7 +240,7 @@ class XpcsSettings:
         for name in ("dt", "q", "L"):
             value = getattr(self, name)
             if value is not None:
-                _as_float(f"{where}.{name}", value, minimum=0.0)
+                _set(self, name, _as_float(f"{where}.{name}", value, minimum=0.0))
         for name in ("p0", "bounds"):
             if not isinstance(getattr(self, name), Mapping):
                 raise _fail(f"{where}.{name}", "expected a mapping of parameter name to value.")
@@ -235,7 +262,7 @@ class FitSettings:
         if not isinstance(self.backend, str):
             raise _fail("fastsplit.backend", f"expected a backend name, got {self.backend!r}.")
         if self.max_nfev is not None:
-            _as_int("fastsplit.max_nfev", self.max_nfev, minimum=1)
+            _set(self, "max_nfev", _as_int("fastsplit.max_nfev", self.max_nfev, minimum=1))
 
 
 @dataclass(frozen=True)
@@ -386,7 +413,9 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any] | Settings | 
         "optimization.stratification",
         optimization.get("stratification"),
     )
-    sequential = _build(SequentialSettings, "optimization.sequential", optimization.get("sequential"))
+    sequential = _build(
+        SequentialSettings, "optimization.sequential", optimization.get("sequential")
+    )
     fit = _build(
         FitSettings,
         "fastsplit",

@@ -19,10 +19,12 @@ the same for any number of threads.
 
 from __future__ import annotations
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from numba import literal_unroll, prange
+from numba import literal_unroll
 
 from .._labels import Grouping, code_dtype, index_dtype, non_finite_error
 from .._plan import BLOCK, ChunkPlan
@@ -69,6 +71,13 @@ def _factorize(bits, float_bits, codes, max_groups):  # type: ignore[no-untyped-
         b = np.uint64(bits[i])
         if prev_code >= 0 and b == prev:
             j = i + 1
+            while j + 64 <= n:
+                diff = np.uint64(0)
+                for u in range(64):
+                    diff |= np.uint64(bits[j + u]) ^ prev
+                if diff:
+                    break
+                j += 64
             while j < n and np.uint64(bits[j]) == prev:
                 j += 1
             codes[i:j] = prev_code
@@ -118,9 +127,9 @@ def _factorize(bits, float_bits, codes, max_groups):  # type: ignore[no-untyped-
     return 0, n_groups, keys[:n_groups], counts[:n_groups]
 
 
-@jit(parallel=True)
+@jit()
 def _remap(codes, table, out):  # type: ignore[no-untyped-def]
-    for i in prange(codes.size):
+    for i in range(codes.size):
         out[i] = table[codes[i]]
 
 
@@ -154,37 +163,13 @@ def factorize(labels: np.ndarray) -> Grouping:
 
 
 def remap(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """``table[codes]`` in parallel."""
+    """``table[codes]``."""
     out = np.empty(codes.size, dtype=table.dtype)
     _remap(codes, table, out)
     return out
 
 
 # ------------------------------------------------------------------ within-chunk layout
-
-
-@jit()
-def _heap_less(key, grp, a, b):  # type: ignore[no-untyped-def]
-    return key[a] < key[b] or (key[a] == key[b] and grp[a] < grp[b])
-
-
-@jit()
-def _sift_down(key, grp, idx, size, base, pos, n):  # type: ignore[no-untyped-def]
-    while True:
-        left = 2 * pos + 1
-        if left >= n:
-            return
-        best = left
-        if left + 1 < n and _heap_less(key, grp, left + 1, left):
-            best = left + 1
-        if not _heap_less(key, grp, best, pos):
-            return
-        key[pos], key[best] = key[best], key[pos]
-        grp[pos], grp[best] = grp[best], grp[pos]
-        idx[pos], idx[best] = idx[best], idx[pos]
-        size[pos], size[best] = size[best], size[pos]
-        base[pos], base[best] = base[best], base[pos]
-        pos = best
 
 
 @jit()
@@ -195,59 +180,87 @@ def _pair_block(t, r, nb1, nb0):  # type: ignore[no-untyped-def]
     return r * nb1 + (t - r) * nb0
 
 
-@jit(parallel=True)
-def _block_positions(q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos):  # type: ignore[no-untyped-def]
+@jit()
+def _chunk_blocks(k, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos, scratch):  # type: ignore[no-untyped-def]
+    """Lay out chunk k's blocks by (key = i / a, group) and record their starts.
+
+    Keys lie in [0, 1/16); bucketing by floor(key * 16 * B) over B buckets is
+    monotone in the key (IEEE multiplication by a positive constant is), so a
+    counting sort on buckets plus an insertion sort inside each (about one block
+    per bucket) gives exactly the (key, group) order in O(B).
+    """
     n_groups = q.size
-    for k in prange(n_chunks):
-        key = np.empty(n_groups, dtype=np.float64)
-        grp = np.empty(n_groups, dtype=np.int64)
-        idx = np.empty(n_groups, dtype=np.int64)
-        size = np.empty(n_groups, dtype=np.int64)
-        base = np.empty(n_groups, dtype=np.int64)
-        n = 0
-        for g in range(n_groups):  # ascending g with equal keys: already a heap
-            t = k - shift[g]
-            if t < 0:
-                t += n_chunks
-            a = q[g] + (1 if t < r[g] else 0)
-            if a > 0:
-                key[n] = 0.0
-                grp[n] = g
-                idx[n] = 0
-                size[n] = a
-                base[n] = blk_base[g] + _pair_block(t, r[g], nb1[g], nb0[g])
-                n += 1
-        p = 0
-        while n > 0:
-            i = idx[0]
-            a = size[0]
-            block_pos[base[0] + i] = p
-            p += min(16, a - 16 * i)
-            i += 1
-            if 16 * i < a:
-                idx[0] = i
-                key[0] = np.float64(i) / np.float64(a)
-            else:
-                n -= 1
-                key[0] = key[n]
-                grp[0] = grp[n]
-                idx[0] = idx[n]
-                size[0] = size[n]
-                base[0] = base[n]
-            _sift_down(key, grp, idx, size, base, 0, n)
+    total = 0
+    for g in range(n_groups):
+        t = k - shift[g]
+        if t < 0:
+            t += n_chunks
+        a = q[g] + (1 if t < r[g] else 0)
+        total += (a + 15) >> 4
+    bucket_start = scratch[0]
+    sorted_group = scratch[1]
+    sorted_block = scratch[2]
+    bucket_start[: total + 1] = 0
+    scale = 16.0 * total
+    for g in range(n_groups):
+        t = k - shift[g]
+        if t < 0:
+            t += n_chunks
+        a = q[g] + (1 if t < r[g] else 0)
+        for i in range((a + 15) >> 4):
+            b = int((np.float64(i) / np.float64(a)) * scale)
+            bucket_start[b + 1] += 1
+    for b in range(total):
+        bucket_start[b + 1] += bucket_start[b]
+    fill = scratch[3]
+    fill[:total] = bucket_start[:total]
+    for g in range(n_groups):
+        t = k - shift[g]
+        if t < 0:
+            t += n_chunks
+        a = q[g] + (1 if t < r[g] else 0)
+        for i in range((a + 15) >> 4):
+            b = int((np.float64(i) / np.float64(a)) * scale)
+            slot = fill[b]
+            fill[b] += 1
+            # insertion sort by (key, group) inside the bucket; entries arrive in
+            # ascending group order, so only a smaller key moves left
+            key = np.float64(i) / np.float64(a)
+            lo = bucket_start[b]
+            while slot > lo:
+                pg = sorted_group[slot - 1]
+                pt = k - shift[pg]
+                if pt < 0:
+                    pt += n_chunks
+                pa = q[pg] + (1 if pt < r[pg] else 0)
+                if np.float64(sorted_block[slot - 1]) / np.float64(pa) <= key:
+                    break
+                sorted_group[slot] = pg
+                sorted_block[slot] = sorted_block[slot - 1]
+                slot -= 1
+            sorted_group[slot] = g
+            sorted_block[slot] = i
+    p = 0
+    for u in range(total):
+        g = sorted_group[u]
+        i = sorted_block[u]
+        t = k - shift[g]
+        if t < 0:
+            t += n_chunks
+        a = q[g] + (1 if t < r[g] else 0)
+        block_pos[blk_base[g] + _pair_block(t, r[g], nb1[g], nb0[g]) + i] = p
+        p += min(16, a - 16 * i)
+
+
+@jit()
+def _block_positions_range(k0, k1, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos,
+                           max_blocks):  # type: ignore[no-untyped-def]
+    scratch = np.empty((4, max_blocks + 1), dtype=np.int64)
+    for k in range(k0, k1):
+        _chunk_blocks(k, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos, scratch)
 
 
 # ---------------------------------------------------------------------------- scatter
-
-
-@jit(parallel=True)
-def _segment_counts(codes, n_groups, seg_bounds):  # type: ignore[no-untyped-def]
-    n_seg = seg_bounds.size - 1
-    counts = np.zeros((n_seg, n_groups), dtype=np.int64)
-    for s in prange(n_seg):
-        for i in range(seg_bounds[s], seg_bounds[s + 1]):
-            counts[s, codes[i]] += 1
-    return counts
 
 
 @jit()
@@ -282,55 +295,173 @@ def _start_state(rank0, q, r, shift, n_chunks, strided, st_a, st_b, st_c):  # ty
 @jit()
 def _fill_dest(codes, i0, i1, buf, q, r, shift, nb1, nb0, blk_base, bounds, block_pos,
                n_chunks, strided, st_a, st_b, st_c):  # type: ignore[no-untyped-def]
-    for i in range(i0, i1):
+    """Output position of points i0..i1-1 into ``buf``; runs of one group share set-up."""
+    i = i0
+    while i < i1:
         g = codes[i]
+        j = i + 1
+        while j < i1 and codes[j] == g:
+            j += 1
+        rg = r[g]
+        n1 = nb1[g]
+        n0 = nb0[g]
+        base = blk_base[g]
+        sg = shift[g]
         if strided:
             t = st_a[g]
             m = st_b[g]
-            k = t + shift[g]
+            k = t + sg
             if k >= n_chunks:
                 k -= n_chunks
-            nt = t + 1
-            if nt == n_chunks:
-                st_a[g] = 0
-                st_b[g] = m + 1
-            else:
-                st_a[g] = nt
+            for u in range(i, j):
+                blk = base + (t * n1 if t < rg else rg * n1 + (t - rg) * n0) + (m >> 4)
+                buf[u - i0] = bounds[k] + block_pos[blk] + (m & 15)
+                t += 1
+                k += 1
+                if k == n_chunks:
+                    k = 0
+                if t == n_chunks:
+                    t = 0
+                    m += 1
+            st_a[g] = t
+            st_b[g] = m
         else:
-            while st_c[g] == 0:  # move to the next chunk holding points of g
-                st_a[g] += 1
-                tt = st_a[g] - shift[g]
-                if tt < 0:
-                    tt += n_chunks
-                st_b[g] = 0
-                st_c[g] = q[g] + (1 if tt < r[g] else 0)
             k = st_a[g]
             m = st_b[g]
-            t = k - shift[g]
-            if t < 0:
-                t += n_chunks
-            st_b[g] = m + 1
-            st_c[g] -= 1
-        blk = blk_base[g] + _pair_block(t, r[g], nb1[g], nb0[g]) + (m >> 4)
-        buf[i - i0] = bounds[k] + block_pos[blk] + (m & 15)
+            left = st_c[g]
+            for u in range(i, j):
+                while left == 0:  # move to the next chunk holding points of g
+                    k += 1
+                    tt = k - sg
+                    if tt < 0:
+                        tt += n_chunks
+                    m = 0
+                    left = q[g] + (1 if tt < rg else 0)
+                t = k - sg
+                if t < 0:
+                    t += n_chunks
+                blk = base + (t * n1 if t < rg else rg * n1 + (t - rg) * n0) + (m >> 4)
+                buf[u - i0] = bounds[k] + block_pos[blk] + (m & 15)
+                m += 1
+                left -= 1
+            st_a[g] = k
+            st_b[g] = m
+            st_c[g] = left
+        i = j
 
 
-@jit(parallel=True)
-def _scatter_index(codes, seg_bounds, rank0, q, r, shift, nb1, nb0, blk_base, bounds,
-                   block_pos, n_chunks, strided, order):  # type: ignore[no-untyped-def]
+@jit()
+def _run_end(codes, i, hi):  # type: ignore[no-untyped-def]
+    """End of the run of equal codes starting at i (64-wide steps on long runs)."""
+    g = codes[i]
+    j = i + 1
+    while j + 64 <= hi:
+        diff = 0
+        for u in range(64):  # branch-free OR-reduction: vectorises
+            diff |= codes[j + u] ^ g
+        if diff:
+            break
+        j += 64
+    while j < hi and codes[j] == g:
+        j += 1
+    return j
+
+
+@jit()
+def _count_segment(codes, lo, hi, counts):  # type: ignore[no-untyped-def]
+    """Points per group in codes[lo:hi], one update per run."""
+    i = lo
+    while i < hi:
+        j = _run_end(codes, i, hi)
+        counts[codes[i]] += j - i
+        i = j
+
+
+@jit()
+def _tile_starts(g, b, q, r, shift, nb1, nb0, blk_base, bounds, block_pos, n_chunks, tile):  # type: ignore[no-untyped-def]
+    """Strided layout: output start of block b of group g in every slot t."""
+    rg = r[g]
+    n1 = nb1[g]
+    n0 = nb0[g]
+    base = blk_base[g] + b
+    k = shift[g]
+    for t in range(n_chunks):
+        blk = base + (t * n1 if t < rg else rg * n1 + (t - rg) * n0)
+        tile[t] = bounds[k] + block_pos[blk]
+        k += 1
+        if k == n_chunks:
+            k = 0
+
+
+@jit()
+def _tile_span(g, i, j, st_a, st_b, n_chunks, strided):  # type: ignore[no-untyped-def]
+    """How the walk continues at point i of a run ending at j.
+
+    Returns (is_tile, stop): a whole tile (16 rows x K slots of the strided layout,
+    where every slot's 16 points fill one block) starts at i, or points i..stop-1
+    go through the per-point path.
+    """
+    if not strided:
+        return False, j
+    span = 16 * n_chunks
+    rank = st_b[g] * n_chunks + st_a[g]
+    to_boundary = (-rank) % span
+    if to_boundary == 0 and j - i >= span:
+        return True, i + span
+    return False, min(j, i + (to_boundary if to_boundary else span))
+
+
+@jit()
+def _index_segment(codes, lo, hi, rank0, q, r, shift, nb1, nb0, blk_base, bounds, block_pos,
+                   n_chunks, strided, order):  # type: ignore[no-untyped-def]
     n_groups = q.size
-    for s in prange(seg_bounds.size - 1):
-        st_a = np.empty(n_groups, dtype=np.int64)
-        st_b = np.empty(n_groups, dtype=np.int64)
-        st_c = np.empty(n_groups, dtype=np.int64)
-        _start_state(rank0[s], q, r, shift, n_chunks, strided, st_a, st_b, st_c)
-        buf = np.empty(_SUB, dtype=np.int64)
-        for i0 in range(seg_bounds[s], seg_bounds[s + 1], _SUB):
-            i1 = min(i0 + _SUB, seg_bounds[s + 1])
-            _fill_dest(codes, i0, i1, buf, q, r, shift, nb1, nb0, blk_base, bounds,
-                       block_pos, n_chunks, strided, st_a, st_b, st_c)
-            for u in range(i1 - i0):
-                order[buf[u]] = i0 + u
+    st_a = np.empty(n_groups, dtype=np.int64)
+    st_b = np.empty(n_groups, dtype=np.int64)
+    st_c = np.empty(n_groups, dtype=np.int64)
+    _start_state(rank0, q, r, shift, n_chunks, strided, st_a, st_b, st_c)
+    buf = np.empty(_SUB, dtype=np.int64)
+    tile = np.empty(n_chunks, dtype=np.int64)
+    i = lo
+    while i < hi:
+        j = _run_end(codes, i, hi)
+        g = codes[i]
+        while i < j:
+            is_tile, stop = _tile_span(g, i, j, st_a, st_b, n_chunks, strided)
+            if is_tile:
+                _tile_starts(g, st_b[g] >> 4, q, r, shift, nb1, nb0, blk_base, bounds,
+                             block_pos, n_chunks, tile)
+                for t in range(n_chunks):
+                    p0 = tile[t]
+                    for u in range(16):
+                        order[p0 + u] = i + t + u * n_chunks
+                st_b[g] += 16
+                i = stop
+                continue
+            while i < stop:
+                i1 = min(i + _SUB, stop)
+                _fill_dest(codes, i, i1, buf, q, r, shift, nb1, nb0, blk_base, bounds,
+                           block_pos, n_chunks, strided, st_a, st_b, st_c)
+                for u in range(i1 - i):
+                    order[buf[u]] = i + u
+                i = i1
+
+
+@jit()
+def _copy_tile(pairs, tile, i, n_chunks):  # type: ignore[no-untyped-def]
+    for pair in literal_unroll(pairs):
+        src, dst = pair
+        for t in range(n_chunks):
+            p0 = tile[t]
+            for u in range(16):
+                dst[p0 + u] = src[i + t + u * n_chunks]
+
+
+@jit()
+def _copy_points(pairs, buf, i, count):  # type: ignore[no-untyped-def]
+    for pair in literal_unroll(pairs):
+        src, dst = pair
+        for u in range(count):
+            dst[buf[u]] = src[i + u]
 
 
 @jit()
@@ -342,27 +473,44 @@ def _copy_segment(codes, lo, hi, rank0, q, r, shift, nb1, nb0, blk_base, bounds,
     st_c = np.empty(n_groups, dtype=np.int64)
     _start_state(rank0, q, r, shift, n_chunks, strided, st_a, st_b, st_c)
     buf = np.empty(_SUB, dtype=np.int64)
-    for i0 in range(lo, hi, _SUB):
-        i1 = min(i0 + _SUB, hi)
-        _fill_dest(codes, i0, i1, buf, q, r, shift, nb1, nb0, blk_base, bounds, block_pos,
-                   n_chunks, strided, st_a, st_b, st_c)
-        for pair in literal_unroll(pairs):
-            src = pair[0]
-            dst = pair[1]
-            for u in range(i1 - i0):
-                dst[buf[u]] = src[i0 + u]
+    tile = np.empty(n_chunks, dtype=np.int64)
+    i = lo
+    while i < hi:
+        j = _run_end(codes, i, hi)
+        g = codes[i]
+        while i < j:
+            is_tile, stop = _tile_span(g, i, j, st_a, st_b, n_chunks, strided)
+            if is_tile:
+                _tile_starts(g, st_b[g] >> 4, q, r, shift, nb1, nb0, blk_base, bounds,
+                             block_pos, n_chunks, tile)
+                _copy_tile(pairs, tile, i, n_chunks)
+                st_b[g] += 16
+                i = stop
+                continue
+            while i < stop:
+                i1 = min(i + _SUB, stop)
+                _fill_dest(codes, i, i1, buf, q, r, shift, nb1, nb0, blk_base, bounds,
+                           block_pos, n_chunks, strided, st_a, st_b, st_c)
+                _copy_points(pairs, buf, i, i1 - i)
+                i = i1
 
 
-@jit(parallel=True)
-def _scatter_copy(codes, seg_bounds, rank0, q, r, shift, nb1, nb0, blk_base, bounds,
-                  block_pos, n_chunks, strided, pairs):  # type: ignore[no-untyped-def]
-    for s in prange(seg_bounds.size - 1):
-        _copy_segment(codes, seg_bounds[s], seg_bounds[s + 1], rank0[s], q, r, shift, nb1, nb0,
-                      blk_base, bounds, block_pos, n_chunks, strided, pairs)
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=num_threads(), thread_name_prefix="fastsplit")
+
+
+def _parallel(kernel: Any, jobs: list[tuple[Any, ...]]) -> None:
+    """Run ``kernel`` on each argument tuple, one thread each (kernels release the GIL)."""
+    if len(jobs) == 1:
+        kernel(*jobs[0])
+        return
+    for future in [_pool().submit(kernel, *job) for job in jobs]:
+        future.result()
 
 
 class _Tables:
-    """Everything the scatter kernels need, derived from the plan in O(K x G)."""
+    """Everything the scatter kernels need, derived from the plan and one count pass."""
 
     def __init__(self, codes: np.ndarray, plan: ChunkPlan) -> None:
         k = plan.n_chunks
@@ -374,14 +522,31 @@ class _Tables:
         self.blk_base = np.cumsum(blocks) - blocks
         pos_type = np.int32 if plan.chunk_size < 2**31 else np.int64
         self.block_pos = np.empty(int(blocks.sum()), dtype=pos_type)
-        _block_positions(q, r, plan.shift, self.nb1, self.nb0, self.blk_base, k,
-                         self.block_pos)
-        n_seg = max(1, min(num_threads(), plan.n // _MIN_SEGMENT))
-        self.seg_bounds = np.linspace(0, plan.n, n_seg + 1).astype(np.int64)
-        seg_counts = _segment_counts(codes, plan.n_groups, self.seg_bounds)
+        max_blocks = int(self.nb1.sum())
+        n_threads = max(1, min(num_threads(), plan.n // _MIN_SEGMENT))
+        chunk_split = np.linspace(0, k, n_threads + 1).astype(np.int64)
+        _parallel(_block_positions_range, [
+            (int(chunk_split[i]), int(chunk_split[i + 1]), q, r, plan.shift, self.nb1,
+             self.nb0, self.blk_base, k, self.block_pos, max_blocks)
+            for i in range(n_threads)
+        ])
+        self.seg_bounds = np.linspace(0, plan.n, n_threads + 1).astype(np.int64)
+        seg_counts = np.zeros((n_threads, plan.n_groups), dtype=np.int64)
+        _parallel(_count_segment, [
+            (codes, int(self.seg_bounds[i]), int(self.seg_bounds[i + 1]), seg_counts[i])
+            for i in range(n_threads)
+        ])
         self.rank0 = np.cumsum(seg_counts, axis=0) - seg_counts
-        self.args = (self.seg_bounds, self.rank0, q, r, plan.shift, self.nb1, self.nb0,
-                     self.blk_base, plan.bounds, self.block_pos, k, plan.layout == "strided")
+        self.args = (q, r, plan.shift, self.nb1, self.nb0, self.blk_base, plan.bounds,
+                     self.block_pos, k, plan.layout == "strided")
+
+    def run(self, kernel: Any, codes: np.ndarray, *extra: Any) -> None:
+        """Run a scatter kernel on every input segment in parallel."""
+        bounds = self.seg_bounds
+        _parallel(kernel, [
+            (codes, int(bounds[s]), int(bounds[s + 1]), self.rank0[s], *self.args, *extra)
+            for s in range(bounds.size - 1)
+        ])
 
 
 def order(codes: np.ndarray, plan: ChunkPlan) -> np.ndarray:
@@ -389,7 +554,7 @@ def order(codes: np.ndarray, plan: ChunkPlan) -> np.ndarray:
     out = np.empty(plan.n, dtype=index_dtype(plan.n))
     if plan.n:
         tables = _Tables(codes, plan)
-        _scatter_index(codes, *tables.args, out)
+        tables.run(_index_segment, codes, out)
     return out
 
 
@@ -416,7 +581,7 @@ def reorder(codes: np.ndarray, plan: ChunkPlan, arrays: tuple[Any, ...],
             pairs.append((view, _kernel_view(out)))
     if pairs:
         tables = _Tables(codes, plan)
-        _scatter_copy(codes, *tables.args, tuple(pairs))
+        tables.run(_copy_segment, codes, tuple(pairs))
     for a, out in leftovers:  # e.g. complex128: gather through the permutation
         np.take(a, order_cache(), out=out, mode="clip")
     return outs

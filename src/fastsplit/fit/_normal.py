@@ -1,0 +1,248 @@
+"""Exact least-squares normal equations, accumulated chunk by chunk with JAX.
+
+For a pointwise model (see ``_model``) the Jacobian column of a per-group
+parameter ``name[g]`` is the column of the per-point parameter ``name``, masked
+to the points of group ``g``. So each chunk needs only ``n_shared + n_per_group``
+forward-mode tangents, whatever the number of groups, and the blocks of
+``J^T J`` and ``J^T r`` are reduced per group with one segment sum:
+
+* ``A  = Js^T Js``                    (shared x shared)
+* ``B_g = sum_{i in g} Js_i Jp_i^T``  (shared x per-group, per group)
+* ``C_g = sum_{i in g} Jp_i Jp_i^T``  (per-group x per-group, per group)
+
+Chunks are padded to one shape (weight 0 on padding) and scanned inside one
+compiled function, so a pass over the data is one dispatch, one compilation,
+and holds one chunk's Jacobian at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._model import ParameterLayout
+
+__all__ = ["ChunkStacks", "NormalEquations", "Problem"]
+
+
+@dataclass
+class ChunkStacks:
+    """The data as ``(K, C)`` device arrays: ``K`` chunks padded to ``C`` points."""
+
+    x: tuple[Any, ...]
+    y: Any
+    weight: Any
+    codes: Any
+    n_points: int
+    n_chunks: int
+    chunk_len: int
+
+    @classmethod
+    def build(
+        cls,
+        x: Sequence[np.ndarray],
+        y: np.ndarray,
+        weight: np.ndarray,
+        codes: np.ndarray,
+        bounds: np.ndarray,
+        order: np.ndarray | None = None,
+    ) -> ChunkStacks:
+        """Gather the points of each chunk ``[bounds[k], bounds[k+1])`` into padded rows.
+
+        ``order`` maps stratified positions to input points (index mode);
+        ``None`` means the arrays are already in chunk order. Padding repeats the
+        chunk's last point with weight 0, so it is finite and contributes nothing.
+        """
+        import jax.numpy as jnp
+
+        bounds = np.asarray(bounds, dtype=np.int64)
+        n_chunks = int(bounds.shape[0] - 1)
+        sizes = np.diff(bounds)
+        chunk_len = int(sizes.max()) if n_chunks else 0
+        pos = bounds[:-1, None] + np.arange(chunk_len, dtype=np.int64)[None, :]
+        np.minimum(pos, bounds[1:, None] - 1, out=pos)
+        valid = np.arange(chunk_len)[None, :] < sizes[:, None]
+        src = pos if order is None else np.take(order, pos, mode="clip")
+
+        def gather(a: np.ndarray, dtype: Any) -> Any:
+            out = np.take(a, src, mode="clip")
+            return jnp.asarray(out.astype(dtype, copy=False))
+
+        xs = tuple(gather(a, np.float64) for a in x)
+        w = np.take(weight, src, mode="clip")
+        w[~valid] = 0.0
+        return cls(
+            x=xs,
+            y=gather(y, np.float64),
+            weight=jnp.asarray(w.astype(np.float64, copy=False)),
+            codes=gather(codes, np.int32),
+            n_points=int(bounds[-1]),
+            n_chunks=n_chunks,
+            chunk_len=chunk_len,
+        )
+
+
+@dataclass
+class NormalEquations:
+    """``J^T J``, ``J^T r`` and the cost ``0.5 * sum(r**2)`` over the whole data."""
+
+    hessian: np.ndarray
+    gradient: np.ndarray
+    cost: float
+
+
+class Problem:
+    """Compiled cost and normal equations of one model on one set of chunk stacks."""
+
+    def __init__(
+        self,
+        model: Callable[..., Any],
+        layout: ParameterLayout,
+        x_is_tuple: bool,
+        stacks: ChunkStacks,
+    ) -> None:
+        import jax
+        import jax.numpy as jnp
+
+        self.layout = layout
+        self.stacks = stacks
+        self.n_cost = 0
+        self.n_jac = 0
+        ns, npg, n_groups = layout.n_shared, layout.n_per_group, layout.n_groups
+        shared_names, group_names = layout.shared, layout.per_group
+
+        def residual(shared: Any, per_point: Any, xs: tuple[Any, ...], y: Any, w: Any) -> Any:
+            params = {name: shared[i] for i, name in enumerate(shared_names)}
+            params.update({name: per_point[j] for j, name in enumerate(group_names)})
+            pred = model(xs if x_is_tuple else xs[0], **params)
+            return (jnp.asarray(pred, dtype=jnp.float64) - y) * w
+
+        def chunk_cost(flat: Any, xs: tuple[Any, ...], y: Any, w: Any, codes: Any) -> Any:
+            shared, group_mat = layout.split(flat)
+            r = residual(shared, group_mat[:, codes], xs, y, w)
+            return 0.5 * jnp.sum(r * r)
+
+        # Tangent directions: one per shared parameter, one per per-group *name*.
+        def chunk_normal(flat: Any, xs: tuple[Any, ...], y: Any, w: Any, codes: Any) -> Any:
+            shared, group_mat = layout.split(flat)
+            per_point = group_mat[:, codes]
+            c = y.shape[0]
+
+            def fun(s: Any, p: Any) -> Any:
+                return residual(s, p, xs, y, w)
+
+            r, lin = jax.linearize(fun, shared, per_point)
+            t_shared = jnp.concatenate(
+                [jnp.eye(ns, dtype=jnp.float64), jnp.zeros((npg, ns), dtype=jnp.float64)]
+            )
+            t_point = jnp.concatenate(
+                [
+                    jnp.zeros((ns, npg, c), dtype=jnp.float64),
+                    jnp.broadcast_to(
+                        jnp.eye(npg, dtype=jnp.float64)[:, :, None], (npg, npg, c)
+                    ),
+                ]
+            )
+            jac = jax.vmap(lin)(t_shared, t_point)  # (ns + npg, c)
+            js = jac[:ns].T  # (c, ns)
+            jp = jac[ns:].T  # (c, npg)
+            a = js.T @ js
+            bs = js.T @ r
+            b = jax.ops.segment_sum(
+                (js[:, :, None] * jp[:, None, :]).reshape(c, ns * npg),
+                codes,
+                num_segments=n_groups,
+            ).reshape(n_groups, ns, npg)
+            cm = jax.ops.segment_sum(
+                (jp[:, :, None] * jp[:, None, :]).reshape(c, npg * npg),
+                codes,
+                num_segments=n_groups,
+            ).reshape(n_groups, npg, npg)
+            bg = jax.ops.segment_sum(jp * r[:, None], codes, num_segments=n_groups)
+            return a, b, cm, bs, bg, 0.5 * jnp.sum(r * r)
+
+        def total_cost(flat: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
+            def body(acc: Any, chunk: Any) -> Any:
+                cx, cy, cw, cc = chunk
+                return acc + chunk_cost(flat, cx, cy, cw, cc), None
+
+            acc, _ = jax.lax.scan(body, jnp.zeros((), jnp.float64), (xs, y, w, codes))
+            return acc
+
+        def total_normal(flat: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
+            init = (
+                jnp.zeros((ns, ns)),
+                jnp.zeros((n_groups, ns, npg)),
+                jnp.zeros((n_groups, npg, npg)),
+                jnp.zeros(ns),
+                jnp.zeros((n_groups, npg)),
+                jnp.zeros(()),
+            )
+
+            def body(acc: Any, chunk: Any) -> Any:
+                cx, cy, cw, cc = chunk
+                terms = chunk_normal(flat, cx, cy, cw, cc)
+                return tuple(s + t for s, t in zip(acc, terms, strict=True)), None
+
+            acc, _ = jax.lax.scan(body, init, (xs, y, w, codes))
+            return acc
+
+        self._cost = jax.jit(total_cost)
+        self._normal = jax.jit(total_normal)
+        self._chunk_residual = jax.jit(
+            lambda flat, xs, y, w, codes: residual(
+                layout.split(flat)[0], layout.split(flat)[1][:, codes], xs, y, w
+            )
+        )
+
+    def _args(self) -> tuple[Any, ...]:
+        s = self.stacks
+        return (s.x, s.y, s.weight, s.codes)
+
+    def cost(self, flat: np.ndarray) -> float:
+        """``0.5 * sum(((model - y) / sigma)**2)`` over every point."""
+        self.n_cost += 1
+        return float(self._cost(np.asarray(flat, dtype=np.float64), *self._args()))
+
+    def normal(self, flat: np.ndarray) -> NormalEquations:
+        """Exact ``J^T J``, ``J^T r`` and cost over every point."""
+        self.n_jac += 1
+        a, b, cm, bs, bg, cost = self._normal(np.asarray(flat, dtype=np.float64), *self._args())
+        return assemble(self.layout, *(np.asarray(t) for t in (a, b, cm, bs, bg)), float(cost))
+
+    def residual_of_chunk(self, flat: np.ndarray, k: int) -> np.ndarray:
+        """Weighted residuals of chunk ``k`` (padding included, as zeros)."""
+        s = self.stacks
+        xs = tuple(a[k] for a in s.x)
+        return np.asarray(self._chunk_residual(flat, xs, s.y[k], s.weight[k], s.codes[k]))
+
+
+def assemble(
+    layout: ParameterLayout,
+    a: np.ndarray,
+    b: np.ndarray,
+    cm: np.ndarray,
+    bs: np.ndarray,
+    bg: np.ndarray,
+    cost: float,
+) -> NormalEquations:
+    """Scatter the per-group blocks into the dense ``P x P`` system (flat layout)."""
+    ns, npg, n_groups = layout.n_shared, layout.n_per_group, layout.n_groups
+    size = layout.size
+    h = np.zeros((size, size))
+    g = np.zeros(size)
+    h[:ns, :ns] = a
+    g[:ns] = bs
+    groups = np.arange(n_groups)
+    for j in range(npg):
+        col_j = ns + j * n_groups + groups
+        h[:ns, col_j] = b[:, :, j].T
+        h[col_j, :ns] = b[:, :, j]
+        g[col_j] = bg[:, j]
+        for jj in range(npg):
+            col_jj = ns + jj * n_groups + groups
+            h[col_j, col_jj] = cm[:, j, jj]
+    return NormalEquations(hessian=h, gradient=g, cost=cost)
