@@ -77,7 +77,9 @@ def levenberg_marquardt(
     success = False
     nit = 0
     if not np.isfinite(normal.cost):
-        return LMResult(x, normal.cost, normal, 0, nfev, njev, False, "cost is not finite at p0", history)
+        return LMResult(
+            x, normal.cost, normal, 0, nfev, njev, False, "cost is not finite at p0", history
+        )
     for nit in range(1, max_iter + 1):
         g = normal.gradient
         h = normal.hessian

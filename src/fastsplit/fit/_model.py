@@ -144,7 +144,9 @@ class ParameterLayout:
         return flat[: self.n_shared], flat[self.n_shared :].reshape(self.n_per_group, self.n_groups)
 
 
-def make_layout(p0: Mapping[str, Any], per_group: Sequence[str] | str, n_groups: int) -> ParameterLayout:
+def make_layout(
+    p0: Mapping[str, Any], per_group: Sequence[str] | str, n_groups: int
+) -> ParameterLayout:
     """Check ``p0``/``per_group`` and return the layout (names in ``p0`` order)."""
     if not isinstance(p0, Mapping):
         raise InvalidTypeError(

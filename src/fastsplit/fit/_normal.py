@@ -53,7 +53,8 @@ class ChunkStacks:
         """Gather the points of each chunk ``[bounds[k], bounds[k+1])`` into padded rows.
 
         ``order`` maps stratified positions to input points (index mode);
-        ``None`` means the arrays are already in chunk order. Padding repeats the
+        ``None`` means the arrays are already in chunk order. ``codes`` (group
+        index of each point) are always given in chunk order. Padding repeats the
         chunk's last point with weight 0, so it is finite and contributes nothing.
         """
         import jax.numpy as jnp
@@ -67,8 +68,8 @@ class ChunkStacks:
         valid = np.arange(chunk_len)[None, :] < sizes[:, None]
         src = pos if order is None else np.take(order, pos, mode="clip")
 
-        def gather(a: np.ndarray, dtype: Any) -> Any:
-            out = np.take(a, src, mode="clip")
+        def gather(a: np.ndarray, dtype: Any, index: np.ndarray = src) -> Any:
+            out = np.take(a, index, mode="clip")
             return jnp.asarray(out.astype(dtype, copy=False))
 
         xs = tuple(gather(a, np.float64) for a in x)
@@ -78,7 +79,7 @@ class ChunkStacks:
             x=xs,
             y=gather(y, np.float64),
             weight=jnp.asarray(w.astype(np.float64, copy=False)),
-            codes=gather(codes, np.int32),
+            codes=gather(codes, np.int32, pos),
             n_points=int(bounds[-1]),
             n_chunks=n_chunks,
             chunk_len=chunk_len,
@@ -141,9 +142,7 @@ class Problem:
             t_point = jnp.concatenate(
                 [
                     jnp.zeros((ns, npg, c), dtype=jnp.float64),
-                    jnp.broadcast_to(
-                        jnp.eye(npg, dtype=jnp.float64)[:, :, None], (npg, npg, c)
-                    ),
+                    jnp.broadcast_to(jnp.eye(npg, dtype=jnp.float64)[:, :, None], (npg, npg, c)),
                 ]
             )
             jac = jax.vmap(lin)(t_shared, t_point)  # (ns + npg, c)
@@ -211,7 +210,8 @@ class Problem:
         """Exact ``J^T J``, ``J^T r`` and cost over every point."""
         self.n_jac += 1
         a, b, cm, bs, bg, cost = self._normal(np.asarray(flat, dtype=np.float64), *self._args())
-        return assemble(self.layout, *(np.asarray(t) for t in (a, b, cm, bs, bg)), float(cost))
+        blocks = [np.asarray(t) for t in (a, b, cm, bs, bg)]
+        return assemble(self.layout, *blocks, cost=float(cost))
 
     def residual_of_chunk(self, flat: np.ndarray, k: int) -> np.ndarray:
         """Weighted residuals of chunk ``k`` (padding included, as zeros)."""
@@ -227,6 +227,7 @@ def assemble(
     cm: np.ndarray,
     bs: np.ndarray,
     bg: np.ndarray,
+    *,
     cost: float,
 ) -> NormalEquations:
     """Scatter the per-group blocks into the dense ``P x P`` system (flat layout)."""

@@ -1,0 +1,22 @@
+"""``fastsplit.fit``: a thin NLSQ adapter for models with shared and per-group parameters.
+
+>>> from fastsplit.fit import fit, FitResult  # doctest: +SKIP
+
+Importing this package is cheap; nlsq, JAX and SciPy are imported on the first
+fit. See :func:`fit` and ``docs/fit.md``.
+"""
+
+from __future__ import annotations
+
+from ._checks import FitQualityWarning, SolutionCheck
+from ._fit import fit, nlsq_chunked_baseline
+from ._result import FitResult, Timings
+
+__all__ = [
+    "FitQualityWarning",
+    "FitResult",
+    "SolutionCheck",
+    "Timings",
+    "fit",
+    "nlsq_chunked_baseline",
+]

@@ -1,0 +1,261 @@
+"""Never silent: judge any solution on the full data, whatever produced it.
+
+After a strategy returns, fit evaluates the exact normal equations over every
+point (chunk by chunk) at the solution and at the start, and looks for what a
+chunked optimiser gets wrong without telling:
+
+* a parameter that no data point constrains (its Jacobian column is zero:
+  for a per-group parameter, the group was never exercised);
+* a solution that did not move from ``p0``, or a group whose per-group
+  parameters were all left exactly at ``p0``, while the data pull them away;
+* a cost above the starting cost;
+* a solution that is not a minimum: the remaining Gauss-Newton step, measured
+  in standard errors, is larger than ``max_step_sigma`` for some parameter
+  (parameters held on a bound are exempt);
+* non-finite values.
+
+Each finding names the parameters and, for per-group ones, the group label.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import FitFailedError
+from ._model import ParameterLayout
+from ._normal import NormalEquations
+
+__all__ = ["FitQualityWarning", "SolutionCheck", "check_solution", "raise_or_warn"]
+
+
+class FitQualityWarning(RuntimeWarning):
+    """A fit result cannot be trusted; raised as FitFailedError unless on_failure="warn"."""
+
+
+@dataclass
+class SolutionCheck:
+    """What the never-silent checks found.
+
+    Attributes
+    ----------
+    ok : bool
+        No problem found.
+    problems : list of str
+        One sentence per problem, naming parameters and groups.
+    notes : list of str
+        Findings that do not fail the fit (for example sparse groups).
+    unconstrained : list of str
+        Flat names of parameters no data point constrains.
+    untouched_groups : list
+        Labels of groups whose per-group parameters never left ``p0``.
+    not_converged : list of str
+        Flat names whose remaining Gauss-Newton step exceeds ``max_step_sigma``.
+    max_step_sigma : float
+        Largest remaining step, in standard errors.
+    cost_start, cost : float
+        Full-data cost at ``p0`` and at the solution.
+    gradient_norm : float
+        ``|J^T r|`` at the solution (free parameters).
+    """
+
+    ok: bool
+    problems: list[str]
+    notes: list[str]
+    unconstrained: list[str]
+    untouched_groups: list[Any]
+    not_converged: list[str]
+    max_step_sigma: float
+    cost_start: float
+    cost: float
+    gradient_norm: float
+    step_sigma: np.ndarray = field(repr=False)
+
+
+def _label(names: list[str], layout: ParameterLayout, groups: np.ndarray, i: Any) -> str:
+    i = int(i)
+    if i < layout.n_shared:
+        return names[i]
+    g = (i - layout.n_shared) % layout.n_groups
+    return f"{names[i]} (group {groups[g]!r})"
+
+
+def _listing(items: list[str], limit: int = 8) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def covariance_from(
+    normal: NormalEquations, n_points: int, absolute_sigma: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(covariance, constrained mask)`` from ``J^T J``; unconstrained rows are NaN.
+
+    A parameter is unconstrained when its Jacobian column is zero, or when it
+    takes part in a (near-)null direction of ``J^T J`` (the data fix only a
+    combination of it with others). A pseudo-inverse would give such parameters
+    a finite, much too small variance; here they get NaN.
+    """
+    h = normal.hessian
+    size = h.shape[0]
+    diag = np.diag(h)
+    scale = float(np.max(diag, initial=0.0)) if np.all(np.isfinite(diag)) else 0.0
+    constrained = diag > 1e-14 * scale if scale > 0 else np.zeros(size, dtype=bool)
+    cov = np.full((size, size), np.nan)
+    idx = np.flatnonzero(constrained)
+    if idx.size:
+        sub = h[np.ix_(idx, idx)]
+        # Scale to unit diagonal before inverting: D0 ~ 1e4 next to alpha ~ 1.
+        d = 1.0 / np.sqrt(np.diag(sub))
+        scaled = sub * d[:, None] * d[None, :]
+        lam, vec = np.linalg.eigh(scaled)
+        small = lam <= 1e-12 * max(float(lam.max()), 1e-300)
+        degenerate = (vec[:, small] ** 2).sum(axis=1) > 1e-6
+        keep = ~small
+        inv = (vec[:, keep] / lam[keep]) @ vec[:, keep].T
+        block = inv * d[:, None] * d[None, :]
+        block[degenerate, :] = np.nan
+        block[:, degenerate] = np.nan
+        cov[np.ix_(idx, idx)] = block
+        constrained[idx[degenerate]] = False
+    dof = max(n_points - int(constrained.sum()), 1)
+    if not absolute_sigma:
+        cov *= 2.0 * normal.cost / dof
+    return cov, constrained
+
+
+def check_solution(
+    layout: ParameterLayout,
+    groups: np.ndarray,
+    x: np.ndarray,
+    p0: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    normal: NormalEquations,
+    cost_start: float,
+    covariance: np.ndarray,
+    constrained: np.ndarray,
+    *,
+    max_step_sigma: float = 1.0,
+    judge_convergence: bool = True,
+    failed_groups: list[int] | None = None,
+) -> SolutionCheck:
+    """Run every check; see the module docstring."""
+    names = layout.flat_names()
+    problems: list[str] = []
+    notes: list[str] = []
+
+    bad = [_label(names, layout, groups, i) for i in np.flatnonzero(~np.isfinite(x))]
+    if bad:
+        problems.append(f"non-finite parameter values: {_listing(bad)}.")
+
+    unconstrained_idx = np.flatnonzero(~constrained)
+    unconstrained = [names[i] for i in unconstrained_idx]
+    if unconstrained_idx.size:
+        labels = [_label(names, layout, groups, i) for i in unconstrained_idx]
+        problems.append(
+            f"the data do not constrain {_listing(labels)}: their Jacobian column is zero "
+            "(for a per-group parameter: no point of its group exercises it) or they only "
+            "enter in a degenerate combination with other parameters. Fix p0, the bounds, "
+            "or drop them."
+        )
+
+    if failed_groups:
+        labels = [repr(groups[g]) for g in failed_groups]
+        problems.append(
+            f"the own fit of group(s) {_listing(labels)} failed, so their per-group "
+            f"parameters {list(layout.per_group)} are unknown (NaN)."
+        )
+
+    # Remaining Gauss-Newton step in units of standard error, free parameters only.
+    h, g = normal.hessian, normal.gradient
+    at_bound = ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
+    free = constrained & ~at_bound & np.isfinite(x)
+    step_sigma = np.zeros(layout.size)
+    idx = np.flatnonzero(free)
+    if idx.size and np.isfinite(normal.cost):
+        sub = h[np.ix_(idx, idx)]
+        d = 1.0 / np.sqrt(np.diag(sub))
+        step = (
+            -(
+                np.linalg.pinv(sub * d[:, None] * d[None, :], rcond=1e-13, hermitian=True)
+                @ (g[idx] * d)
+            )
+            * d
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.sqrt(np.diag(covariance)[idx])
+            step_sigma[idx] = np.where(sd > 0, np.abs(step) / sd, 0.0)
+    step_sigma = np.nan_to_num(step_sigma, nan=np.inf)
+    gradient_norm = float(np.linalg.norm(g[free])) if free.any() else 0.0
+    worst = float(step_sigma.max(initial=0.0))
+    not_converged_idx = np.flatnonzero(step_sigma > max_step_sigma)
+    not_converged = [names[i] for i in not_converged_idx]
+    if not_converged_idx.size:
+        order = not_converged_idx[np.argsort(-step_sigma[not_converged_idx])]
+        labels = [f"{_label(names, layout, groups, i)}: {step_sigma[i]:.3g}" for i in order]
+        sentence = (
+            f"not a minimum of the full-data cost: the remaining Gauss-Newton step is "
+            f"{worst:.3g} standard errors (limit {max_step_sigma:g}); per parameter "
+            f"{_listing(labels)}."
+        )
+        (problems if judge_convergence else notes).append(sentence)
+
+    moved = ~np.isclose(x, p0, rtol=1e-12, atol=0.0)
+    pulled = step_sigma > max_step_sigma
+    if not moved.any() and layout.size and pulled.any():
+        problems.insert(0, "the fit did not move from p0 although the data pull it away.")
+    untouched: list[Any] = []
+    if layout.n_per_group and moved.any():
+        for grp in range(layout.n_groups):
+            slots = layout.group_index(grp)
+            if not moved[slots].any() and pulled[slots].any():
+                untouched.append(
+                    groups[grp].item() if hasattr(groups[grp], "item") else groups[grp]
+                )
+        if untouched:
+            problems.append(
+                f"group(s) {_listing([repr(u) for u in untouched])} kept their per-group "
+                f"parameters {list(layout.per_group)} exactly at p0 while the data pull them "
+                "away: the optimiser never exercised them."
+            )
+
+    if np.isfinite(cost_start) and normal.cost > cost_start * (1 + 1e-9) + 1e-300:
+        problems.append(
+            f"the full-data cost rose from {cost_start:.6g} at p0 to {normal.cost:.6g}."
+        )
+    if not np.isfinite(normal.cost):
+        problems.append("the full-data cost is not finite at the solution.")
+
+    return SolutionCheck(
+        ok=not problems,
+        problems=problems,
+        notes=notes,
+        unconstrained=unconstrained,
+        untouched_groups=untouched,
+        not_converged=not_converged,
+        max_step_sigma=worst,
+        cost_start=float(cost_start),
+        cost=float(normal.cost),
+        gradient_norm=gradient_norm,
+        step_sigma=step_sigma,
+    )
+
+
+def raise_or_warn(check: SolutionCheck, strategy: str, on_failure: str, result: Any) -> None:
+    """Raise :class:`FitFailedError` (carrying ``result``) or warn, when a problem was found."""
+    if check.ok:
+        return
+    text = f"fastsplit.fit ({strategy} strategy) cannot be trusted:\n  - " + "\n  - ".join(
+        check.problems
+    )
+    if on_failure == "warn":
+        warnings.warn(text, FitQualityWarning, stacklevel=3)
+        return
+    error = FitFailedError(
+        text + "\nPass on_failure='warn' to get the result anyway (result.check has details)."
+    )
+    error.result = result  # type: ignore[attr-defined]
+    raise error

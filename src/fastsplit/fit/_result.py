@@ -1,0 +1,154 @@
+"""The result of :func:`fastsplit.fit`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._checks import SolutionCheck
+
+__all__ = ["FitResult", "Timings"]
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Wall-clock seconds of a fit.
+
+    ``stratify`` is the :func:`fastsplit.stratify` call (plus any re-stratify);
+    ``fit`` is everything else: gathering the chunks, compiling, the optimiser
+    and the full-data checks. ``ratio = stratify / fit``.
+    """
+
+    stratify: float
+    fit: float
+
+    @property
+    def total(self) -> float:
+        return self.stratify + self.fit
+
+    @property
+    def ratio(self) -> float:
+        return self.stratify / self.fit if self.fit > 0 else float("inf")
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "stratify": self.stratify,
+            "fit": self.fit,
+            "ratio": self.ratio,
+            "total": self.total,
+        }
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What :func:`fastsplit.fit` found, and how far to trust it.
+
+    Attributes
+    ----------
+    params : dict
+        Best-fit values by name: floats for shared parameters, arrays indexed
+        like ``groups`` for per-group ones.
+    errors : dict
+        Standard errors, same layout (NaN where a parameter is unconstrained).
+    covariance : numpy.ndarray
+        ``P x P`` covariance of the flat vector ``x`` (labels in ``param_names``).
+    x : numpy.ndarray
+        Flat parameter vector: shared parameters, then each per-group name for
+        every group.
+    param_names : list of str
+        Label of each entry of ``x`` (``"contrast[3]"`` is group ``groups[3]``).
+    groups, counts : numpy.ndarray
+        Group labels (ascending) and points per group.
+    cost, cost_start : float
+        ``0.5 * sum(((model - y) / sigma)**2)`` over all points, at the solution
+        and at ``p0``.
+    gradient_norm : float
+        ``|J^T r|`` over all points at the solution (free parameters).
+    reduced_chi2 : float
+        ``2 * cost / (n - P)``.
+    nfev : int
+        Model evaluations over the data made by the strategy.
+    strategy, reason : str
+        Which strategy ran, and why ``auto`` chose it.
+    success : bool
+        The strategy converged **and** the never-silent checks passed.
+    message : str
+        The strategy's own termination message.
+    check : SolutionCheck
+        Findings of the full-data checks (problems, notes, remaining step).
+    diagnostics : fastsplit.Diagnostics or None
+        Stratification diagnostics (chunks, coverage, sparse groups).
+    timings : Timings
+        ``stratify`` and ``fit`` seconds and their ratio.
+    info : dict
+        Strategy details (chunk size, chunks, nlsq version, per-group fits...).
+    """
+
+    params: dict[str, Any]
+    errors: dict[str, Any]
+    covariance: np.ndarray
+    x: np.ndarray
+    param_names: list[str]
+    groups: np.ndarray
+    counts: np.ndarray
+    cost: float
+    cost_start: float
+    gradient_norm: float
+    reduced_chi2: float
+    n_points: int
+    nfev: int
+    strategy: str
+    reason: str
+    success: bool
+    message: str
+    check: SolutionCheck
+    diagnostics: Any
+    timings: Timings
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.params[name]
+
+    def report(self) -> str:
+        """Readable text summary: parameters with errors, checks, timings."""
+        rule = "=" * 72
+        t = self.timings
+        lines = [
+            rule,
+            f"fastsplit.fit  strategy={self.strategy}  ({self.reason})",
+            rule,
+            f"points {self.n_points:,}   groups {len(self.groups)}   parameters {len(self.x)}"
+            f"   nfev {self.nfev}",
+            f"cost {self.cost:.6g} (start {self.cost_start:.6g})   reduced chi2 "
+            f"{self.reduced_chi2:.4f}   |grad| {self.gradient_norm:.3g}",
+            f"status: {'OK' if self.success else 'NOT TRUSTED'}   {self.message}",
+        ]
+        for name, value in self.params.items():
+            err = self.errors[name]
+            if np.ndim(value) == 0:
+                lines.append(f"  {name:<22s} {value:>14.6g} +- {err:.3g}")
+            else:
+                arr = np.asarray(value)
+                e = np.asarray(err)
+                lines.append(
+                    f"  {name:<22s} [{len(arr)} groups] {np.nanmin(arr):.6g} .. "
+                    f"{np.nanmax(arr):.6g}   (median error {np.nanmedian(e):.3g})"
+                )
+        for p in self.check.problems:
+            lines.append(f"PROBLEM: {p}")
+        for n in self.check.notes:
+            lines.append(f"note: {n}")
+        lines.append(
+            f"timings: stratify {1e3 * t.stratify:.2f} ms, fit {t.fit:.3f} s, "
+            f"ratio {100 * t.ratio:.4f} %"
+        )
+        lines.append(rule)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"FitResult(strategy={self.strategy!r}, success={self.success}, "
+            f"cost={self.cost:.6g}, n_points={self.n_points}, groups={len(self.groups)})"
+        )
