@@ -225,7 +225,9 @@ class Stratified:
     def order(self) -> np.ndarray:
         """Permutation: output point p is input point ``order[p]`` (int32 below 2**31 points).
 
-        In copy mode it is computed on first access (copy mode never needs it).
+        In copy mode it is computed on first access (copy mode never needs it). It is
+        a NumPy array on the host for every backend, JAX included (the JAX backend
+        computes it there and sends a copy to the data's device when gathering).
         """
         if self._order is None:
             self._order = self._kernels.order(self._grouping.codes, self._plan)
@@ -255,9 +257,16 @@ class Stratified:
         """Yield one tuple of arrays per chunk.
 
         In copy mode the tuples are views of ``arrays``; in index mode each chunk is
-        gathered from the inputs when it is reached, so only one chunk is resident.
+        gathered from the inputs when it is reached, so only one chunk is resident
+        (memory-mapped inputs are read one chunk at a time). With the JAX backend the
+        chunks are JAX arrays on the data's device.
         """
         bounds = self._plan.bounds
+        # A backend may gather chunks its own way (JAX: on the data's device).
+        gather_chunks = getattr(self._kernels, "gather_chunks", None)
+        if self.arrays is None and gather_chunks is not None:
+            yield from gather_chunks(self._sources, self.order, bounds)
+            return
         for k in range(self._plan.n_chunks):
             lo, hi = int(bounds[k]), int(bounds[k + 1])
             if self.arrays is not None:

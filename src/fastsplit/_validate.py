@@ -127,16 +127,16 @@ def check_rounding(decimals: object, atol: object) -> tuple[int | None, float | 
     """``decimals`` (int) and ``atol`` (>= 0 float) merge near-equal float labels."""
     if decimals is not None and atol is not None:
         raise InvalidArgumentError("pass decimals= or atol=, not both.")
-    if decimals is not None and (
-        isinstance(decimals, bool) or not isinstance(decimals, numbers.Integral)
-    ):
-        raise InvalidTypeError(f"decimals must be an int, got {decimals!r}.")
+    rounded: int | None = None
+    tolerance: float | None = None
+    if decimals is not None:
+        if isinstance(decimals, bool) or not isinstance(decimals, numbers.Integral):
+            raise InvalidTypeError(f"decimals must be an int, got {decimals!r}.")
+        rounded = int(decimals)
     if atol is not None:
         if isinstance(atol, bool) or not isinstance(atol, numbers.Real):
             raise InvalidTypeError(f"atol must be a non-negative float, got {atol!r}.")
-        if not np.isfinite(atol) or atol < 0:
+        tolerance = float(atol)
+        if not np.isfinite(tolerance) or tolerance < 0:
             raise InvalidArgumentError(f"atol must be a finite value >= 0, got {atol!r}.")
-    return (
-        None if decimals is None else int(decimals),  # type: ignore[call-overload]
-        None if atol is None else float(atol),  # type: ignore[arg-type]
-    )
+    return rounded, tolerance

@@ -29,7 +29,9 @@ class _Entry:
 
 _REGISTRY: dict[str, _Entry] = {
     "numpy": _Entry("fastsplit.backends._numpy", None, None),
-    "numba": _Entry("fastsplit.backends._numba", "numba", "fastsplit[numba] (or: pip install numba)"),
+    "numba": _Entry(
+        "fastsplit.backends._numba", "numba", "fastsplit[numba] (or: pip install numba)"
+    ),
     "jax": _Entry("fastsplit.backends._jax", "jax", "fastsplit[jax]"),
 }
 
@@ -111,8 +113,7 @@ def resolve(backend: str, arrays: tuple[Any, ...] = ()) -> str:
     if override and override != "auto":
         if override not in _REGISTRY:
             raise InvalidArgumentError(
-                f"{ENV_VAR}={override!r} is not valid; use one of "
-                f"{', '.join(map(repr, BACKENDS))}."
+                f"{ENV_VAR}={override!r} is not valid; use one of {', '.join(map(repr, BACKENDS))}."
             )
         return override
     return "numba" if _installed("numba") else "numpy"

@@ -56,7 +56,7 @@ CACHE = cache_enabled()
 
 def jit(*, parallel: bool = False) -> Callable[[Callable[..., Any]], Any]:
     """``numba.njit`` with fastsplit's options: cached, GIL released, no Python errors."""
-    return numba.njit(  # type: ignore[no-any-return]
+    return numba.njit(
         cache=CACHE,
         nogil=True,
         parallel=parallel,

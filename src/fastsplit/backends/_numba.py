@@ -32,7 +32,6 @@ from ._jit import jit, num_threads
 
 name = "numba"
 
-_EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _SUB = 1024  # destinations computed per pass over the arrays (fits L1)
 _MIN_SEGMENT = 1 << 16  # below this many points per thread, threads cost more than they give
@@ -42,7 +41,7 @@ _MIN_SEGMENT = 1 << 16  # below this many points per thread, threads cost more t
 
 
 @jit()
-def _factorize(bits, float_bits, codes, max_groups):  # type: ignore[no-untyped-def]
+def _factorize(bits, float_bits, codes, max_groups):
     """Codes in first-appearance order. Returns (status, n_groups, keys, counts).
 
     status: 0 ok, 1 more than ``max_groups`` groups (retry with wider codes),
@@ -59,8 +58,8 @@ def _factorize(bits, float_bits, codes, max_groups):  # type: ignore[no-untyped-
         exponent = np.uint64(0x7F800000)
     log_cap = np.uint64(6)
     cap = 64
-    table_key = np.full(cap, _EMPTY, dtype=np.uint64)
-    table_code = np.zeros(cap, dtype=np.int64)
+    table_key = np.zeros(cap, dtype=np.uint64)
+    table_code = np.full(cap, -1, dtype=np.int64)  # -1: empty (every key value is valid)
     keys = np.empty(16, dtype=np.uint64)
     counts = np.zeros(16, dtype=np.int64)
     n_groups = 0
@@ -92,9 +91,9 @@ def _factorize(bits, float_bits, codes, max_groups):  # type: ignore[no-untyped-
                 key = np.uint64(0)
         slot = (key * _GOLDEN) >> (np.uint64(64) - log_cap)
         mask = np.uint64(cap - 1)
-        while table_key[slot] != _EMPTY and table_key[slot] != key:
+        while table_code[slot] >= 0 and table_key[slot] != key:
             slot = (slot + np.uint64(1)) & mask
-        if table_key[slot] == key:
+        if table_code[slot] >= 0:
             code = table_code[slot]
         else:
             if n_groups == max_groups:
@@ -111,11 +110,11 @@ def _factorize(bits, float_bits, codes, max_groups):  # type: ignore[no-untyped-
                 cap *= 2
                 log_cap += np.uint64(1)
                 mask = np.uint64(cap - 1)
-                table_key = np.full(cap, _EMPTY, dtype=np.uint64)
-                table_code = np.zeros(cap, dtype=np.int64)
+                table_key = np.zeros(cap, dtype=np.uint64)
+                table_code = np.full(cap, -1, dtype=np.int64)
                 for c in range(n_groups):
                     s = (keys[c] * _GOLDEN) >> (np.uint64(64) - log_cap)
-                    while table_key[s] != _EMPTY:
+                    while table_code[s] >= 0:
                         s = (s + np.uint64(1)) & mask
                     table_key[s] = keys[c]
                     table_code[s] = c
@@ -128,7 +127,7 @@ def _factorize(bits, float_bits, codes, max_groups):  # type: ignore[no-untyped-
 
 
 @jit()
-def _remap(codes, table, out):  # type: ignore[no-untyped-def]
+def _remap(codes, table, out):
     for i in range(codes.size):
         out[i] = table[codes[i]]
 
@@ -158,8 +157,9 @@ def factorize(labels: np.ndarray) -> Grouping:
         rank = np.empty(n_groups, dtype=codes.dtype)
         rank[ascending] = np.arange(n_groups, dtype=codes.dtype)
         codes = remap(codes, rank)
-    return Grouping(codes=codes.astype(code_dtype(n_groups), copy=False), groups=groups,
-                    counts=counts)
+    return Grouping(
+        codes=codes.astype(code_dtype(n_groups), copy=False), groups=groups, counts=counts
+    )
 
 
 def remap(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -173,7 +173,7 @@ def remap(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
 
 
 @jit()
-def _pair_block(t, r, nb1, nb0):  # type: ignore[no-untyped-def]
+def _pair_block(t, r, nb1, nb0):
     """Offset of pair (g, slot t) among group g's blocks."""
     if t < r:
         return t * nb1
@@ -181,7 +181,7 @@ def _pair_block(t, r, nb1, nb0):  # type: ignore[no-untyped-def]
 
 
 @jit()
-def _chunk_blocks(k, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos, scratch):  # type: ignore[no-untyped-def]
+def _chunk_blocks(k, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos, scratch):
     """Lay out chunk k's blocks by (key = i / a, group) and record their starts.
 
     Keys lie in [0, 1/16); bucketing by floor(key * 16 * B) over B buckets is
@@ -253,8 +253,9 @@ def _chunk_blocks(k, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos, scrat
 
 
 @jit()
-def _block_positions_range(k0, k1, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos,
-                           max_blocks):  # type: ignore[no-untyped-def]
+def _block_positions_range(
+    k0, k1, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos, max_blocks
+):
     scratch = np.empty((4, max_blocks + 1), dtype=np.int64)
     for k in range(k0, k1):
         _chunk_blocks(k, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos, scratch)
@@ -264,7 +265,7 @@ def _block_positions_range(k0, k1, q, r, shift, nb1, nb0, blk_base, n_chunks, bl
 
 
 @jit()
-def _start_state(rank0, q, r, shift, n_chunks, strided, st_a, st_b, st_c):  # type: ignore[no-untyped-def]
+def _start_state(rank0, q, r, shift, n_chunks, strided, st_a, st_b, st_c):
     """Per-group walking state at the segment's first ranks.
 
     strided: a = slot t, b = rank within the chunk m.
@@ -293,8 +294,25 @@ def _start_state(rank0, q, r, shift, n_chunks, strided, st_a, st_b, st_c):  # ty
 
 
 @jit()
-def _fill_dest(codes, i0, i1, buf, q, r, shift, nb1, nb0, blk_base, bounds, block_pos,
-               n_chunks, strided, st_a, st_b, st_c):  # type: ignore[no-untyped-def]
+def _fill_dest(
+    codes,
+    i0,
+    i1,
+    buf,
+    q,
+    r,
+    shift,
+    nb1,
+    nb0,
+    blk_base,
+    bounds,
+    block_pos,
+    n_chunks,
+    strided,
+    st_a,
+    st_b,
+    st_c,
+):
     """Output position of points i0..i1-1 into ``buf``; runs of one group share set-up."""
     i = i0
     while i < i1:
@@ -351,7 +369,7 @@ def _fill_dest(codes, i0, i1, buf, q, r, shift, nb1, nb0, blk_base, bounds, bloc
 
 
 @jit()
-def _run_end(codes, i, hi):  # type: ignore[no-untyped-def]
+def _run_end(codes, i, hi):
     """End of the run of equal codes starting at i (64-wide steps on long runs)."""
     g = codes[i]
     j = i + 1
@@ -368,7 +386,7 @@ def _run_end(codes, i, hi):  # type: ignore[no-untyped-def]
 
 
 @jit()
-def _count_segment(codes, lo, hi, counts):  # type: ignore[no-untyped-def]
+def _count_segment(codes, lo, hi, counts):
     """Points per group in codes[lo:hi], one update per run."""
     i = lo
     while i < hi:
@@ -378,7 +396,7 @@ def _count_segment(codes, lo, hi, counts):  # type: ignore[no-untyped-def]
 
 
 @jit()
-def _tile_starts(g, b, q, r, shift, nb1, nb0, blk_base, bounds, block_pos, n_chunks, tile):  # type: ignore[no-untyped-def]
+def _tile_starts(g, b, q, r, shift, nb1, nb0, blk_base, bounds, block_pos, n_chunks, tile):
     """Strided layout: output start of block b of group g in every slot t."""
     rg = r[g]
     n1 = nb1[g]
@@ -394,7 +412,7 @@ def _tile_starts(g, b, q, r, shift, nb1, nb0, blk_base, bounds, block_pos, n_chu
 
 
 @jit()
-def _tile_span(g, i, j, st_a, st_b, n_chunks, strided):  # type: ignore[no-untyped-def]
+def _tile_span(g, i, j, st_a, st_b, n_chunks, strided):
     """How the walk continues at point i of a run ending at j.
 
     Returns (is_tile, stop): a whole tile (16 rows x K slots of the strided layout,
@@ -412,8 +430,23 @@ def _tile_span(g, i, j, st_a, st_b, n_chunks, strided):  # type: ignore[no-untyp
 
 
 @jit()
-def _index_segment(codes, lo, hi, rank0, q, r, shift, nb1, nb0, blk_base, bounds, block_pos,
-                   n_chunks, strided, order):  # type: ignore[no-untyped-def]
+def _index_segment(
+    codes,
+    lo,
+    hi,
+    rank0,
+    q,
+    r,
+    shift,
+    nb1,
+    nb0,
+    blk_base,
+    bounds,
+    block_pos,
+    n_chunks,
+    strided,
+    order,
+):
     n_groups = q.size
     st_a = np.empty(n_groups, dtype=np.int64)
     st_b = np.empty(n_groups, dtype=np.int64)
@@ -428,8 +461,20 @@ def _index_segment(codes, lo, hi, rank0, q, r, shift, nb1, nb0, blk_base, bounds
         while i < j:
             is_tile, stop = _tile_span(g, i, j, st_a, st_b, n_chunks, strided)
             if is_tile:
-                _tile_starts(g, st_b[g] >> 4, q, r, shift, nb1, nb0, blk_base, bounds,
-                             block_pos, n_chunks, tile)
+                _tile_starts(
+                    g,
+                    st_b[g] >> 4,
+                    q,
+                    r,
+                    shift,
+                    nb1,
+                    nb0,
+                    blk_base,
+                    bounds,
+                    block_pos,
+                    n_chunks,
+                    tile,
+                )
                 for t in range(n_chunks):
                     p0 = tile[t]
                     for u in range(16):
@@ -439,15 +484,32 @@ def _index_segment(codes, lo, hi, rank0, q, r, shift, nb1, nb0, blk_base, bounds
                 continue
             while i < stop:
                 i1 = min(i + _SUB, stop)
-                _fill_dest(codes, i, i1, buf, q, r, shift, nb1, nb0, blk_base, bounds,
-                           block_pos, n_chunks, strided, st_a, st_b, st_c)
+                _fill_dest(
+                    codes,
+                    i,
+                    i1,
+                    buf,
+                    q,
+                    r,
+                    shift,
+                    nb1,
+                    nb0,
+                    blk_base,
+                    bounds,
+                    block_pos,
+                    n_chunks,
+                    strided,
+                    st_a,
+                    st_b,
+                    st_c,
+                )
                 for u in range(i1 - i):
                     order[buf[u]] = i + u
                 i = i1
 
 
 @jit()
-def _copy_tile(pairs, tile, i, n_chunks):  # type: ignore[no-untyped-def]
+def _copy_tile(pairs, tile, i, n_chunks):
     for pair in literal_unroll(pairs):
         src, dst = pair
         for t in range(n_chunks):
@@ -457,7 +519,7 @@ def _copy_tile(pairs, tile, i, n_chunks):  # type: ignore[no-untyped-def]
 
 
 @jit()
-def _copy_points(pairs, buf, i, count):  # type: ignore[no-untyped-def]
+def _copy_points(pairs, buf, i, count):
     for pair in literal_unroll(pairs):
         src, dst = pair
         for u in range(count):
@@ -465,8 +527,23 @@ def _copy_points(pairs, buf, i, count):  # type: ignore[no-untyped-def]
 
 
 @jit()
-def _copy_segment(codes, lo, hi, rank0, q, r, shift, nb1, nb0, blk_base, bounds, block_pos,
-                  n_chunks, strided, pairs):  # type: ignore[no-untyped-def]
+def _copy_segment(
+    codes,
+    lo,
+    hi,
+    rank0,
+    q,
+    r,
+    shift,
+    nb1,
+    nb0,
+    blk_base,
+    bounds,
+    block_pos,
+    n_chunks,
+    strided,
+    pairs,
+):
     n_groups = q.size
     st_a = np.empty(n_groups, dtype=np.int64)
     st_b = np.empty(n_groups, dtype=np.int64)
@@ -481,16 +558,45 @@ def _copy_segment(codes, lo, hi, rank0, q, r, shift, nb1, nb0, blk_base, bounds,
         while i < j:
             is_tile, stop = _tile_span(g, i, j, st_a, st_b, n_chunks, strided)
             if is_tile:
-                _tile_starts(g, st_b[g] >> 4, q, r, shift, nb1, nb0, blk_base, bounds,
-                             block_pos, n_chunks, tile)
+                _tile_starts(
+                    g,
+                    st_b[g] >> 4,
+                    q,
+                    r,
+                    shift,
+                    nb1,
+                    nb0,
+                    blk_base,
+                    bounds,
+                    block_pos,
+                    n_chunks,
+                    tile,
+                )
                 _copy_tile(pairs, tile, i, n_chunks)
                 st_b[g] += 16
                 i = stop
                 continue
             while i < stop:
                 i1 = min(i + _SUB, stop)
-                _fill_dest(codes, i, i1, buf, q, r, shift, nb1, nb0, blk_base, bounds,
-                           block_pos, n_chunks, strided, st_a, st_b, st_c)
+                _fill_dest(
+                    codes,
+                    i,
+                    i1,
+                    buf,
+                    q,
+                    r,
+                    shift,
+                    nb1,
+                    nb0,
+                    blk_base,
+                    bounds,
+                    block_pos,
+                    n_chunks,
+                    strided,
+                    st_a,
+                    st_b,
+                    st_c,
+                )
                 _copy_points(pairs, buf, i, i1 - i)
                 i = i1
 
@@ -525,28 +631,58 @@ class _Tables:
         max_blocks = int(self.nb1.sum())
         n_threads = max(1, min(num_threads(), plan.n // _MIN_SEGMENT))
         chunk_split = np.linspace(0, k, n_threads + 1).astype(np.int64)
-        _parallel(_block_positions_range, [
-            (int(chunk_split[i]), int(chunk_split[i + 1]), q, r, plan.shift, self.nb1,
-             self.nb0, self.blk_base, k, self.block_pos, max_blocks)
-            for i in range(n_threads)
-        ])
+        _parallel(
+            _block_positions_range,
+            [
+                (
+                    int(chunk_split[i]),
+                    int(chunk_split[i + 1]),
+                    q,
+                    r,
+                    plan.shift,
+                    self.nb1,
+                    self.nb0,
+                    self.blk_base,
+                    k,
+                    self.block_pos,
+                    max_blocks,
+                )
+                for i in range(n_threads)
+            ],
+        )
         self.seg_bounds = np.linspace(0, plan.n, n_threads + 1).astype(np.int64)
         seg_counts = np.zeros((n_threads, plan.n_groups), dtype=np.int64)
-        _parallel(_count_segment, [
-            (codes, int(self.seg_bounds[i]), int(self.seg_bounds[i + 1]), seg_counts[i])
-            for i in range(n_threads)
-        ])
+        _parallel(
+            _count_segment,
+            [
+                (codes, int(self.seg_bounds[i]), int(self.seg_bounds[i + 1]), seg_counts[i])
+                for i in range(n_threads)
+            ],
+        )
         self.rank0 = np.cumsum(seg_counts, axis=0) - seg_counts
-        self.args = (q, r, plan.shift, self.nb1, self.nb0, self.blk_base, plan.bounds,
-                     self.block_pos, k, plan.layout == "strided")
+        self.args = (
+            q,
+            r,
+            plan.shift,
+            self.nb1,
+            self.nb0,
+            self.blk_base,
+            plan.bounds,
+            self.block_pos,
+            k,
+            plan.layout == "strided",
+        )
 
     def run(self, kernel: Any, codes: np.ndarray, *extra: Any) -> None:
         """Run a scatter kernel on every input segment in parallel."""
         bounds = self.seg_bounds
-        _parallel(kernel, [
-            (codes, int(bounds[s]), int(bounds[s + 1]), self.rank0[s], *self.args, *extra)
-            for s in range(bounds.size - 1)
-        ])
+        _parallel(
+            kernel,
+            [
+                (codes, int(bounds[s]), int(bounds[s + 1]), self.rank0[s], *self.args, *extra)
+                for s in range(bounds.size - 1)
+            ],
+        )
 
 
 def order(codes: np.ndarray, plan: ChunkPlan) -> np.ndarray:
@@ -565,8 +701,9 @@ def _kernel_view(a: np.ndarray) -> np.ndarray | None:
     return a.view(_BITS[a.dtype.itemsize])
 
 
-def reorder(codes: np.ndarray, plan: ChunkPlan, arrays: tuple[Any, ...],
-            order_cache: Any) -> tuple[np.ndarray, ...]:
+def reorder(
+    codes: np.ndarray, plan: ChunkPlan, arrays: tuple[Any, ...], order_cache: Any
+) -> tuple[np.ndarray, ...]:
     """Copy mode: scatter every array straight into its output slot."""
     outs = tuple(np.empty(plan.n, dtype=np.asarray(a).dtype) for a in arrays)
     if plan.n == 0 or not arrays:

@@ -1,0 +1,45 @@
+"""Shared fixtures: every contract test runs on every backend that can run here."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# Numba compiles a kernel per type signature on first use; a deadline would time
+# the compiler, not fastsplit.
+settings.register_profile(
+    "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60
+)
+settings.register_profile("ci", parent=settings.get_profile("default"), max_examples=120)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+BACKENDS = ["numpy", "numba", "jax"]
+
+
+def _installed(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+@pytest.fixture(params=BACKENDS, scope="session")
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each backend in turn; skipped where its library is not installed."""
+    name = request.param
+    if name != "numpy" and not _installed(name):
+        pytest.skip(f"{name} is not installed")
+    if name == "jax":
+        pytest.importorskip("fastsplit.backends._jax")
+    return name
+
+
+@pytest.fixture(params=["numba", "jax"], scope="session")
+def fast_backend(request: pytest.FixtureRequest) -> str:
+    """The accelerated backends, each checked against the numpy oracle."""
+    name = request.param
+    if not _installed(name):
+        pytest.skip(f"{name} is not installed")
+    if name == "jax":
+        pytest.importorskip("fastsplit.backends._jax")
+    return name
