@@ -368,29 +368,41 @@ def _fill_dest(
         i = j
 
 
+_REPEAT = {1: 0x0101010101010101, 2: 0x0001000100010001, 4: 0x0000000100000001, 8: 1}
+
+
+def _words(codes: np.ndarray) -> np.ndarray:
+    """The codes as 64-bit words, to compare 8 / itemsize codes at once."""
+    per = 8 // codes.itemsize
+    return codes[: codes.size - codes.size % per].view(np.uint64)
+
+
 @jit()
-def _run_end(codes, i, hi):
-    """End of the run of equal codes starting at i (64-wide steps on long runs)."""
+def _run_end(codes, words, repeat, i, hi):
+    """End of the run of equal codes starting at i, a 64-bit word at a time."""
     g = codes[i]
+    per = 8 // codes.itemsize
     j = i + 1
-    while j + 64 <= hi:
-        diff = 0
-        for u in range(64):  # branch-free OR-reduction: vectorises
-            diff |= codes[j + u] ^ g
-        if diff:
-            break
-        j += 64
+    while j < hi and j % per and codes[j] == g:
+        j += 1
+    if j < hi and j % per == 0 and codes[j] == g:
+        pattern = np.uint64(g) * np.uint64(repeat)
+        w = j // per
+        last = hi // per
+        while w < last and words[w] == pattern:
+            w += 1
+        j = w * per
     while j < hi and codes[j] == g:
         j += 1
     return j
 
 
 @jit()
-def _count_segment(codes, lo, hi, counts):
+def _count_segment(codes, words, repeat, lo, hi, counts):
     """Points per group in codes[lo:hi], one update per run."""
     i = lo
     while i < hi:
-        j = _run_end(codes, i, hi)
+        j = _run_end(codes, words, repeat, i, hi)
         counts[codes[i]] += j - i
         i = j
 
@@ -432,6 +444,8 @@ def _tile_span(g, i, j, st_a, st_b, n_chunks, strided):
 @jit()
 def _index_segment(
     codes,
+    words,
+    repeat,
     lo,
     hi,
     rank0,
@@ -456,7 +470,7 @@ def _index_segment(
     tile = np.empty(n_chunks, dtype=np.int64)
     i = lo
     while i < hi:
-        j = _run_end(codes, i, hi)
+        j = _run_end(codes, words, repeat, i, hi)
         g = codes[i]
         while i < j:
             is_tile, stop = _tile_span(g, i, j, st_a, st_b, n_chunks, strided)
@@ -529,6 +543,8 @@ def _copy_points(pairs, buf, i, count):
 @jit()
 def _copy_segment(
     codes,
+    words,
+    repeat,
     lo,
     hi,
     rank0,
@@ -553,7 +569,7 @@ def _copy_segment(
     tile = np.empty(n_chunks, dtype=np.int64)
     i = lo
     while i < hi:
-        j = _run_end(codes, i, hi)
+        j = _run_end(codes, words, repeat, i, hi)
         g = codes[i]
         while i < j:
             is_tile, stop = _tile_span(g, i, j, st_a, st_b, n_chunks, strided)
@@ -616,71 +632,68 @@ def _parallel(kernel: Any, jobs: list[tuple[Any, ...]]) -> None:
 
 
 class _Tables:
-    """Everything the scatter kernels need, derived from the plan and one count pass."""
+    """Everything the scatter kernels need: the block layout and each segment's first ranks."""
 
     def __init__(self, codes: np.ndarray, plan: ChunkPlan) -> None:
         k = plan.n_chunks
         q, r = plan.per_chunk, plan.extra
-        self.nb1 = -(-(q + 1) // BLOCK)
-        self.nb0 = -(-q // BLOCK)
+        nb1 = -(-(q + 1) // BLOCK)
+        nb0 = -(-q // BLOCK)
         n_pairs = np.where(q > 0, k, r)
-        blocks = r * self.nb1 + (n_pairs - r) * self.nb0
-        self.blk_base = np.cumsum(blocks) - blocks
+        blocks = r * nb1 + (n_pairs - r) * nb0
+        blk_base = np.cumsum(blocks) - blocks
         pos_type = np.int32 if plan.chunk_size < 2**31 else np.int64
-        self.block_pos = np.empty(int(blocks.sum()), dtype=pos_type)
-        max_blocks = int(self.nb1.sum())
+        block_pos = np.empty(int(blocks.sum()), dtype=pos_type)
         n_threads = max(1, min(num_threads(), plan.n // _MIN_SEGMENT))
-        chunk_split = np.linspace(0, k, n_threads + 1).astype(np.int64)
-        _parallel(
-            _block_positions_range,
-            [
-                (
-                    int(chunk_split[i]),
-                    int(chunk_split[i + 1]),
-                    q,
-                    r,
-                    plan.shift,
-                    self.nb1,
-                    self.nb0,
-                    self.blk_base,
-                    k,
-                    self.block_pos,
-                    max_blocks,
-                )
-                for i in range(n_threads)
-            ],
+        self.args = (
+            q,
+            r,
+            plan.shift,
+            nb1,
+            nb0,
+            blk_base,
+            plan.bounds,
+            block_pos,
+            k,
+            plan.layout == "strided",
         )
+        split = np.linspace(0, k, n_threads + 1).astype(np.int64)
+        layout_jobs = [
+            (int(split[i]), int(split[i + 1]), *self.args[:6], k, block_pos, int(nb1.sum()))
+            for i in range(n_threads)
+        ]
+        _parallel(_block_positions_range, layout_jobs)
+        self.words = _words(codes)
+        self.repeat = _REPEAT[codes.itemsize]
         self.seg_bounds = np.linspace(0, plan.n, n_threads + 1).astype(np.int64)
         seg_counts = np.zeros((n_threads, plan.n_groups), dtype=np.int64)
         _parallel(
             _count_segment,
             [
-                (codes, int(self.seg_bounds[i]), int(self.seg_bounds[i + 1]), seg_counts[i])
+                (codes, self.words, self.repeat, *self._segment(i), seg_counts[i])
                 for i in range(n_threads)
             ],
         )
         self.rank0 = np.cumsum(seg_counts, axis=0) - seg_counts
-        self.args = (
-            q,
-            r,
-            plan.shift,
-            self.nb1,
-            self.nb0,
-            self.blk_base,
-            plan.bounds,
-            self.block_pos,
-            k,
-            plan.layout == "strided",
-        )
+
+    def _segment(self, i: int) -> tuple[int, int]:
+        return int(self.seg_bounds[i]), int(self.seg_bounds[i + 1])
 
     def run(self, kernel: Any, codes: np.ndarray, *extra: Any) -> None:
         """Run a scatter kernel on every input segment in parallel."""
-        bounds = self.seg_bounds
         _parallel(
             kernel,
             [
-                (codes, int(bounds[s]), int(bounds[s + 1]), self.rank0[s], *self.args, *extra)
-                for s in range(bounds.size - 1)
+                (
+                    codes,
+                    self.words,
+                    self.repeat,
+                    *self._segment(i),
+                    self.rank0[i],
+                    *self.args,
+                    *extra,
+                )
+                for i in range(self.seg_bounds.size - 1)
             ],
         )
 
