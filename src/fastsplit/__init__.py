@@ -12,6 +12,7 @@ fit chunked least-squares models that never fail silently.
 from __future__ import annotations
 
 from ._api import plan, stratify, warmup
+from ._memory import MemoryEstimate, estimate_memory
 from ._plan import ChunkPlan
 from ._result import Diagnostics, Stratified
 from .backends import available_backends
@@ -21,9 +22,11 @@ __version__ = "0.1.0"
 __all__ = [
     "ChunkPlan",
     "Diagnostics",
+    "MemoryEstimate",
     "Stratified",
     "__version__",
     "available_backends",
+    "estimate_memory",
     "plan",
     "stratify",
     "warmup",

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _memory
 from . import _validate as v
 from ._labels import Grouping, from_group_sizes, merge_close, prepare_labels
 from ._plan import ChunkPlan
@@ -108,7 +109,7 @@ def plan(
     v.check_choice("layout", layout, v.LAYOUTS)
     decimals, atol = v.check_rounding(decimals, atol)
     name = resolve(backend)
-    kernels = get_backend("numba" if name == "jax" else name)
+    kernels = get_backend(name)
     grouping = _group(
         labels, None, decimals=decimals, atol=atol, group_sizes=group_sizes, kernels=kernels
     )
@@ -132,6 +133,8 @@ def stratify(
     decimals: int | None = None,
     atol: float | None = None,
     group_sizes: Sequence[int] | np.ndarray | None = None,
+    check_memory_safety: bool = True,
+    max_memory_fraction: float = _memory.DEFAULT_MAX_MEMORY_FRACTION,
 ) -> Stratified:
     """Reorder data so that every chunk holds every group in proportion.
 
@@ -146,26 +149,42 @@ def stratify(
         Largest chunk. There are K = ceil(n / chunk_size) chunks of equal size (+-1).
     mode : {"auto", "copy", "index"}
         ``copy`` returns reordered arrays; ``index`` only the permutation and
-        bounds (chunks are gathered on demand); ``auto`` copies.
+        bounds (chunks are gathered on demand); ``auto`` copies when that fits in
+        memory, else uses index mode (see ``check_memory_safety``).
     layout : {"strided", "contiguous", "auto"}
         ``strided``: each chunk is a systematic sample of every group (spans the
         whole time range). ``contiguous``: each chunk takes consecutive runs of
         every group (what out-of-core reading wants). ``auto``: contiguous for
         memory-mapped inputs, else strided.
     backend : {"auto", "numba", "numpy", "jax"}
-        ``auto``: numba when installed, else numpy (``$FASTSPLIT_BACKEND`` overrides).
+        ``auto``: ``jax`` for JAX arrays, else numba when installed, else numpy
+        (``$FASTSPLIT_BACKEND`` overrides the last two). ``jax`` gathers on the
+        data's device and returns JAX arrays; only the labels come to the host.
     decimals : int, optional
         Round float labels to this many decimals before grouping.
     atol : float, optional
         Merge groups whose sorted labels differ by at most ``atol``.
     group_sizes : sequence of int, optional
         Lengths of the group-major runs, replacing ``labels``.
+    check_memory_safety : bool, default True
+        Compare the memory this call needs (see :func:`fastsplit.estimate_memory`)
+        with what is available before allocating anything: ``mode="auto"`` falls
+        back to index mode when copying does not fit, and a mode that does not fit
+        raises :class:`~fastsplit.errors.MemoryBudgetError`. ``False`` skips it.
+    max_memory_fraction : float, default 0.7
+        Share of available memory the peak may use.
 
     Returns
     -------
     Stratified
         ``order``, ``bounds``, ``arrays``, ``groups``, ``counts``, ``chunks()``,
         ``take()``, ``diagnostics``, ``report()``.
+
+    Raises
+    ------
+    MemoryBudgetError
+        When the requested mode (for ``"auto"``: even index mode) does not fit in
+        ``max_memory_fraction`` of available memory; raised before allocating.
 
     Warns
     -----
@@ -190,6 +209,7 @@ def stratify(
     v.check_choice("mode", mode, v.MODES)
     v.check_choice("layout", layout, v.LAYOUTS)
     decimals, atol = v.check_rounding(decimals, atol)
+    fraction = _memory.check_fraction(max_memory_fraction)
     n_hint = None
     if arrays:
         arrays = v.check_arrays(arrays, None)
@@ -197,6 +217,12 @@ def stratify(
         v.check_arrays(arrays, n_hint)
     name = resolve(backend, arrays)
     kernels = get_backend(name)
+    validate = getattr(kernels, "validate", None)  # backend-specific refusals, before work
+    if validate is not None:
+        validate(arrays)
+    if check_memory_safety:
+        # Before labels -> codes (n bytes or more): the least this can need.
+        _memory_check(labels, arrays, group_sizes, chunk_size, layout, mode, name, fraction)
     grouping = _group(
         labels, n_hint, decimals=decimals, atol=atol, group_sizes=group_sizes, kernels=kernels
     )
@@ -209,6 +235,14 @@ def stratify(
         counts=grouping.counts,
     )
     chosen = "copy" if mode == "auto" else mode
+    if check_memory_safety:
+        # Groups and codes are known now: the exact model, before the big allocations.
+        code_bytes = grouping.codes.dtype.itemsize
+        estimate = _estimate(chunk_plan, code_bytes, arrays, mode, name, fraction)
+        _memory.refuse(estimate, mode)
+        if mode == "auto" and estimate.mode == "index":
+            log.info("copy mode does not fit in memory, using index mode: %s", estimate.report())
+        chosen = estimate.mode
     order = None
     out_arrays = None
     if chosen == "index":
@@ -247,6 +281,76 @@ def stratify(
             stacklevel=2,
         )
     return result
+
+
+def _estimate(
+    chunk_plan: ChunkPlan,
+    code_bytes: int,
+    arrays: tuple[Any, ...],
+    mode: str,
+    backend: str,
+    fraction: float,
+) -> _memory.MemoryEstimate:
+    """The memory model for this call, with what the backend will really allocate."""
+    device = None
+    device_sources = False
+    upload = 0
+    if backend == "jax":
+        from .backends import is_jax_array
+
+        jax_arrays = [a for a in arrays if is_jax_array(a)]
+        device_sources = bool(jax_arrays)
+        device = next(iter(jax_arrays[0].devices())) if jax_arrays else None
+        upload = sum(
+            chunk_plan.n * a.dtype.itemsize
+            for a in arrays
+            if not is_jax_array(a) and a.dtype.isnative and a.dtype.kind in "biufc"
+        )
+    return _memory._estimate(
+        chunk_plan,
+        mode=mode,
+        backend=backend,
+        code_bytes=code_bytes,
+        itemsizes=[a.dtype.itemsize for a in arrays],
+        max_memory_fraction=fraction,
+        upload_bytes=upload,
+        device_sources=device_sources,
+        device=device,
+    )
+
+
+def _memory_check(
+    labels: Any,
+    arrays: tuple[Any, ...],
+    group_sizes: Any,
+    chunk_size: int,
+    layout: str,
+    mode: str,
+    backend: str,
+    fraction: float,
+) -> None:
+    """Refuse before any allocation when even the smallest possible need does not fit.
+
+    The group count is not known before labels become codes, so this assumes one
+    group and one-byte codes (a lower bound); the exact check follows factorize.
+    """
+    if arrays:
+        n = int(arrays[0].shape[0])
+        n_groups = 1
+    elif group_sizes is not None:
+        sizes = np.asarray(group_sizes)
+        if sizes.ndim != 1 or sizes.dtype.kind not in "iu" or (sizes < 0).any():
+            return  # validation reports it
+        n, n_groups = int(sizes.sum()), sizes.size
+    else:
+        shape = getattr(labels, "shape", None)
+        if shape is None or len(shape) != 1:
+            return  # validation reports it
+        n, n_groups = int(shape[0]), 1
+    if n == 0:
+        return
+    plan = _memory.balanced_plan(n, max(n_groups, 1), chunk_size, _resolve_layout(layout, arrays))
+    _memory.refuse(_estimate(plan, 1, arrays, mode, backend, fraction), mode)
 
 
 def warmup(backend: str = "auto") -> None:
