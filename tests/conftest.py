@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -23,6 +24,23 @@ def _installed(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
+@pytest.fixture(scope="session")
+def jax_x64() -> Iterator[None]:
+    """JAX's 64-bit mode on for the rest of the session (the tests use float64 data).
+
+    The library never touches JAX's config; the tests turn it on here, once, and
+    restore it at the end. Tests of x64-off behaviour use ``x64_off`` in
+    ``test_jax_backend.py``.
+    """
+    pytest.importorskip("fastsplit.backends._jax")
+    import jax
+
+    previous = jax.config.read("jax_enable_x64")
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", previous)
+
+
 @pytest.fixture(params=BACKENDS, scope="session")
 def backend(request: pytest.FixtureRequest) -> str:
     """Each backend in turn; skipped where its library is not installed."""
@@ -30,7 +48,7 @@ def backend(request: pytest.FixtureRequest) -> str:
     if name != "numpy" and not _installed(name):
         pytest.skip(f"{name} is not installed")
     if name == "jax":
-        pytest.importorskip("fastsplit.backends._jax")
+        request.getfixturevalue("jax_x64")
     return name
 
 
@@ -41,5 +59,5 @@ def fast_backend(request: pytest.FixtureRequest) -> str:
     if not _installed(name):
         pytest.skip(f"{name} is not installed")
     if name == "jax":
-        pytest.importorskip("fastsplit.backends._jax")
+        request.getfixturevalue("jax_x64")
     return name
