@@ -20,6 +20,7 @@ the same for any number of threads.
 from __future__ import annotations
 
 import functools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -622,13 +623,38 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=num_threads(), thread_name_prefix="fastsplit")
 
 
+_compiled: set[tuple[Any, ...]] = set()
+
+
+def _signature(arg: Any) -> Any:
+    """What numba dispatches on, cheaply (``numba.typeof`` costs ~10 us an argument)."""
+    if isinstance(arg, np.ndarray):
+        return (arg.dtype.str, arg.ndim, arg.flags.c_contiguous, arg.flags.writeable)
+    if isinstance(arg, tuple):
+        return tuple(_signature(a) for a in arg)
+    return type(arg)
+
+
+_compile_lock = threading.Lock()
+
+
 def _parallel(kernel: Any, jobs: list[tuple[Any, ...]]) -> None:
-    """Run ``kernel`` on each argument tuple, one thread each (kernels release the GIL)."""
+    """Run ``kernel`` on each argument tuple, one thread each (kernels release the GIL).
+
+    The first call with new argument types runs alone: numba compiles on first
+    call, and two threads compiling one dispatcher at once can corrupt it.
+    """
+    key = (kernel, *(_signature(arg) for arg in jobs[0]))
+    if key not in _compiled:
+        with _compile_lock:
+            kernel(*jobs[0])
+            _compiled.add(key)
+        jobs = jobs[1:]
     if len(jobs) == 1:
         kernel(*jobs[0])
-        return
-    for future in [_pool().submit(kernel, *job) for job in jobs]:
-        future.result()
+    elif jobs:
+        for future in [_pool().submit(kernel, *job) for job in jobs]:
+            future.result()
 
 
 class _Tables:
