@@ -1,0 +1,1 @@
+"""ASV benchmark suite of fastsplit (see docs/benchmarks.md for how to run it)."""
