@@ -29,9 +29,8 @@ class _Entry:
 
 _REGISTRY: dict[str, _Entry] = {
     "numpy": _Entry("fastsplit.backends._numpy", None, None),
-    "numba": _Entry(
-        "fastsplit.backends._numba", "numba", "fastsplit[numba] (or: pip install numba)"
-    ),
+    # numba is a dependency of fastsplit itself, not an extra: name the package.
+    "numba": _Entry("fastsplit.backends._numba", "numba", "numba"),
     "jax": _Entry("fastsplit.backends._jax", "jax", "fastsplit[jax]"),
 }
 
@@ -40,8 +39,10 @@ ENV_VAR = "FASTSPLIT_BACKEND"
 
 
 def _installed(package: str | None) -> bool:
-    if package is None or package in sys.modules:
+    if package is None:
         return True
+    if package in sys.modules:  # None there means "import blocked": not usable
+        return sys.modules[package] is not None
     try:
         return importlib.util.find_spec(package) is not None
     except (ImportError, ValueError):
@@ -101,7 +102,7 @@ def resolve(backend: str, arrays: tuple[Any, ...] = ()) -> str:
     ``"auto"``: JAX arrays -> ``"jax"``; else ``$FASTSPLIT_BACKEND`` if set; else
     ``"numba"`` when installed; else ``"numpy"``.
     """
-    if backend not in BACKENDS:
+    if backend != "auto" and backend not in _REGISTRY:
         raise InvalidArgumentError(
             f"backend={backend!r} is not valid; use one of {', '.join(map(repr, BACKENDS))}."
         )
