@@ -25,11 +25,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from numba import literal_unroll
+from numba import literal_unroll, types
+from numba.extending import overload
 
 from .._labels import Grouping, code_dtype, index_dtype, non_finite_error
 from .._plan import BLOCK, ChunkPlan
-from ._jit import jit, num_threads
+from ._jit import CACHE, jit, num_threads
 
 name = "numba"
 
@@ -263,112 +264,14 @@ def _block_positions_range(
 
 
 # ---------------------------------------------------------------------------- scatter
+#
+# ``plan`` below is the tuple built by ``_Tables``, indexed by these constants:
+#   (q, r, shift, nb1, nb0, blk_base, bounds, block_pos, n_chunks, strided)
+# and the walking state of group g is (st_a, st_b, st_c)[g]:
+#   strided:    slot t = rank mod K, row m = rank div K (the rank inside the chunk)
+#   contiguous: chunk k, rank m inside the chunk, points of g left in chunk k
 
-
-@jit()
-def _start_state(rank0, q, r, shift, n_chunks, strided, st_a, st_b, st_c):
-    """Per-group walking state at the segment's first ranks.
-
-    strided: a = slot t, b = rank within the chunk m.
-    contiguous: a = chunk k, b = rank within the chunk m, c = points left in (k, g).
-    """
-    for g in range(q.size):
-        j = rank0[g]
-        if strided:
-            st_a[g] = j % n_chunks
-            st_b[g] = j // n_chunks
-            st_c[g] = 0
-        else:
-            k = 0
-            while True:
-                t = k - shift[g]
-                if t < 0:
-                    t += n_chunks
-                a = q[g] + (1 if t < r[g] else 0)
-                if j < a or k == n_chunks - 1:
-                    break
-                j -= a
-                k += 1
-            st_a[g] = k
-            st_b[g] = j
-            st_c[g] = a - j
-
-
-@jit()
-def _fill_dest(
-    codes,
-    i0,
-    i1,
-    buf,
-    q,
-    r,
-    shift,
-    nb1,
-    nb0,
-    blk_base,
-    bounds,
-    block_pos,
-    n_chunks,
-    strided,
-    st_a,
-    st_b,
-    st_c,
-):
-    """Output position of points i0..i1-1 into ``buf``; runs of one group share set-up."""
-    i = i0
-    while i < i1:
-        g = codes[i]
-        j = i + 1
-        while j < i1 and codes[j] == g:
-            j += 1
-        rg = r[g]
-        n1 = nb1[g]
-        n0 = nb0[g]
-        base = blk_base[g]
-        sg = shift[g]
-        if strided:
-            t = st_a[g]
-            m = st_b[g]
-            k = t + sg
-            if k >= n_chunks:
-                k -= n_chunks
-            for u in range(i, j):
-                blk = base + (t * n1 if t < rg else rg * n1 + (t - rg) * n0) + (m >> 4)
-                buf[u - i0] = bounds[k] + block_pos[blk] + (m & 15)
-                t += 1
-                k += 1
-                if k == n_chunks:
-                    k = 0
-                if t == n_chunks:
-                    t = 0
-                    m += 1
-            st_a[g] = t
-            st_b[g] = m
-        else:
-            k = st_a[g]
-            m = st_b[g]
-            left = st_c[g]
-            for u in range(i, j):
-                while left == 0:  # move to the next chunk holding points of g
-                    k += 1
-                    tt = k - sg
-                    if tt < 0:
-                        tt += n_chunks
-                    m = 0
-                    left = q[g] + (1 if tt < rg else 0)
-                t = k - sg
-                if t < 0:
-                    t += n_chunks
-                blk = base + (t * n1 if t < rg else rg * n1 + (t - rg) * n0) + (m >> 4)
-                buf[u - i0] = bounds[k] + block_pos[blk] + (m & 15)
-                m += 1
-                left -= 1
-            st_a[g] = k
-            st_b[g] = m
-            st_c[g] = left
-        i = j
-
-
+_Q, _R, _SHIFT, _NB1, _NB0, _BLK_BASE, _BOUNDS, _BLOCK_POS, _N_CHUNKS, _STRIDED = range(10)
 _REPEAT = {1: 0x0101010101010101, 2: 0x0001000100010001, 4: 0x0000000100000001, 8: 1}
 
 
@@ -409,213 +312,211 @@ def _count_segment(codes, words, repeat, lo, hi, counts):
 
 
 @jit()
-def _tile_starts(g, b, q, r, shift, nb1, nb0, blk_base, bounds, block_pos, n_chunks, tile):
-    """Strided layout: output start of block b of group g in every slot t."""
-    rg = r[g]
-    n1 = nb1[g]
-    n0 = nb0[g]
-    base = blk_base[g] + b
-    k = shift[g]
-    for t in range(n_chunks):
-        blk = base + (t * n1 if t < rg else rg * n1 + (t - rg) * n0)
-        tile[t] = bounds[k] + block_pos[blk]
-        k += 1
-        if k == n_chunks:
-            k = 0
+def _pair_count(g, t, q, r):
+    return q[g] + (1 if t < r[g] else 0)
 
 
 @jit()
-def _tile_span(g, i, j, st_a, st_b, n_chunks, strided):
-    """How the walk continues at point i of a run ending at j.
+def _slot(k, g, shift, n_chunks):
+    t = k - shift[g]
+    return t + n_chunks if t < 0 else t
 
-    Returns (is_tile, stop): a whole tile (16 rows x K slots of the strided layout,
-    where every slot's 16 points fill one block) starts at i, or points i..stop-1
-    go through the per-point path.
+
+@jit()
+def _block_start(g, t, k, m, plan):
+    """Output position of the block holding rank m of group g in chunk k (slot t)."""
+    r, nb1, nb0 = plan[_R], plan[_NB1], plan[_NB0]
+    blk_base, bounds, block_pos = plan[_BLK_BASE], plan[_BOUNDS], plan[_BLOCK_POS]
+    blk = blk_base[g] + _pair_block(t, r[g], nb1[g], nb0[g]) + (m >> 4)
+    return bounds[k] + block_pos[blk]
+
+
+@jit()
+def _start_state(rank0, plan, st_a, st_b, st_c):
+    """Walking state of every group at the segment's first ranks ``rank0``."""
+    q, r, shift, n_chunks = plan[_Q], plan[_R], plan[_SHIFT], plan[_N_CHUNKS]
+    for g in range(q.size):
+        j = rank0[g]
+        if plan[_STRIDED]:
+            st_a[g] = j % n_chunks
+            st_b[g] = j // n_chunks
+            continue
+        k = 0
+        a = _pair_count(g, _slot(0, g, shift, n_chunks), q, r)
+        while j >= a and k < n_chunks - 1:
+            j -= a
+            k += 1
+            a = _pair_count(g, _slot(k, g, shift, n_chunks), q, r)
+        st_a[g] = k
+        st_b[g] = j
+        st_c[g] = max(a - j, 0)
+
+
+@jit()
+def _next_point(g, plan, st_a, st_b, st_c):
+    """Output position of group g's next point; advances its state."""
+    q, r, shift, n_chunks = plan[_Q], plan[_R], plan[_SHIFT], plan[_N_CHUNKS]
+    if plan[_STRIDED]:
+        t = st_a[g]
+        m = st_b[g]
+        k = t + shift[g]
+        if k >= n_chunks:
+            k -= n_chunks
+        if t + 1 == n_chunks:
+            st_a[g] = 0
+            st_b[g] = m + 1
+        else:
+            st_a[g] = t + 1
+    else:
+        while st_c[g] == 0:  # on to the next chunk holding points of g
+            st_a[g] += 1
+            st_b[g] = 0
+            st_c[g] = _pair_count(g, _slot(st_a[g], g, shift, n_chunks), q, r)
+        k = st_a[g]
+        m = st_b[g]
+        t = _slot(k, g, shift, n_chunks)
+        st_b[g] = m + 1
+        st_c[g] -= 1
+    return _block_start(g, t, k, m, plan) + (m & 15)
+
+
+@jit()
+def _walk(codes, words, repeat, lo, hi, rank0, plan, target):
+    """Send points lo..hi-1 to their output positions, through the ``emit_*`` writers.
+
+    Long runs of one group take a fast path: in the strided layout a tile of
+    16 rows x K slots (each slot's 16 points fill one output block); in the
+    contiguous layout 16 consecutive points filling one block. Everything else
+    goes point by point through a small buffer of positions.
     """
-    if not strided:
-        return False, j
+    q, shift, n_chunks, strided = plan[_Q], plan[_SHIFT], plan[_N_CHUNKS], plan[_STRIDED]
+    n_groups = q.size
+    st_a = np.zeros(n_groups, dtype=np.int64)
+    st_b = np.zeros(n_groups, dtype=np.int64)
+    st_c = np.zeros(n_groups, dtype=np.int64)
+    _start_state(rank0, plan, st_a, st_b, st_c)
+    buf = np.empty(_SUB, dtype=np.int64)
+    tile = np.empty(n_chunks, dtype=np.int64)
     span = 16 * n_chunks
-    rank = st_b[g] * n_chunks + st_a[g]
-    to_boundary = (-rank) % span
-    if to_boundary == 0 and j - i >= span:
-        return True, i + span
-    return False, min(j, i + (to_boundary if to_boundary else span))
-
-
-@jit()
-def _index_segment(
-    codes,
-    words,
-    repeat,
-    lo,
-    hi,
-    rank0,
-    q,
-    r,
-    shift,
-    nb1,
-    nb0,
-    blk_base,
-    bounds,
-    block_pos,
-    n_chunks,
-    strided,
-    order,
-):
-    n_groups = q.size
-    st_a = np.empty(n_groups, dtype=np.int64)
-    st_b = np.empty(n_groups, dtype=np.int64)
-    st_c = np.empty(n_groups, dtype=np.int64)
-    _start_state(rank0, q, r, shift, n_chunks, strided, st_a, st_b, st_c)
-    buf = np.empty(_SUB, dtype=np.int64)
-    tile = np.empty(n_chunks, dtype=np.int64)
     i = lo
     while i < hi:
         j = _run_end(codes, words, repeat, i, hi)
         g = codes[i]
         while i < j:
-            is_tile, stop = _tile_span(g, i, j, st_a, st_b, n_chunks, strided)
-            if is_tile:
-                _tile_starts(
-                    g,
-                    st_b[g] >> 4,
-                    q,
-                    r,
-                    shift,
-                    nb1,
-                    nb0,
-                    blk_base,
-                    bounds,
-                    block_pos,
-                    n_chunks,
-                    tile,
-                )
-                for t in range(n_chunks):
-                    p0 = tile[t]
-                    for u in range(16):
-                        order[p0 + u] = i + t + u * n_chunks
-                st_b[g] += 16
-                i = stop
-                continue
+            if strided:
+                to_boundary = (-(st_b[g] * n_chunks + st_a[g])) % span
+                if to_boundary == 0 and j - i >= span:
+                    k = shift[g]
+                    for t in range(n_chunks):
+                        tile[t] = _block_start(g, t, k, st_b[g], plan)
+                        k = k + 1 if k + 1 < n_chunks else 0
+                    _emit_tile(target, tile, i, n_chunks)
+                    st_b[g] += 16
+                    i += span
+                    continue
+                stop = min(j, i + (to_boundary if to_boundary else span))
+            else:
+                m = st_b[g]
+                left = st_c[g]
+                if left >= 16 and m % 16 == 0 and j - i >= 16:
+                    k = st_a[g]
+                    _emit_block(
+                        target, _block_start(g, _slot(k, g, shift, n_chunks), k, m, plan), i
+                    )
+                    st_b[g] = m + 16
+                    st_c[g] = left - 16
+                    i += 16
+                    continue
+                stop = min(j, i + (16 - m % 16 if m % 16 else max(1, min(left, 16))))
             while i < stop:
-                i1 = min(i + _SUB, stop)
-                _fill_dest(
-                    codes,
-                    i,
-                    i1,
-                    buf,
-                    q,
-                    r,
-                    shift,
-                    nb1,
-                    nb0,
-                    blk_base,
-                    bounds,
-                    block_pos,
-                    n_chunks,
-                    strided,
-                    st_a,
-                    st_b,
-                    st_c,
-                )
-                for u in range(i1 - i):
-                    order[buf[u]] = i + u
-                i = i1
+                count = min(_SUB, stop - i)
+                for u in range(count):
+                    buf[u] = _next_point(g, plan, st_a, st_b, st_c)
+                _emit_points(target, buf, i, count)
+                i += count
 
 
-@jit()
-def _copy_tile(pairs, tile, i, n_chunks):
-    for pair in literal_unroll(pairs):
-        src, dst = pair
-        for t in range(n_chunks):
-            p0 = tile[t]
+# The three writers, one implementation per target type: an int array is the
+# permutation (index mode), a tuple of (source, output) pairs is copy mode.
+
+
+def _emit_points(target: Any, buf: Any, i: int, count: int) -> None:
+    """Point i + u goes to position buf[u], u < count."""
+
+
+def _emit_tile(target: Any, tile: Any, i: int, n_chunks: int) -> None:
+    """Strided tile at i: slot t's 16 points i + t + u K go to tile[t] + u."""
+
+
+def _emit_block(target: Any, p0: int, i: int) -> None:
+    """Points i .. i + 15 go to p0 .. p0 + 15."""
+
+
+@overload(_emit_points, jit_options={"cache": CACHE})
+def _emit_points_impl(target, buf, i, count):
+    if isinstance(target, types.Array):
+
+        def index(target, buf, i, count):
+            for u in range(count):
+                target[buf[u]] = i + u
+
+        return index
+
+    def copy(target, buf, i, count):
+        for pair in literal_unroll(target):
+            src, dst = pair
+            for u in range(count):
+                dst[buf[u]] = src[i + u]
+
+    return copy
+
+
+@overload(_emit_tile, jit_options={"cache": CACHE})
+def _emit_tile_impl(target, tile, i, n_chunks):
+    if isinstance(target, types.Array):
+
+        def index(target, tile, i, n_chunks):
+            for t in range(n_chunks):
+                p0 = tile[t]
+                for u in range(16):
+                    target[p0 + u] = i + t + u * n_chunks
+
+        return index
+
+    def copy(target, tile, i, n_chunks):
+        for pair in literal_unroll(target):
+            src, dst = pair
+            for t in range(n_chunks):
+                p0 = tile[t]
+                for u in range(16):
+                    dst[p0 + u] = src[i + t + u * n_chunks]
+
+    return copy
+
+
+@overload(_emit_block, jit_options={"cache": CACHE})
+def _emit_block_impl(target, p0, i):
+    if isinstance(target, types.Array):
+
+        def index(target, p0, i):
             for u in range(16):
-                dst[p0 + u] = src[i + t + u * n_chunks]
+                target[p0 + u] = i + u
+
+        return index
+
+    def copy(target, p0, i):
+        for pair in literal_unroll(target):
+            src, dst = pair
+            for u in range(16):
+                dst[p0 + u] = src[i + u]
+
+    return copy
 
 
 @jit()
-def _copy_points(pairs, buf, i, count):
-    for pair in literal_unroll(pairs):
-        src, dst = pair
-        for u in range(count):
-            dst[buf[u]] = src[i + u]
-
-
-@jit()
-def _copy_segment(
-    codes,
-    words,
-    repeat,
-    lo,
-    hi,
-    rank0,
-    q,
-    r,
-    shift,
-    nb1,
-    nb0,
-    blk_base,
-    bounds,
-    block_pos,
-    n_chunks,
-    strided,
-    pairs,
-):
-    n_groups = q.size
-    st_a = np.empty(n_groups, dtype=np.int64)
-    st_b = np.empty(n_groups, dtype=np.int64)
-    st_c = np.empty(n_groups, dtype=np.int64)
-    _start_state(rank0, q, r, shift, n_chunks, strided, st_a, st_b, st_c)
-    buf = np.empty(_SUB, dtype=np.int64)
-    tile = np.empty(n_chunks, dtype=np.int64)
-    i = lo
-    while i < hi:
-        j = _run_end(codes, words, repeat, i, hi)
-        g = codes[i]
-        while i < j:
-            is_tile, stop = _tile_span(g, i, j, st_a, st_b, n_chunks, strided)
-            if is_tile:
-                _tile_starts(
-                    g,
-                    st_b[g] >> 4,
-                    q,
-                    r,
-                    shift,
-                    nb1,
-                    nb0,
-                    blk_base,
-                    bounds,
-                    block_pos,
-                    n_chunks,
-                    tile,
-                )
-                _copy_tile(pairs, tile, i, n_chunks)
-                st_b[g] += 16
-                i = stop
-                continue
-            while i < stop:
-                i1 = min(i + _SUB, stop)
-                _fill_dest(
-                    codes,
-                    i,
-                    i1,
-                    buf,
-                    q,
-                    r,
-                    shift,
-                    nb1,
-                    nb0,
-                    blk_base,
-                    bounds,
-                    block_pos,
-                    n_chunks,
-                    strided,
-                    st_a,
-                    st_b,
-                    st_c,
-                )
-                _copy_points(pairs, buf, i, i1 - i)
-                i = i1
+def _segment(codes, words, repeat, lo, hi, rank0, plan, target):
+    """Scatter points lo..hi-1: their indices (index mode) or values (copy mode)."""
+    _walk(codes, words, repeat, lo, hi, rank0, plan, target)
 
 
 @functools.cache
@@ -671,7 +572,7 @@ class _Tables:
         pos_type = np.int32 if plan.chunk_size < 2**31 else np.int64
         block_pos = np.empty(int(blocks.sum()), dtype=pos_type)
         n_threads = max(1, min(num_threads(), plan.n // _MIN_SEGMENT))
-        self.args = (
+        self.plan = (
             q,
             r,
             plan.shift,
@@ -685,7 +586,7 @@ class _Tables:
         )
         split = np.linspace(0, k, n_threads + 1).astype(np.int64)
         layout_jobs = [
-            (int(split[i]), int(split[i + 1]), *self.args[:6], k, block_pos, int(nb1.sum()))
+            (int(split[i]), int(split[i + 1]), *self.plan[:6], k, block_pos, int(nb1.sum()))
             for i in range(n_threads)
         ]
         _parallel(_block_positions_range, layout_jobs)
@@ -716,7 +617,7 @@ class _Tables:
                     self.repeat,
                     *self._segment(i),
                     self.rank0[i],
-                    *self.args,
+                    self.plan,
                     *extra,
                 )
                 for i in range(self.seg_bounds.size - 1)
@@ -729,7 +630,7 @@ def order(codes: np.ndarray, plan: ChunkPlan) -> np.ndarray:
     out = np.empty(plan.n, dtype=index_dtype(plan.n))
     if plan.n:
         tables = _Tables(codes, plan)
-        tables.run(_index_segment, codes, out)
+        tables.run(_segment, codes, out)
     return out
 
 
@@ -757,7 +658,7 @@ def reorder(
             pairs.append((view, _kernel_view(out)))
     if pairs:
         tables = _Tables(codes, plan)
-        tables.run(_copy_segment, codes, tuple(pairs))
+        tables.run(_segment, codes, tuple(pairs))
     for a, out in leftovers:  # e.g. complex128: gather through the permutation
         np.take(a, order_cache(), out=out, mode="clip")
     return outs
