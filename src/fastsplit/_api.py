@@ -238,7 +238,8 @@ def stratify(
     if check_memory_safety:
         # Groups and codes are known now: the exact model, before the big allocations.
         code_bytes = grouping.codes.dtype.itemsize
-        estimate = _estimate(chunk_plan, code_bytes, arrays, mode, name, fraction)
+        shape = _memory.Shape.of_plan(chunk_plan)
+        estimate = _estimate(shape, code_bytes, arrays, mode, name, fraction)
         _memory.refuse(estimate, mode)
         if mode == "auto" and estimate.mode == "index":
             log.info("copy mode does not fit in memory, using index mode: %s", estimate.report())
@@ -284,7 +285,7 @@ def stratify(
 
 
 def _estimate(
-    chunk_plan: ChunkPlan,
+    shape: _memory.Shape,
     code_bytes: int,
     arrays: tuple[Any, ...],
     mode: str,
@@ -302,12 +303,12 @@ def _estimate(
         device_sources = bool(jax_arrays)
         device = next(iter(jax_arrays[0].devices())) if jax_arrays else None
         upload = sum(
-            chunk_plan.n * a.dtype.itemsize
+            shape.n * a.dtype.itemsize
             for a in arrays
             if not is_jax_array(a) and a.dtype.isnative and a.dtype.kind in "biufc"
         )
     return _memory._estimate(
-        chunk_plan,
+        shape,
         mode=mode,
         backend=backend,
         code_bytes=code_bytes,
@@ -349,8 +350,8 @@ def _memory_check(
         n, n_groups = int(shape[0]), 1
     if n == 0:
         return
-    plan = _memory.balanced_plan(n, max(n_groups, 1), chunk_size, _resolve_layout(layout, arrays))
-    _memory.refuse(_estimate(plan, 1, arrays, mode, backend, fraction), mode)
+    shape = _memory.Shape.balanced(n, n_groups, chunk_size, _resolve_layout(layout, arrays))
+    _memory.refuse(_estimate(shape, 1, arrays, mode, backend, fraction), mode)
 
 
 def warmup(backend: str = "auto") -> None:

@@ -256,6 +256,41 @@ def device_available_memory(device: Any) -> int | None:
 # ----------------------------------------------------------------------- the model
 
 
+@dataclass(frozen=True, eq=False)
+class Shape:
+    """What the model needs to know about a stratification: O(G) numbers, no data.
+
+    ``counts[i]`` points in each of ``weights[i]`` groups. Building a full
+    :class:`~fastsplit._plan.ChunkPlan` would allocate O(K) arrays, which for a
+    dataset that does not fit is already too much to allocate before refusing it.
+    """
+
+    n: int
+    chunk_size: int
+    layout: str
+    counts: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def of_plan(cls, plan: ChunkPlan) -> Shape:
+        """The shape of an existing plan (exact group sizes)."""
+        counts = np.asarray(plan.counts, dtype=np.int64)
+        return cls(plan.n, plan.chunk_size, plan.layout, counts, np.ones_like(counts))
+
+    @classmethod
+    def balanced(cls, n: int, n_groups: int, chunk_size: int, layout: str) -> Shape:
+        """``n`` points spread as evenly as possible over ``n_groups`` groups."""
+        groups = max(1, min(n_groups, n)) if n else 1
+        base, extra = divmod(n, groups)
+        return cls(
+            n,
+            chunk_size,
+            "strided" if layout == "auto" else layout,
+            np.array([base, base + 1], dtype=np.int64),
+            np.array([groups - extra, extra], dtype=np.int64),
+        )
+
+
 def _numba_threads(n: int) -> int:
     if "numba" in sys.modules:
         threads = int(sys.modules["numba"].get_num_threads())
@@ -267,37 +302,38 @@ def _numba_threads(n: int) -> int:
     return max(1, min(threads, n // _MIN_SEGMENT))
 
 
-def _block_tables(plan: ChunkPlan) -> tuple[int, int]:
-    """(block-table bytes, numba scratch bytes) for this plan, exactly as the kernels size them."""
-    if plan.n == 0:
+def _block_tables(shape: Shape) -> tuple[int, int]:
+    """(block-table bytes, numba scratch bytes), sized exactly as the numba kernels size them."""
+    if shape.n == 0:
         return 0, 0
-    q, r, k = plan.per_chunk, plan.extra, plan.n_chunks
-    nb1 = -(-(q + 1) // BLOCK)
+    k = -(-shape.n // shape.chunk_size)
+    q, r = np.divmod(shape.counts, k)
+    nb1 = -(-(q + 1) // BLOCK)  # blocks of a (chunk, group) pair holding q + 1 points
     nb0 = -(-q // BLOCK)
-    pairs = np.where(q > 0, k, r)
-    blocks = int((r * nb1 + (pairs - r) * nb0).sum())
-    width = 4 if plan.chunk_size < 2**31 else 8
-    scratch = _numba_threads(plan.n) * 32 * (int(nb1.sum()) + 1)
+    pairs = np.where(q > 0, k, r)  # pairs that hold any point of the group
+    blocks = int((shape.weights * (r * nb1 + (pairs - r) * nb0)).sum())
+    width = 4 if shape.chunk_size < 2**31 else 8
+    scratch = _numba_threads(shape.n) * 32 * (int((shape.weights * nb1).sum()) + 1)
     return width * blocks, scratch
 
 
 def _host_index_parts(
-    backend: str, plan: ChunkPlan, code_bytes: int
+    backend: str, shape: Shape, code_bytes: int
 ) -> tuple[dict[str, int], dict[str, int]]:
     """(index-mode peak parts, parts still held when the permutation is done)."""
-    n = plan.n
+    n = shape.n
     order = n * index_dtype(n).itemsize
     codes = n * code_bytes
     if backend == "numpy":
-        temporaries = n * NUMPY_SORT_BYTES_PER_POINT[plan.layout] + (order - 4 * n)
+        temporaries = n * NUMPY_SORT_BYTES_PER_POINT[shape.layout] + (order - 4 * n)
         return {"codes": codes, "sort_temporaries": temporaries}, {"codes": codes, "order": order}
-    block_table, scratch = _block_tables(plan)
+    block_table, scratch = _block_tables(shape)
     peak = {"codes": codes, "order": order, "block_table": block_table, "scratch": scratch}
     return peak, {"codes": codes, "order": order}
 
 
 def _model(
-    plan: ChunkPlan,
+    shape: Shape,
     *,
     backend: str,
     code_bytes: int,
@@ -307,7 +343,7 @@ def _model(
     on_accelerator: bool,
 ) -> tuple[dict[str, int], dict[str, int], dict[str, int], dict[str, int]]:
     """Peak parts: (copy host, index host, copy device, index device)."""
-    n = plan.n
+    n = shape.n
     if n == 0:
         return {}, {}, {}, {}
     outputs = n * sum(itemsizes)
@@ -316,7 +352,7 @@ def _model(
     host_backend = backend
     if backend == "jax":
         host_backend = "numba" if _has_numba() else "numpy"
-    index_peak, after_order = _host_index_parts(host_backend, plan, code_bytes)
+    index_peak, after_order = _host_index_parts(host_backend, shape, code_bytes)
     index_host = _largest(factorize, index_peak)
     copy_device: dict[str, int] = {}
     index_device: dict[str, int] = {}
@@ -334,7 +370,7 @@ def _model(
     if backend == "numpy":
         copy_host = _largest(index_host, _plus(after_order, {"outputs": outputs}))
     else:
-        block_table, scratch = _block_tables(plan)
+        block_table, scratch = _block_tables(shape)
         scatter = {"codes": codes, "outputs": outputs, "block_table": block_table}
         scatter["scratch"] = scratch
         if any(size not in (1, 2, 4, 8) for size in itemsizes):  # gathered via the order
@@ -362,7 +398,7 @@ def _largest(*phases: dict[str, int]) -> dict[str, int]:
 
 
 def _estimate(
-    plan: ChunkPlan,
+    shape: Shape,
     *,
     mode: str,
     backend: str,
@@ -376,7 +412,7 @@ def _estimate(
 ) -> MemoryEstimate:
     device_free = device_available_memory(device) if backend == "jax" else None
     copy_host, index_host, copy_device, index_device = _model(
-        plan,
+        shape,
         backend=backend,
         code_bytes=code_bytes,
         itemsizes=itemsizes,
@@ -402,10 +438,10 @@ def _estimate(
         chosen = "copy" if fits(copy_host, copy_device) else "index"
     host, dev = (copy_host, copy_device) if chosen == "copy" else (index_host, index_device)
     return MemoryEstimate(
-        n=plan.n,
+        n=shape.n,
         mode=chosen,
         backend=backend,
-        data_bytes=plan.n * sum(itemsizes),
+        data_bytes=shape.n * sum(itemsizes),
         copy_bytes=sum(copy_host.values()),
         index_bytes=sum(index_host.values()),
         peak_bytes=sum(host.values()),
@@ -431,20 +467,6 @@ def check_fraction(max_memory_fraction: object) -> float:
             "it is the share of available memory stratify may use, e.g. 0.7."
         )
     return float(max_memory_fraction)
-
-
-def balanced_plan(n: int, n_groups: int, chunk_size: int, layout: str) -> ChunkPlan:
-    """The plan of ``n`` points spread evenly over ``n_groups`` groups (no data needed)."""
-    groups = max(1, min(n_groups, n)) if n else 1
-    counts = np.full(groups, n // groups, dtype=np.int64)
-    counts[: n % groups] += 1
-    return ChunkPlan(
-        n=n,
-        chunk_size=chunk_size,
-        layout="strided" if layout == "auto" else layout,
-        groups=np.arange(groups),
-        counts=counts,
-    )
 
 
 def estimate_memory(
@@ -523,9 +545,8 @@ def estimate_memory(
     if isinstance(n_groups, bool) or not isinstance(n_groups, int | np.integer) or n_groups < 1:
         raise InvalidArgumentError(f"n_groups must be an int >= 1, got {n_groups!r}.")
     name = resolve(backend)
-    plan = balanced_plan(int(n), int(n_groups), chunk_size, layout)
     return _estimate(
-        plan,
+        Shape.balanced(int(n), int(n_groups), chunk_size, layout),
         mode=mode,
         backend=name,
         code_bytes=code_dtype(int(n_groups)).itemsize,
@@ -562,8 +583,8 @@ def refuse(estimate: MemoryEstimate, requested_mode: str) -> None:
 __all__ = [
     "DEFAULT_MAX_MEMORY_FRACTION",
     "MemoryEstimate",
+    "Shape",
     "available_memory",
-    "balanced_plan",
     "check_fraction",
     "device_available_memory",
     "estimate_memory",
