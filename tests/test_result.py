@@ -100,3 +100,23 @@ def test_warmup_runs(backend):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fastsplit.warmup(backend)
+
+
+def test_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    labels = np.concatenate([np.repeat([0.0, 45.0, 90.0], 300), [135.0]])
+    with pytest.warns(SparseGroupWarning):
+        s = fastsplit.stratify(labels, chunk_size=100)
+    path = tmp_path / "composition.png"
+    fig = s.plot(str(path))
+    assert path.stat().st_size > 1000
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = fig.axes[0].images[0].get_array()
+    assert image.shape == (4, 10)  # groups x chunks
+    assert np.ma.getmaskarray(image)[3].sum() == 9  # the one-point group misses 9 chunks
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
