@@ -359,7 +359,9 @@ def warmup(backend: str = "auto") -> None:
 
     Numba compiles a kernel the first time it sees a type signature: seconds cold,
     milliseconds once cached on disk. Call this at start-up to keep that cost out
-    of timed or interactive work.
+    of timed or interactive work. For ``"jax"`` this warms the host kernels that
+    compute its order; JAX compiles its gather for each new array shape on first
+    use (and reuses it afterwards).
 
     Examples
     --------
@@ -367,6 +369,8 @@ def warmup(backend: str = "auto") -> None:
     >>> fastsplit.warmup("numpy")
     """
     name = resolve(backend)
+    if name == "jax":
+        name = get_backend("jax").HOST_BACKEND
     phi = np.repeat(np.array([-1.5, 0.0, 2.5]), 100)
     for labels in (phi, phi.astype(np.float32), np.repeat(np.arange(3), 100)):
         for layout in ("strided", "contiguous"):
