@@ -75,7 +75,7 @@ class SolutionCheck:
     step_sigma: np.ndarray = field(repr=False)
 
 
-def _label(names: list[str], layout: ParameterLayout, groups: np.ndarray, i: Any) -> str:
+def _label(names: list[str], layout: ParameterLayout, groups: list[Any], i: Any) -> str:
     i = int(i)
     if i < layout.n_shared:
         return names[i]
@@ -144,17 +144,18 @@ def check_solution(
 ) -> SolutionCheck:
     """Run every check; see the module docstring."""
     names = layout.flat_names()
+    labels_of: list[Any] = np.asarray(groups).tolist()
     problems: list[str] = []
     notes: list[str] = []
 
-    bad = [_label(names, layout, groups, i) for i in np.flatnonzero(~np.isfinite(x))]
+    bad = [_label(names, layout, labels_of, i) for i in np.flatnonzero(~np.isfinite(x))]
     if bad:
         problems.append(f"non-finite parameter values: {_listing(bad)}.")
 
     unconstrained_idx = np.flatnonzero(~constrained)
     unconstrained = [names[i] for i in unconstrained_idx]
     if unconstrained_idx.size:
-        labels = [_label(names, layout, groups, i) for i in unconstrained_idx]
+        labels = [_label(names, layout, labels_of, i) for i in unconstrained_idx]
         problems.append(
             f"the data do not constrain {_listing(labels)}: their Jacobian column is zero "
             "(for a per-group parameter: no point of its group exercises it) or they only "
@@ -163,7 +164,7 @@ def check_solution(
         )
 
     if failed_groups:
-        labels = [repr(groups[g]) for g in failed_groups]
+        labels = [repr(labels_of[g]) for g in failed_groups]
         problems.append(
             f"the own fit of group(s) {_listing(labels)} failed, so their per-group "
             f"parameters {list(layout.per_group)} are unknown (NaN)."
@@ -195,7 +196,7 @@ def check_solution(
     not_converged = [names[i] for i in not_converged_idx]
     if not_converged_idx.size:
         order = not_converged_idx[np.argsort(-step_sigma[not_converged_idx])]
-        labels = [f"{_label(names, layout, groups, i)}: {step_sigma[i]:.3g}" for i in order]
+        labels = [f"{_label(names, layout, labels_of, i)}: {step_sigma[i]:.3g}" for i in order]
         sentence = (
             f"not a minimum of the full-data cost: the remaining Gauss-Newton step is "
             f"{worst:.3g} standard errors (limit {max_step_sigma:g}); per parameter "
@@ -212,9 +213,7 @@ def check_solution(
         for grp in range(layout.n_groups):
             slots = layout.group_index(grp)
             if not moved[slots].any() and pulled[slots].any():
-                untouched.append(
-                    groups[grp].item() if hasattr(groups[grp], "item") else groups[grp]
-                )
+                untouched.append(labels_of[grp])
         if untouched:
             problems.append(
                 f"group(s) {_listing([repr(u) for u in untouched])} kept their per-group "

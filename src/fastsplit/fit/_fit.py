@@ -186,19 +186,28 @@ def _flat_model(
     x_is_tuple: bool,
     n_x: int,
     point_major: bool,
+    weighted: bool = False,
 ) -> Callable[..., Any]:
-    """``f(X, *theta)`` for nlsq: X holds the x arrays and the group codes as its last row."""
+    """``f(X, *theta)`` for nlsq.
+
+    X holds the x arrays, then the group codes, then (``weighted``) the weights
+    ``1 / sigma``, which multiply the model (the caller multiplies ``y`` too):
+    nlsq's streaming optimiser does not take ``sigma`` on every release line.
+    Point-major X is ``(n, k)`` and may also arrive one point at a time, ``(k,)``.
+    """
     import jax.numpy as jnp
 
     def flat(xdata: Any, *theta: Any) -> Any:
         vec = jnp.stack([jnp.asarray(t, dtype=jnp.float64) for t in theta])
         shared, group_mat = layout.split(vec)
-        cols = [xdata[:, i] for i in range(n_x + 1)] if point_major else list(xdata)
+        n_cols = n_x + 2 if weighted else n_x + 1
+        cols = [xdata[..., i] for i in range(n_cols)] if point_major else list(xdata)
         codes = cols[n_x].astype(jnp.int32)
         params = {name: shared[i] for i, name in enumerate(layout.shared)}
         params.update({name: group_mat[j][codes] for j, name in enumerate(layout.per_group)})
         xs = tuple(cols[:n_x])
-        return model(xs if x_is_tuple else xs[0], **params)
+        out = model(xs if x_is_tuple else xs[0], **params)
+        return out * cols[n_x + 1] if weighted else out
 
     return flat
 
@@ -642,10 +651,10 @@ def _run_strategy(
         )
         return _Outcome(popt, info["nfev"], info["success"], info.get("message", ""), info)
     if name == "streaming":
-        xdata = np.column_stack([*xs, codes.astype(np.float64)])
-        flat = _flat_model(model, layout, x_is_tuple, n_x, point_major=True)
+        xdata = np.column_stack([*xs, codes.astype(np.float64), w])
+        flat = _flat_model(model, layout, x_is_tuple, n_x, point_major=True, weighted=True)
         popt, info = _nlsq.hybrid_streaming(
-            flat, xdata, y, start, sigma, lower, upper, chunk_size=chunk_size, max_nfev=max_nfev
+            flat, xdata, y * w, start, lower, upper, chunk_size=chunk_size, max_nfev=max_nfev
         )
         return _Outcome(popt, info["nfev"], info["success"], info.get("message", ""), info)
     if name == "sequential":
@@ -808,8 +817,10 @@ def nlsq_chunked_baseline(
     groups: Any,
     p0: Mapping[str, Any],
     per_group: Sequence[str] | str,
+    sigma: Any = None,
     bounds: Mapping[str, Any] | None = None,
     chunk_size: int = 100_000,
+    max_nfev: int | None = None,
 ) -> FitResult:
     """Run nlsq's *own* chunked large-dataset path on the data as given, and judge it.
 
@@ -820,6 +831,9 @@ def nlsq_chunked_baseline(
     fits the chunks in order (per-group parameters of groups absent from a chunk
     get no gradient there); 0.7.2+ shuffles the points first. The model is fed
     through an index array (nlsq cuts x along axis 0), so any model works.
+    ``sigma`` weights the full-data checks; it is passed to nlsq only on 0.7.x,
+    whose chunked path slices it per chunk (0.6.x cannot: there nlsq fits
+    unweighted, which is the same fit when ``sigma`` is constant).
 
     Examples
     --------
@@ -846,7 +860,8 @@ def nlsq_chunked_baseline(
         start = layout.pack(p0)
         lower, upper = make_bounds(layout, bounds)
         check_start(layout, start, lower, upper)
-        stacks = ChunkStacks.build(x_arrays, y_arr, np.ones(n), grouped.codes, grouped.bounds, None)
+        weight = _weights(sigma, n)
+        stacks = ChunkStacks.build(x_arrays, y_arr, weight, grouped.codes, grouped.bounds, None)
         problem = Problem(model, layout, x_is_tuple, stacks)
         table = jnp.asarray(
             np.vstack([*(a.astype(np.float64) for a in x_arrays), grouped.codes.astype(np.float64)])
@@ -863,10 +878,11 @@ def nlsq_chunked_baseline(
             np.arange(n, dtype=np.float64),
             y_arr,
             start,
-            None,
             lower,
             upper,
             chunk_size=int(chunk_size),
+            max_nfev=max_nfev,
+            sigma=None if sigma is None or nlsq_version < (0, 7) else 1.0 / weight,
         )
         info["seconds"] = time.perf_counter() - t0
         info["shuffles"] = nlsq_version >= (0, 7, 2)

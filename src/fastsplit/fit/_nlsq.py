@@ -124,7 +124,6 @@ def hybrid_streaming(
     xdata: np.ndarray,
     y: np.ndarray,
     p0: np.ndarray,
-    sigma: np.ndarray | None,
     lower: np.ndarray,
     upper: np.ndarray,
     *,
@@ -133,7 +132,8 @@ def hybrid_streaming(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """nlsq's adaptive hybrid streaming optimiser over the (stratified) points.
 
-    ``xdata`` is point-major ``(n, k)``: nlsq slices batches along axis 0.
+    ``xdata`` is point-major ``(n, k)``: nlsq slices batches along axis 0. The
+    caller folds the weights into model and ``y`` (0.7.x refuses ``sigma`` here).
     Checkpoint files are turned off; fastsplit never writes behind the caller.
     """
     import_nlsq()
@@ -145,6 +145,10 @@ def hybrid_streaming(
         "enable_checkpoints": False,
         "verbose": 0,
         "enable_multistart": False,
+        # nlsq's 200-step L-BFGS warm-up costs ~0.45 s a step on CPU; the streaming
+        # Gauss-Newton phase that follows converges from a short warm-up.
+        "warmup_iterations": 20,
+        "max_warmup_iterations": 40,
     }
     if max_nfev is not None:
         wanted["gauss_newton_max_iterations"] = int(max_nfev)
@@ -158,8 +162,6 @@ def hybrid_streaming(
         func=flat_model,
         p0=p0,
         bounds=bounds,
-        sigma=sigma,
-        absolute_sigma=True,
         verbose=0,
     )
     popt = np.asarray(out["x"], dtype=np.float64)
@@ -177,34 +179,38 @@ def raw_chunked_curve_fit(
     xdata: np.ndarray,
     y: np.ndarray,
     p0: np.ndarray,
-    sigma: np.ndarray | None,
     lower: np.ndarray,
     upper: np.ndarray,
     *,
     chunk_size: int,
+    max_nfev: int | None = None,
+    sigma: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """nlsq's own large-dataset chunked path, as a user would call it.
+    """nlsq's own large-dataset chunked path, configured as ``curve_fit_large`` does.
 
-    ``xdata`` must be 1-D (nlsq cuts x along axis 0 and passes each slice to
-    ``curve_fit``); see :func:`fastsplit.fit.raw_nlsq_chunked` for the index
-    trick that makes any model fit that shape.
+    ``LargeDatasetFitter`` is called directly (``curve_fit_large`` drops its
+    ``success``/``message``). ``xdata`` must be 1-D: nlsq cuts x along axis 0
+    and hands each slice to ``curve_fit``.
     """
-    nlsq = import_nlsq()
-    res = nlsq.curve_fit_large(
-        flat_model,
-        xdata,
-        y,
-        p0=p0,
-        sigma=sigma,
-        bounds=(lower, upper),
-        chunk_size=int(chunk_size),
-        size_threshold=0,
-        show_progress=False,
+    import_nlsq()
+    from nlsq.streaming.large_dataset import LargeDatasetFitter, LDMemoryConfig
+
+    n = int(y.shape[0])
+    memory_gb = 8.0
+    config = LDMemoryConfig(
+        memory_limit_gb=memory_gb,
+        min_chunk_size=min(max(1000, n // 10000), int(chunk_size)),
+        max_chunk_size=int(chunk_size),
     )
-    if isinstance(res, tuple):
-        popt = np.asarray(res[0], dtype=np.float64)
-        info: dict[str, Any] = {"nfev": 0, "success": True, "message": "(tuple result)"}
-    else:
-        popt = np.asarray(res.get("popt", res.get("x")), dtype=np.float64)
-        info = _result_fields(res)
+    fitter = LargeDatasetFitter(memory_limit_gb=memory_gb, config=config)
+    kwargs: dict[str, Any] = {}
+    if max_nfev is not None:
+        kwargs["max_nfev"] = int(max_nfev)
+    if sigma is not None:
+        kwargs["sigma"] = sigma
+    res = fitter.fit(flat_model, xdata, y, p0=p0, bounds=(lower, upper), method="trf", **kwargs)
+    popt = np.asarray(res.get("popt", res.get("x")), dtype=np.float64)
+    info = _result_fields(res)
+    info["n_chunks"] = int(res.get("n_chunks", 1) or 1)
+    info["success_rate"] = float(res.get("success_rate", 1.0) or 0.0)
     return popt, info

@@ -1,0 +1,391 @@
+"""The ``fastsplit`` command: ``demo``, ``fit``, ``stratify``, ``info`` (and ``bench``).
+
+The command prints; the library only logs. Progress lines go to stderr so that
+stdout holds the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import importlib.util
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import FastsplitError, FitFailedError, InvalidArgumentError
+
+__all__ = ["main"]
+
+_PACKAGES = (
+    "fastsplit",
+    "numpy",
+    "numba",
+    "psutil",
+    "pyyaml",
+    "jax",
+    "jaxlib",
+    "nlsq",
+    "scipy",
+    "h5py",
+    "matplotlib",
+)
+
+
+class _Progress:
+    """Timestamped progress lines on stderr (silent with --quiet)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            elapsed = time.perf_counter() - self.start
+            print(f"[{elapsed:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+def _quiet_nlsq_logging() -> None:
+    # nlsq logs INFO lines through the root logger on every fit; keep the report readable.
+    # Import it first: its logging set-up would turn propagation back on.
+    if importlib.util.find_spec("nlsq") is not None:
+        import nlsq  # noqa: F401
+    logger = logging.getLogger("nlsq")
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+# -- info ------------------------------------------------------------------------
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Versions, backends and memory, without importing the heavy libraries."""
+    from . import available_backends
+
+    print(
+        f"fastsplit {_version('fastsplit')}  (Python {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs)"
+    )
+    print("packages:")
+    for name in _PACKAGES[1:]:
+        print(f"  {name:<11s} {_version(name)}")
+    print("stratify backends:")
+    for name, status in available_backends().items():
+        print(f"  {name:<11s} {status}")
+    nlsq_version = _version("nlsq")
+    if nlsq_version != "not installed":
+        parts = tuple(
+            int("".join(c for c in p if c.isdigit()) or 0) for p in nlsq_version.split(".")[:3]
+        )
+        behaviour = (
+            "shuffles all points, then fits chunk by chunk"
+            if parts >= (0, 7, 2)
+            else "fits chunks in input order (group-major data: silent failures)"
+        )
+        print(f"fit: nlsq {nlsq_version}; its own chunked path {behaviour}")
+    else:
+        print("fit: nlsq not installed (pip install 'fastsplit[fit]')")
+    try:
+        import psutil
+    except ImportError:
+        print("memory: psutil not installed")
+    else:
+        vm = psutil.virtual_memory()
+        print(f"memory: {vm.total / 2**30:.1f} GiB total, {vm.available / 2**30:.1f} GiB available")
+    print(f"FASTSPLIT_BACKEND={os.environ.get('FASTSPLIT_BACKEND', '(unset)')}")
+    return 0
+
+
+# -- stratify --------------------------------------------------------------------
+
+
+def cmd_stratify(args: argparse.Namespace) -> int:
+    """Stratify a data file and write the reordered arrays plus order and bounds."""
+    import fastsplit
+
+    from . import io
+
+    progress = _Progress(args.quiet)
+    data = io.load(args.data)
+    progress(f"read {data.n_points:,} points, {data.angles.size} angles from {args.data}")
+    arrays = [data.phi, data.t1, data.t2, data.g2]
+    names = ["phi", "t1", "t2", "g2"]
+    if data.sigma is not None:
+        arrays.append(data.sigma)
+        names.append("sigma")
+    s = fastsplit.stratify(
+        data.phi, *arrays, chunk_size=args.chunk_size, backend=args.backend, layout=args.layout
+    )
+    progress(f"stratified into {s.n_chunks} chunks in {1e3 * s.diagnostics.seconds:.1f} ms")
+    assert s.arrays is not None
+    out: dict[str, Any] = dict(zip(names, s.arrays, strict=True))
+    out.update(
+        order=s.order,
+        bounds=s.bounds,
+        groups=s.groups,
+        counts=s.counts,
+        dt=data.dt,
+        n_frames=data.n_frames,
+    )
+    if data.q is not None:
+        out["q"] = data.q
+    np.savez(args.output, **out)
+    print(s.report())
+    print(f"wrote {args.output}: {', '.join(sorted(out))}")
+    return 0
+
+
+# -- fit -------------------------------------------------------------------------
+
+
+def _xpcs_model(settings: Any, data: Any, args: argparse.Namespace) -> Any:
+    from .xpcs import TwoTimeModel
+
+    xs = settings.fit.xpcs
+    q = args.q if args.q is not None else xs.q if xs.q is not None else data.q
+    if q is None:
+        raise InvalidArgumentError(
+            "the data file has no q; give it with --q or fastsplit.xpcs.q in the config"
+        )
+    dt = args.dt if args.dt is not None else xs.dt if xs.dt is not None else data.dt
+    mode = args.mode or xs.mode
+    kwargs: dict[str, Any] = {"dt": dt, "q": q, "mode": mode}
+    if xs.L is not None:
+        kwargs["L"] = xs.L
+    return TwoTimeModel(int(data.n_frames), **kwargs)
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Fit the XPCS two-time model to a data file with a homodyne-style config."""
+    from . import io
+    from .config import load_config
+    from .fit import fit
+
+    progress = _Progress(args.quiet)
+    _quiet_nlsq_logging()
+    settings = load_config(args.config)
+    data = io.load(args.data)
+    progress(f"read {data.n_points:,} points, {data.angles.size} angles from {args.data}")
+    model = _xpcs_model(settings, data, args)
+    p0 = model.default_p0()
+    unknown = [k for k in settings.fit.xpcs.p0 if k not in p0]
+    if unknown:
+        raise InvalidArgumentError(
+            f"fastsplit.xpcs.p0 names {unknown} are not parameters of the {model.mode} model "
+            f"{list(model.parameter_names)}"
+        )
+    p0.update({k: v for k, v in settings.fit.xpcs.p0.items()})
+    bounds: dict[str, Any] = model.default_bounds()
+    bounds.update({k: tuple(v) for k, v in settings.fit.xpcs.bounds.items()})
+    result = fit(
+        model,
+        data.x,
+        data.g2,
+        groups=data.phi,
+        p0=p0,
+        per_group=model.per_group_names,
+        sigma=data.sigma,
+        bounds=bounds,
+        chunk_size=args.chunk_size,
+        strategy=args.strategy or "auto",
+        config=settings,
+        on_failure="warn" if args.warn else None,
+        progress=progress,
+    )
+    print(result.report())
+    if args.output:
+        _write_json(result, args.output)
+        progress(f"wrote {args.output}")
+    return 0 if result.success else 1
+
+
+def _write_json(result: Any, path: str) -> None:
+    def plain(value: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+        if isinstance(value, np.generic):
+            return value.item()
+        return value
+
+    payload = {
+        "strategy": result.strategy,
+        "reason": result.reason,
+        "success": result.success,
+        "params": {k: plain(v) for k, v in result.params.items()},
+        "errors": {k: plain(v) for k, v in result.errors.items()},
+        "groups": plain(result.groups),
+        "cost": result.cost,
+        "cost_start": result.cost_start,
+        "reduced_chi2": result.reduced_chi2,
+        "nfev": result.nfev,
+        "problems": result.check.problems,
+        "notes": result.check.notes,
+        "timings": result.timings.as_dict(),
+    }
+    Path(path).write_text(json.dumps(payload, indent=1) + "\n")
+
+
+# -- demo ------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Synthetic XPCS data; nlsq's own chunked path failing; stratify + fit recovering truth."""
+    _quiet_nlsq_logging()
+    from . import _demo
+
+    return _demo.run(args, _Progress(args.quiet))
+
+
+def _add_demo(sub: Any) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="synthetic XPCS fit: nlsq's chunked path failing, fastsplit recovering the truth",
+        description=cmd_demo.__doc__,
+    )
+    p.add_argument("--n-angles", type=_positive_int, default=23, help="angles (default 23)")
+    p.add_argument(
+        "--n-frames",
+        type=_positive_int,
+        default=361,
+        help="frames per angle; points = angles x frames^2 (default 361: 3.0M points)",
+    )
+    p.add_argument(
+        "--small",
+        action="store_true",
+        help="a quick run: 5 angles x 80 frames, smaller raw-nlsq case",
+    )
+    p.add_argument("--mode", choices=("static", "laminar_flow"), default="static")
+    p.add_argument("--chunk-size", type=_positive_int, default=100_000)
+    p.add_argument("--noise", type=float, default=0.01, help="g2 noise (default 0.01)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--raw-n-frames",
+        type=_positive_int,
+        default=None,
+        help="frames per angle of the raw nlsq case (3 angles; default 120, 60 with --small)",
+    )
+    p.add_argument("--no-raw", action="store_true", help="skip nlsq's own chunked path")
+    p.add_argument("--out", default="fastsplit-demo", help="folder for the PNG figures")
+    p.add_argument("--no-plots", action="store_true", help="write no figures")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_demo)
+
+
+def _add_fit(sub: Any) -> None:
+    p = sub.add_parser(
+        "fit",
+        help="fit the XPCS two-time model to an npz or APS 8-ID-I HDF5 file",
+        description=cmd_fit.__doc__,
+    )
+    p.add_argument("data", help="input: .npz (phi, t1, t2, g2) or APS 8-ID-I .h5/.hdf")
+    p.add_argument(
+        "--config",
+        help="YAML with optimization.stratification/sequential and "
+        "fastsplit sections (see docs/fit.md)",
+    )
+    p.add_argument("--strategy", choices=("auto", "full", "chunked", "streaming", "sequential"))
+    p.add_argument("--chunk-size", type=_positive_int, default=None)
+    p.add_argument("--mode", choices=("static", "laminar_flow"), default=None)
+    p.add_argument("--q", type=float, default=None, help="wavevector (1/A) if not in the file")
+    p.add_argument("--dt", type=float, default=None, help="frame time (s) if not in the file")
+    p.add_argument(
+        "--warn", action="store_true", help="report failed checks as a warning instead of an error"
+    )
+    p.add_argument("-o", "--output", help="write parameters, errors and timings as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_fit)
+
+
+def _add_stratify(sub: Any) -> None:
+    p = sub.add_parser(
+        "stratify",
+        help="reorder a data file so every chunk holds every angle; write npz",
+        description=cmd_stratify.__doc__,
+    )
+    p.add_argument("data", help="input: .npz (phi, t1, t2, g2) or APS 8-ID-I .h5/.hdf")
+    p.add_argument("-o", "--output", required=True, help="output .npz")
+    p.add_argument("--chunk-size", type=_positive_int, default=100_000)
+    p.add_argument("--backend", default="auto")
+    p.add_argument("--layout", choices=("strided", "contiguous"), default="strided")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_stratify)
+
+
+def _add_info(sub: Any) -> None:
+    p = sub.add_parser("info", help="versions, backends, memory", description=cmd_info.__doc__)
+    p.set_defaults(func=cmd_info)
+
+
+def _register_bench(sub: Any) -> None:
+    """``fastsplit bench`` lives in :mod:`fastsplit.bench`; register it when present."""
+    if importlib.util.find_spec("fastsplit.bench") is None:
+        return
+    from . import bench
+
+    add_parser = getattr(bench, "add_parser", None)
+    if add_parser is not None:
+        add_parser(sub)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fastsplit",
+        description="Stratified chunking of grouped data, and chunked fits that never fail "
+        "silently.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_demo(sub)
+    _add_fit(sub)
+    _add_stratify(sub)
+    _add_info(sub)
+    _register_bench(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``fastsplit`` command. Returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except FitFailedError as exc:
+        print(f"fastsplit: fit failed: {exc}", file=sys.stderr)
+        return 1
+    except FastsplitError as exc:
+        print(f"fastsplit: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
