@@ -220,9 +220,10 @@ def stratify(
     validate = getattr(kernels, "validate", None)  # backend-specific refusals, before work
     if validate is not None:
         validate(arrays)
+    room = _memory.available_memory() if check_memory_safety else (0, "")
     if check_memory_safety:
         # Before labels -> codes (n bytes or more): the least this can need.
-        _memory_check(labels, arrays, group_sizes, chunk_size, layout, mode, name, fraction)
+        _memory_check(labels, arrays, group_sizes, chunk_size, layout, mode, name, fraction, room)
     grouping = _group(
         labels, n_hint, decimals=decimals, atol=atol, group_sizes=group_sizes, kernels=kernels
     )
@@ -239,7 +240,8 @@ def stratify(
         # Groups and codes are known now: the exact model, before the big allocations.
         code_bytes = grouping.codes.dtype.itemsize
         shape = _memory.Shape.of_plan(chunk_plan)
-        estimate = _estimate(shape, code_bytes, arrays, mode, name, fraction)
+        # measured against the memory available before this call allocated anything
+        estimate = _estimate(shape, code_bytes, arrays, mode, name, fraction, room)
         _memory.refuse(estimate, mode)
         if mode == "auto" and estimate.mode == "index":
             log.info("copy mode does not fit in memory, using index mode: %s", estimate.report())
@@ -291,6 +293,7 @@ def _estimate(
     mode: str,
     backend: str,
     fraction: float,
+    room: tuple[int, str],
 ) -> _memory.MemoryEstimate:
     """The memory model for this call, with what the backend will really allocate."""
     device = None
@@ -314,6 +317,8 @@ def _estimate(
         code_bytes=code_bytes,
         itemsizes=[a.dtype.itemsize for a in arrays],
         max_memory_fraction=fraction,
+        available=room[0],
+        source=room[1],
         upload_bytes=upload,
         device_sources=device_sources,
         device=device,
@@ -329,6 +334,7 @@ def _memory_check(
     mode: str,
     backend: str,
     fraction: float,
+    room: tuple[int, str],
 ) -> None:
     """Refuse before any allocation when even the smallest possible need does not fit.
 
@@ -351,7 +357,7 @@ def _memory_check(
     if n == 0:
         return
     shape = _memory.Shape.balanced(n, n_groups, chunk_size, _resolve_layout(layout, arrays))
-    _memory.refuse(_estimate(shape, 1, arrays, mode, backend, fraction), mode)
+    _memory.refuse(_estimate(shape, 1, arrays, mode, backend, fraction, room), mode)
 
 
 def warmup(backend: str = "auto") -> None:

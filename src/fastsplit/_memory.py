@@ -32,6 +32,7 @@ psutil is imported on first use only (``import fastsplit`` stays light).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -164,13 +165,18 @@ def _inactive_file(stat: Path, key: str) -> int:
     return 0
 
 
-def _cgroup_available() -> int | None:
-    """Least memory left under any enclosing cgroup limit (v1 or v2), if limited."""
+@functools.cache
+def _limited_cgroups() -> tuple[tuple[Path, tuple[str, str, str]], ...]:
+    """Cgroup directories (this process's and every enclosing one) that set a memory limit.
+
+    Found once per process: walking the hierarchy costs ~0.2 ms, and limits are set
+    when a job starts. Usage is read again on every call.
+    """
     try:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
     except OSError:
-        return None
-    best: int | None = None
+        return ()
+    limited = []
     for line in lines:
         _, controllers, rel = line.split(":", 2)
         if controllers == "":  # cgroup v2
@@ -182,16 +188,27 @@ def _cgroup_available() -> int | None:
         else:
             continue
         level = root / rel.lstrip("/")
-        while True:  # the process's own cgroup and every enclosing one
+        while True:
             limit = _read_int(level / files[0])
-            usage = _read_int(level / files[1])
-            if limit is not None and usage is not None and limit < 2**60:
-                # page cache that can be dropped is available, as psutil counts it
-                left = limit - usage + _inactive_file(level / "memory.stat", files[2])
-                best = left if best is None else min(best, left)
+            if limit is not None and limit < 2**60:  # "max" / 2**63-ish mean unlimited
+                limited.append((level, files))
             if level == root or root not in level.parents:
                 break
             level = level.parent
+    return tuple(limited)
+
+
+def _cgroup_available() -> int | None:
+    """Least memory left under any enclosing cgroup limit (v1 or v2), if limited."""
+    best: int | None = None
+    for level, (limit_file, usage_file, inactive_key) in _limited_cgroups():
+        limit = _read_int(level / limit_file)
+        usage = _read_int(level / usage_file)
+        if limit is None or usage is None:
+            continue
+        # page cache that can be dropped is available, as psutil counts it
+        left = limit - usage + _inactive_file(level / "memory.stat", inactive_key)
+        best = left if best is None else min(best, left)
     return best
 
 
@@ -406,6 +423,7 @@ def _estimate(
     itemsizes: Sequence[int],
     max_memory_fraction: float,
     available: int | None = None,
+    source: str = "given",
     upload_bytes: int = 0,
     device_sources: bool = True,
     device: Any = None,
@@ -422,8 +440,6 @@ def _estimate(
     )
     if available is None:
         available, source = available_memory()
-    else:
-        source = "given"
     budget = max_memory_fraction * available
     device_budget = None if device_free is None else max_memory_fraction * device_free
 
