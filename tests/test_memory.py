@@ -253,3 +253,17 @@ def test_bad_estimate_arguments(kwargs):
 def test_empty_needs_nothing():
     e = fastsplit.estimate_memory(0, n_arrays=3)
     assert e.peak_bytes == e.copy_bytes == e.index_bytes == 0 and e.safe
+
+
+@pytest.mark.jax
+def test_stratify_checks_accelerator_memory_for_jax(monkeypatch):
+    """When the data's device reports little free memory, auto falls back to index mode."""
+    jnp = pytest.importorskip("jax.numpy")
+    y = jnp.arange(200_000, dtype=jnp.float32)
+    labels = np.repeat([0.0, 1.0], 100_000)
+    assert fastsplit.stratify(labels, y, chunk_size=10_000).mode == "copy"
+    monkeypatch.setattr(_memory, "device_available_memory", lambda device: 2 * 200_000 * 4)
+    s = fastsplit.stratify(labels, y, chunk_size=10_000)
+    assert s.mode == "index" and s.backend == "jax"  # outputs would not fit on the device
+    with pytest.raises(MemoryBudgetError, match="On the accelerator"):
+        fastsplit.stratify(labels, y, chunk_size=10_000, mode="copy")

@@ -304,7 +304,7 @@ def _estimate(
 
         jax_arrays = [a for a in arrays if is_jax_array(a)]
         device_sources = bool(jax_arrays)
-        device = next(iter(jax_arrays[0].devices())) if jax_arrays else None
+        device = get_backend("jax").target_device(arrays)  # where the outputs will live
         upload = sum(
             shape.n * a.dtype.itemsize
             for a in arrays

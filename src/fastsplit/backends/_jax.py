@@ -145,7 +145,7 @@ def validate(arrays: tuple[Any, ...]) -> None:
             _check_dtype(position, a)
 
 
-def _target_device(arrays: tuple[Any, ...]) -> Any:
+def target_device(arrays: tuple[Any, ...]) -> Any:
     """Where NumPy inputs go: the first JAX input's device, else JAX's default."""
     for a in arrays:
         device = _device_of(a)
@@ -175,7 +175,7 @@ def _gather_all(arrays: tuple[Any, ...], indices: np.ndarray) -> tuple[Any, ...]
     """Gather every array by ``indices``: one jitted call per device for all its arrays."""
     validate(arrays)
     check_index_range(indices.shape[0])
-    default = _target_device(arrays)
+    default = target_device(arrays)
     out: list[Any] = [None] * len(arrays)
     by_device: dict[Any, list[int]] = {}
     on_device: dict[int, jax.Array] = {}
@@ -222,7 +222,7 @@ def gather_chunks(
     O(chunk), not O(n).
     """
     validate(sources)
-    default = _target_device(sources)
+    default = target_device(sources)
     device_order: dict[Any, jax.Array] = {}
     for a in sources:
         device = _device_of(a)
@@ -259,6 +259,7 @@ __all__ = [
     "remap",
     "reorder",
     "take",
+    "target_device",
     "validate",
     "x64_enabled",
 ]
