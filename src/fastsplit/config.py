@@ -102,6 +102,7 @@ def _as_int(where: str, value: Any, *, minimum: int) -> int:
 def _as_float(
     where: str, value: Any, *, minimum: float | None = None, maximum: float | None = None
 ) -> float:
+    value = _number_from_text(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _fail(where, f"expected a number, got {value!r}.")
     number = float(value)

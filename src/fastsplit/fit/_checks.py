@@ -211,6 +211,8 @@ def check_solution(
     untouched: list[Any] = []
     if layout.n_per_group and moved.any():
         for grp in range(layout.n_groups):
+            if failed_groups and grp in failed_groups:
+                continue  # already reported as a failed own fit
             slots = layout.group_index(grp)
             if not moved[slots].any() and pulled[slots].any():
                 untouched.append(labels_of[grp])

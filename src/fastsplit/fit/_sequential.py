@@ -57,6 +57,12 @@ class SequentialOutcome:
     weights: dict[str, np.ndarray]
 
 
+def _scale(theta: np.ndarray) -> np.ndarray:
+    # Characteristic scale of each parameter from its starting value (D0 ~ 1e4 next
+    # to alpha ~ 1); x_scale="jac" was seen to wander off along flat valleys.
+    return np.where(np.abs(theta) > 0, np.abs(theta), 1.0)
+
+
 def _bucket(n: int) -> int:
     # Pad group sizes to powers of two: a handful of compilations for any group sizes.
     return max(256, 1 << max(int(n - 1).bit_length(), 0))
@@ -166,7 +172,7 @@ def fit_sequential(
                 jac=jac,
                 bounds=(lo, hi),
                 method="trf",
-                x_scale="jac",
+                x_scale=_scale(theta0),
                 max_nfev=max_nfev,
             )
             j = np.asarray(res.jac)
@@ -259,7 +265,7 @@ def fit_sequential(
                 jac=jac_l,
                 bounds=(lower[slots], upper[slots]),
                 method="trf",
-                x_scale="jac",
+                x_scale=_scale(start),
                 max_nfev=max_nfev,
             )
             x_out[slots] = res.x if res.success else f.x[ns:]
