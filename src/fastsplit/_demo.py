@@ -185,6 +185,7 @@ def _raw_case(args: argparse.Namespace, progress: Callable[[str], None]) -> tupl
         sigma=raw_data.sigma,
         bounds=model.default_bounds(),
         chunk_size=per_angle,
+        max_nfev=args.raw_max_nfev,
     )
     fixed = fit(
         model,

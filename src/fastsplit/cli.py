@@ -289,6 +289,12 @@ def _add_demo(sub: Any) -> None:
         default=None,
         help="frames per angle of the raw nlsq case (3 angles; default 120, 60 with --small)",
     )
+    p.add_argument(
+        "--raw-max-nfev",
+        type=_positive_int,
+        default=None,
+        help="iteration limit per chunk for nlsq's own path (default: nlsq's)",
+    )
     p.add_argument("--no-raw", action="store_true", help="skip nlsq's own chunked path")
     p.add_argument("--out", default="fastsplit-demo", help="folder for the PNG figures")
     p.add_argument("--no-plots", action="store_true", help="write no figures")
