@@ -30,7 +30,7 @@ from numba.extending import overload
 
 from .._labels import Grouping, code_dtype, index_dtype, non_finite_error
 from .._plan import BLOCK, ChunkPlan
-from ._jit import CACHE, jit, num_threads
+from ._jit import jit, num_threads
 
 name = "numba"
 
@@ -452,7 +452,7 @@ def _emit_block(target: Any, p0: int, i: int) -> None:
     """Points i .. i + 15 go to p0 .. p0 + 15."""
 
 
-@overload(_emit_points, jit_options={"cache": CACHE})
+@overload(_emit_points)
 def _emit_points_impl(target, buf, i, count):
     if isinstance(target, types.Array):
 
@@ -471,7 +471,7 @@ def _emit_points_impl(target, buf, i, count):
     return copy
 
 
-@overload(_emit_tile, jit_options={"cache": CACHE})
+@overload(_emit_tile)
 def _emit_tile_impl(target, tile, i, n_chunks):
     if isinstance(target, types.Array):
 
@@ -494,7 +494,7 @@ def _emit_tile_impl(target, tile, i, n_chunks):
     return copy
 
 
-@overload(_emit_block, jit_options={"cache": CACHE})
+@overload(_emit_block)
 def _emit_block_impl(target, p0, i):
     if isinstance(target, types.Array):
 
