@@ -133,6 +133,27 @@ def test_xpcs_23_angles_recovers_truth():
 
 
 @pytest.mark.slow
+def test_xpcs_laminar_flow_23_angles_53_parameters():
+    d = synthesize(n_angles=23, n_frames=30, mode="laminar_flow", seed=4)
+    m = d.model
+    p0 = _rough_start(m)
+    p0.update(gamma_dot_t0=1e-3, beta=0.0, gamma_dot_t_offset=0.0, phi0=0.0)
+    r = fit(
+        m,
+        d.x,
+        d.g2,
+        groups=d.phi,
+        p0=p0,
+        per_group=PER_GROUP,
+        sigma=d.sigma,
+        bounds=m.default_bounds(),
+        chunk_size=5000,
+    )
+    assert r.success and len(r.x) == 7 + 2 * 23
+    assert_recovers(r, d.truth, m.parameter_names)
+
+
+@pytest.mark.slow
 def test_full_and_chunked_agree(xpcs3, chunked3):
     m = xpcs3.model
     full = fit(

@@ -101,8 +101,10 @@ def covariance_from(
     h = normal.hessian
     size = h.shape[0]
     diag = np.diag(h)
-    scale = float(np.max(diag, initial=0.0)) if np.all(np.isfinite(diag)) else 0.0
-    constrained = diag > 1e-14 * scale if scale > 0 else np.zeros(size, dtype=bool)
+    # An unexercised parameter has an exactly zero column. Any relative threshold on
+    # the diagonal would depend on units (D0 ~ 1e4 and phi0 ~ 1 differ by 1e15 in
+    # J^T J); near-degeneracy is judged scale-free below, on the unit-diagonal matrix.
+    constrained = (diag > 0) & np.isfinite(diag)
     cov = np.full((size, size), np.nan)
     idx = np.flatnonzero(constrained)
     if idx.size:
