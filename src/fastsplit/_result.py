@@ -245,8 +245,8 @@ class Stratified:
         --------
         >>> import numpy as np, fastsplit
         >>> s = fastsplit.stratify(np.repeat([1.0, 2.0], 4), chunk_size=4, backend="numpy")
-        >>> s.take(np.arange(8))
-        array([0, 4, 1, 5, 2, 6, 3, 7])
+        >>> s.take(np.arange(8))       # chunk 0 takes ranks 0, 2 of each group; chunk 1: 1, 3
+        array([0, 2, 4, 6, 1, 3, 5, 7])
         """
         from ._validate import check_arrays
 
