@@ -58,6 +58,20 @@ def test_stratify_writes_reordered_arrays(tmp_path, capsys):
         assert float(z["dt"]) == d.model.dt
 
 
+def test_stratify_takes_chunk_size_and_mode_from_the_config(tmp_path, capsys):
+    path, d = _npz(tmp_path)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "optimization:\n  stratification:\n    target_chunk_size: 400\n    use_index_based: true\n"
+    )
+    out = tmp_path / "s.npz"
+    assert main(["stratify", str(path), "-o", str(out), "--config", str(cfg), "--quiet"]) == 0
+    assert "index mode" in capsys.readouterr().out
+    with np.load(out) as z:
+        assert len(z["bounds"]) - 1 == -(-d.n_points // 400)
+        np.testing.assert_array_equal(z["g2"], d.g2[z["order"]])
+
+
 def test_missing_input_is_exit_2(tmp_path, capsys):
     assert main(["stratify", str(tmp_path / "nope.npz"), "-o", str(tmp_path / "o.npz")]) == 2
     assert "does not exist" in capsys.readouterr().err

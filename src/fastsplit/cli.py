@@ -138,12 +138,20 @@ def cmd_stratify(args: argparse.Namespace) -> int:
     if data.sigma is not None:
         arrays.append(data.sigma)
         names.append("sigma")
-    s = fastsplit.stratify(
-        data.phi, *arrays, chunk_size=args.chunk_size, backend=args.backend, layout=args.layout
+    options: dict[str, Any] = {"chunk_size": 100_000, "mode": "auto"}
+    if args.config:
+        from .config import load_config
+
+        options.update(load_config(args.config).stratification.stratify_kwargs())
+    if args.chunk_size is not None:
+        options["chunk_size"] = args.chunk_size
+    s = fastsplit.stratify(data.phi, *arrays, backend=args.backend, layout=args.layout, **options)
+    progress(
+        f"stratified into {s.n_chunks} chunks ({s.mode} mode) in "
+        f"{1e3 * s.diagnostics.seconds:.1f} ms"
     )
-    progress(f"stratified into {s.n_chunks} chunks in {1e3 * s.diagnostics.seconds:.1f} ms")
-    assert s.arrays is not None
-    out: dict[str, Any] = dict(zip(names, s.arrays, strict=True))
+    reordered = s.arrays if s.arrays is not None else tuple(s.take(a) for a in arrays)
+    out: dict[str, Any] = dict(zip(names, reordered, strict=True))
     out.update(
         order=s.order,
         bounds=s.bounds,
@@ -335,7 +343,15 @@ def _add_stratify(sub: Any) -> None:
     )
     p.add_argument("data", help="input: .npz (phi, t1, t2, g2) or APS 8-ID-I .h5/.hdf")
     p.add_argument("-o", "--output", required=True, help="output .npz")
-    p.add_argument("--chunk-size", type=_positive_int, default=100_000)
+    p.add_argument(
+        "--config", help="YAML whose optimization.stratification gives chunk size and mode"
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        default=None,
+        help="points per chunk (default: the config's target_chunk_size, else 100000)",
+    )
     p.add_argument("--backend", default="auto")
     p.add_argument("--layout", choices=("strided", "contiguous"), default="strided")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

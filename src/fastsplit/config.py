@@ -148,7 +148,8 @@ class StratificationSettings:
         Let ``strategy="auto"`` consult available memory (psutil).
     use_index_based : bool
         Stratify in index mode (order + bounds, data gathered chunk by chunk)
-        instead of ``mode="auto"``.
+        instead of ``mode="auto"`` (see :meth:`stratify_kwargs`; ``fit`` always
+        works in index mode).
     collect_diagnostics : bool
         Keep the stratification diagnostics in the fit result.
     log_diagnostics : bool
@@ -193,6 +194,21 @@ class StratificationSettings:
     def stratify_mode(self) -> Literal["auto", "index"]:
         """The ``mode`` argument of :func:`fastsplit.stratify` these settings ask for."""
         return "index" if self.use_index_based else "auto"
+
+    def stratify_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`fastsplit.stratify`: ``chunk_size`` and ``mode``.
+
+        :func:`fastsplit.fit` itself always stratifies in index mode (it gathers
+        the chunks into its own padded device layout, so copy mode would copy
+        twice); it uses ``target_chunk_size`` from here.
+
+        Examples
+        --------
+        >>> from fastsplit.config import StratificationSettings
+        >>> StratificationSettings(target_chunk_size=50_000).stratify_kwargs()
+        {'chunk_size': 50000, 'mode': 'auto'}
+        """
+        return {"chunk_size": self.target_chunk_size, "mode": self.stratify_mode}
 
 
 @dataclass(frozen=True)
