@@ -22,8 +22,7 @@ class FitOverhead:
         if importlib.util.find_spec("nlsq") is None:
             raise NotImplementedError("nlsq is not installed (pip install 'fastsplit[fit]')")
         try:
-            from fastsplit import xpcs
-            from fastsplit.fit import fit
+            from fastsplit import fit, xpcs
         except ImportError as exc:
             raise NotImplementedError(f"fastsplit.fit is not available: {exc}") from exc
         n_frames = 361 if common.FULL else 100

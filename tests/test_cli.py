@@ -79,7 +79,7 @@ def test_missing_input_is_exit_2(tmp_path, capsys):
 
 def test_importing_the_command_and_modules_stays_light():
     code = (
-        "import sys; import fastsplit.cli, fastsplit.fit, fastsplit.config, fastsplit.io, "
+        "import sys; import fastsplit.cli, fastsplit._fit, fastsplit.config, fastsplit.io, "
         "fastsplit.xpcs; heavy = ('numba', 'jax', 'nlsq', 'psutil', 'scipy', 'matplotlib', "
         "'h5py', 'yaml'); bad = [m for m in heavy if m in sys.modules]; print(bad); "
         "sys.exit(1 if bad else 0)"

@@ -18,6 +18,13 @@ nlsq = pytest.importorskip("nlsq")
 
 import jax.numpy as jnp  # noqa: E402  (after importorskip: nlsq brings JAX)
 
+from fastsplit._fit import (  # noqa: E402
+    FitQualityWarning,
+    FitResult,
+    fit,
+    nlsq_chunked_baseline,
+)
+from fastsplit._fit import _fit as fit_module  # noqa: E402
 from fastsplit.errors import (  # noqa: E402
     BackendUnavailableError,
     FitFailedError,
@@ -26,13 +33,6 @@ from fastsplit.errors import (  # noqa: E402
     InvalidTypeError,
     LengthMismatchError,
 )
-from fastsplit.fit import (  # noqa: E402
-    FitQualityWarning,
-    FitResult,
-    fit,
-    nlsq_chunked_baseline,
-)
-from fastsplit.fit import _fit as fit_module  # noqa: E402
 from fastsplit.xpcs import synthesize  # noqa: E402
 
 Z = 5.0  # standard errors allowed between fit and truth
@@ -286,8 +286,8 @@ def test_on_failure_warn_returns_the_result():
 
 
 def test_check_flags_a_fit_that_did_not_move_and_untouched_groups(xpcs3, chunked3):
-    from fastsplit.fit._checks import check_solution, covariance_from
-    from fastsplit.fit._model import make_bounds, make_layout
+    from fastsplit._fit._checks import check_solution, covariance_from
+    from fastsplit._fit._model import make_bounds, make_layout
 
     m = xpcs3.model
     layout = make_layout(_rough_start(m), PER_GROUP, 3)
@@ -316,8 +316,8 @@ def test_check_flags_a_fit_that_did_not_move_and_untouched_groups(xpcs3, chunked
 
 
 def _problem_for(data, layout):
-    from fastsplit.fit._fit import _group
-    from fastsplit.fit._normal import ChunkStacks, Problem
+    from fastsplit._fit._fit import _group
+    from fastsplit._fit._normal import ChunkStacks, Problem
 
     grouped = _group(data.phi, 2000, True, "auto")
     stacks = ChunkStacks.build(
@@ -602,7 +602,7 @@ def test_missing_nlsq_is_a_clear_error(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", fake)
-    from fastsplit.fit import _nlsq
+    from fastsplit._fit import _nlsq
 
     with pytest.raises(BackendUnavailableError, match=r"fastsplit\[fit\]"):
         _nlsq.import_nlsq()

@@ -95,8 +95,6 @@ def test_empty_input(backend):
 
 
 def test_warmup_runs(backend):
-    if backend == "jax":
-        pytest.skip("warmup compiles host kernels only")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fastsplit.warmup(backend)

@@ -11,6 +11,9 @@ fit chunked least-squares models that never fail silently.
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from ._api import plan, stratify, warmup
 from ._memory import MemoryEstimate, estimate_memory
 from ._plan import ChunkPlan
@@ -19,14 +22,48 @@ from .backends import available_backends
 
 __version__ = "0.1.0"
 
+# Fitting and configuration are imported on first use: ``import fastsplit`` stays
+# small for users who only stratify (PEP 562 module __getattr__).
+_LAZY = {
+    "fit": "._fit",
+    "FitResult": "._fit",
+    "FitQualityWarning": "._fit",
+    "SolutionCheck": "._fit",
+    "Timings": "._fit",
+    "nlsq_chunked_baseline": "._fit",
+    "load_config": ".config",
+    "Settings": ".config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'fastsplit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "ChunkPlan",
     "Diagnostics",
+    "FitQualityWarning",
+    "FitResult",
     "MemoryEstimate",
+    "Settings",
+    "SolutionCheck",
     "Stratified",
+    "Timings",
     "__version__",
     "available_backends",
     "estimate_memory",
+    "fit",
+    "load_config",
+    "nlsq_chunked_baseline",
     "plan",
     "stratify",
     "warmup",

@@ -163,7 +163,7 @@ def _figures(
 
 
 def _raw_case(args: argparse.Namespace, progress: Callable[[str], None]) -> tuple[Any, Any]:
-    from .fit import fit, nlsq_chunked_baseline
+    from ._fit import fit, nlsq_chunked_baseline
     from .xpcs import synthesize
 
     frames = args.raw_n_frames or (60 if args.small else 80)
@@ -241,7 +241,7 @@ def run(args: argparse.Namespace, progress: Callable[[str], None]) -> int:
     """Run the demo; returns 0 when fastsplit.fit recovered the truth."""
     import fastsplit
 
-    from .fit import fit
+    from ._fit import fit
     from .xpcs import synthesize
 
     n_angles, n_frames = args.n_angles, args.n_frames

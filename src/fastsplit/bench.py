@@ -666,7 +666,7 @@ def fit_overhead(n_frames: int = 361, n_groups: int = 23, *, warm: bool = True) 
         When the fit adapter or its optional dependencies (nlsq) are missing.
     """
     from . import xpcs
-    from .fit import fit
+    from ._fit import fit
 
     data = xpcs.synthesize(n_angles=n_groups, n_frames=n_frames, seed=0)
     model = data.model

@@ -191,8 +191,8 @@ def _xpcs_model(settings: Any, data: Any, args: argparse.Namespace) -> Any:
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit the XPCS two-time model to a data file with a homodyne-style config."""
     from . import io
+    from ._fit import fit
     from .config import load_config
-    from .fit import fit
 
     progress = _Progress(args.quiet)
     _quiet_nlsq_logging()

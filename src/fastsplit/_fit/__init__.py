@@ -1,6 +1,6 @@
 """``fastsplit.fit``: a thin NLSQ adapter for models with shared and per-group parameters.
 
->>> from fastsplit.fit import fit, FitResult  # doctest: +SKIP
+>>> from fastsplit import fit, FitResult
 
 Importing this package is cheap; nlsq, JAX and SciPy are imported on the first
 fit. See :func:`fit` and ``docs/fit.md``.

@@ -815,7 +815,7 @@ def nlsq_chunked_baseline(
     Examples
     --------
     >>> from fastsplit.xpcs import synthesize
-    >>> from fastsplit.fit import nlsq_chunked_baseline
+    >>> from fastsplit import nlsq_chunked_baseline
     >>> d = synthesize(n_angles=3, n_frames=40, seed=0)
     >>> r = nlsq_chunked_baseline(d.model, d.x, d.g2, groups=d.phi,
     ...                           p0=d.model.default_p0(), per_group=("contrast", "offset"),

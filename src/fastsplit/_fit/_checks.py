@@ -188,6 +188,10 @@ def check_solution(
             )
             * d
         )
+        # A step below the float64 resolution of the parameter is convergence, even
+        # when noise-free data make the standard errors vanish too.
+        scale = np.maximum(np.abs(x[idx]), np.abs(p0[idx]))
+        step = np.where(np.abs(step) <= 1e-9 * scale, 0.0, step)
         with np.errstate(invalid="ignore", divide="ignore"):
             sd = np.sqrt(np.diag(covariance)[idx])
             step_sigma[idx] = np.where(sd > 0, np.abs(step) / sd, 0.0)
