@@ -25,6 +25,8 @@ class FitOverhead:
             from fastsplit import fit, xpcs
         except ImportError as exc:
             raise NotImplementedError(f"fastsplit.fit is not available: {exc}") from exc
+        if not callable(fit):  # versions where fastsplit.fit was the adapter's package
+            fit = fit.fit
         n_frames = 361 if common.FULL else 100
         data = xpcs.synthesize(n_angles=common.TARGET_GROUPS, n_frames=n_frames, seed=0)
         model = data.model

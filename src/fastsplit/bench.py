@@ -46,7 +46,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -649,7 +649,13 @@ def import_time(repeat: int = 7) -> dict[str, Any]:
     }
 
 
-def fit_overhead(n_frames: int = 361, n_groups: int = 23, *, warm: bool = True) -> dict[str, Any]:
+def fit_overhead(
+    n_frames: int = 361,
+    n_groups: int = 23,
+    *,
+    mode: Literal["static", "laminar_flow"] = "static",
+    warm: bool = True,
+) -> dict[str, Any]:
     """Stratify time / fit time as :func:`fastsplit.fit` reports it, on a synthetic XPCS fit.
 
     The static two-time model (3 shared + 2 x ``n_groups`` per-group parameters)
@@ -668,9 +674,11 @@ def fit_overhead(n_frames: int = 361, n_groups: int = 23, *, warm: bool = True) 
     from . import xpcs
     from ._fit import fit
 
-    data = xpcs.synthesize(n_angles=n_groups, n_frames=n_frames, seed=0)
+    data = xpcs.synthesize(n_angles=n_groups, n_frames=n_frames, mode=mode, seed=0)
     model = data.model
     p0 = {**model.default_p0(), "D0": 1.0e4, "alpha": -0.8, "D_offset": 500.0}
+    if mode == "laminar_flow":
+        p0.update(gamma_dot_t0=1e-3, beta=0.0, gamma_dot_t_offset=0.0, phi0=0.0)
 
     def once() -> Any:
         with warnings.catch_warnings():
@@ -697,6 +705,7 @@ def fit_overhead(n_frames: int = 361, n_groups: int = 23, *, warm: bool = True) 
         "ratio": float(timings.stratify / timings.fit),
         "n": data.n_points,
         "groups": n_groups,
+        "mode": mode,
         "strategy": str(getattr(result, "strategy", "")),
     }
 
