@@ -55,10 +55,10 @@ def _run(n: int, groups: int, dtype: Any, repeat: int) -> None:
 
     kernels = get_backend("numba")
     s = fastsplit.stratify(phi, mode="index", backend="numba")
-    codes, plan = s._grouping.codes, s.plan
+    grouping, plan = s._grouping, s.plan
 
     def host_order() -> Any:
-        return kernels.order(codes, plan)
+        return kernels.order(grouping, plan)
 
     order = jax.device_put(host_order())
 

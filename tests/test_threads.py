@@ -42,3 +42,22 @@ def test_thread_count_does_not_change_the_result(labels, layout):
     for order, values in results:
         assert np.array_equal(order, ref.order)
         assert np.array_equal(values, y[ref.order])
+
+
+def test_segments_fit_8_bit_codes_but_their_union_does_not():
+    """150 groups in each half, 300 in all: codes must widen after the merge."""
+    labels = np.repeat(np.arange(300.0), N // 300)
+    s = fastsplit.stratify(labels, chunk_size=1_000, backend="numba", mode="index")
+    ref = fastsplit.stratify(labels, chunk_size=1_000, backend="numpy", mode="index")
+    assert s.groups.size == 300
+    assert s._grouping.codes.dtype == np.uint16
+    assert np.array_equal(s.order, ref.order)
+
+
+def test_nan_in_a_later_segment_reports_its_global_index():
+    from fastsplit.errors import InvalidLabelsError
+
+    labels = np.repeat([1.0, 2.0, 3.0], N // 3)
+    labels[N - 7] = np.nan
+    with pytest.raises(InvalidLabelsError, match=f"first at index {N - 7}"):
+        fastsplit.stratify(labels, backend="numba")

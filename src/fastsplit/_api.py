@@ -248,16 +248,16 @@ def stratify(
     order = None
     out_arrays = None
     if chosen == "index":
-        order = kernels.order(grouping.codes, chunk_plan)
+        order = kernels.order(grouping, chunk_plan)
     else:
         cache: dict[str, np.ndarray] = {}
 
         def order_once() -> np.ndarray:
             if "order" not in cache:
-                cache["order"] = kernels.order(grouping.codes, chunk_plan)
+                cache["order"] = kernels.order(grouping, chunk_plan)
             return cache["order"]
 
-        out_arrays = kernels.reorder(grouping.codes, chunk_plan, arrays, order_once)
+        out_arrays = kernels.reorder(grouping, chunk_plan, arrays, order_once)
         order = cache.get("order")
     seconds = time.perf_counter() - start
     result = Stratified(

@@ -20,12 +20,15 @@ from .errors import InvalidLabelsError
 class Grouping:
     """Labels resolved to groups.
 
-    ``codes[i]`` is the index in ``groups`` of point i's group.
+    ``codes[i]`` is the index in ``groups`` of point i's group. A backend that
+    factorizes in parallel segments may leave ``segments`` = (segment bounds,
+    segments x groups counts) so that its scatter need not count again.
     """
 
     codes: np.ndarray
     groups: np.ndarray
     counts: np.ndarray
+    segments: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def code_dtype(n_groups: int) -> np.dtype:

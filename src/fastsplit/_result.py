@@ -230,7 +230,7 @@ class Stratified:
         computes it there and sends a copy to the data's device when gathering).
         """
         if self._order is None:
-            self._order = self._kernels.order(self._grouping.codes, self._plan)
+            self._order = self._kernels.order(self._grouping, self._plan)
         return self._order
 
     @property

@@ -69,9 +69,9 @@ def remap(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
     return _host.remap(codes, table)
 
 
-def order(codes: np.ndarray, plan: ChunkPlan) -> np.ndarray:
+def order(grouping: Grouping, plan: ChunkPlan) -> np.ndarray:
     """The stratified permutation as a NumPy array (computed on the host)."""
-    return _host.order(codes, plan)
+    return _host.order(grouping, plan)
 
 
 # ---------------------------------------------------------------------- device side
@@ -197,7 +197,7 @@ def _gather_all(arrays: tuple[Any, ...], indices: np.ndarray) -> tuple[Any, ...]
 
 
 def reorder(
-    codes: np.ndarray, plan: ChunkPlan, arrays: tuple[Any, ...], order_cache: Callable[[], Any]
+    grouping: Grouping, plan: ChunkPlan, arrays: tuple[Any, ...], order_cache: Callable[[], Any]
 ) -> tuple[Any, ...]:
     """Copy mode: every array gathered on its device by the host-computed permutation."""
     if not arrays:

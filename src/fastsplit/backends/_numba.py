@@ -138,29 +138,41 @@ _BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def factorize(labels: np.ndarray) -> Grouping:
-    """Ascending unique labels, counts and per-point codes, in O(n)."""
-    kind = labels.dtype.kind
+    """Ascending unique labels, counts and per-point codes, in O(n).
+
+    Each thread factorizes its own segment; the small per-segment tables are then
+    merged and a segment's codes rewritten only where its numbering differs.
+    """
     bits = labels.view(_BITS[labels.dtype.itemsize])
-    float_bits = 8 * labels.dtype.itemsize if kind == "f" else 0
+    float_bits = 8 * labels.dtype.itemsize if labels.dtype.kind == "f" else 0
+    seg = _segment_bounds(labels.size)
+    spans = [(int(seg[s]), int(seg[s + 1])) for s in range(seg.size - 1)]
     max_groups = 256
     while True:
         codes = np.empty(labels.size, dtype=code_dtype(max_groups))
-        status, n_groups, keys, counts = _factorize(bits, float_bits, codes, max_groups)
-        if status != 1:
+        found = _parallel(
+            _factorize,
+            [(bits[lo:hi], float_bits, codes[lo:hi], max_groups) for lo, hi in spans],
+        )
+        bad = [lo + int(f[1]) for (lo, _), f in zip(spans, found, strict=True) if f[0] == 2]
+        if bad:
+            raise non_finite_error(labels, min(bad))
+        values = [f[2].astype(bits.dtype).view(labels.dtype) for f in found]
+        groups = np.unique(np.concatenate(values))
+        if all(f[0] == 0 for f in found) and len(groups) <= max_groups:
             break
         max_groups = 65536 if max_groups == 256 else 2**32
-    if status == 2:
-        raise non_finite_error(labels, int(n_groups))
-    values = keys.astype(bits.dtype).view(labels.dtype)
-    ascending = np.argsort(values, kind="stable")
-    groups = values[ascending]
-    counts = counts[ascending]
-    if n_groups and (ascending != np.arange(n_groups)).any():
-        rank = np.empty(n_groups, dtype=codes.dtype)
-        rank[ascending] = np.arange(n_groups, dtype=codes.dtype)
-        codes = remap(codes, rank)
+    counts = np.zeros((len(spans), len(groups)), dtype=np.int64)
+    jobs = []
+    for s, ((lo, hi), local, found_s) in enumerate(zip(spans, values, found, strict=True)):
+        table = np.searchsorted(groups, local).astype(codes.dtype)
+        counts[s, table] = found_s[3]
+        if (table != np.arange(table.size)).any():
+            jobs.append((codes[lo:hi], table, codes[lo:hi]))
+    if jobs:
+        _parallel(_remap, jobs)
     return Grouping(
-        codes=codes.astype(code_dtype(n_groups), copy=False), groups=groups, counts=counts
+        codes=codes, groups=np.asarray(groups), counts=counts.sum(axis=0), segments=(seg, counts)
     )
 
 
@@ -539,29 +551,40 @@ def _signature(arg: Any) -> Any:
 _compile_lock = threading.Lock()
 
 
-def _parallel(kernel: Any, jobs: list[tuple[Any, ...]]) -> None:
-    """Run ``kernel`` on each argument tuple, one thread each (kernels release the GIL).
+def _parallel(kernel: Any, jobs: list[tuple[Any, ...]]) -> list[Any]:
+    """Run ``kernel`` on each argument tuple, one thread each; return the results.
 
-    The first call with new argument types runs alone: numba compiles on first
-    call, and two threads compiling one dispatcher at once can corrupt it.
+    Kernels release the GIL. The first call with new argument types runs alone:
+    numba compiles on first call, and two threads compiling one dispatcher at
+    once can corrupt it.
     """
+    results: list[Any] = []
+    if not jobs:
+        return results
     key = (kernel, *(_signature(arg) for arg in jobs[0]))
     if key not in _compiled:
         with _compile_lock:
-            kernel(*jobs[0])
+            results.append(kernel(*jobs[0]))
             _compiled.add(key)
         jobs = jobs[1:]
     if len(jobs) == 1:
-        kernel(*jobs[0])
+        results.append(kernel(*jobs[0]))
     elif jobs:
-        for future in [_pool().submit(kernel, *job) for job in jobs]:
-            future.result()
+        results += [future.result() for future in [_pool().submit(kernel, *j) for j in jobs]]
+    return results
+
+
+def _segment_bounds(n: int) -> np.ndarray:
+    """One input segment per thread, or fewer when segments would be small."""
+    n_threads = max(1, min(num_threads(), n // _MIN_SEGMENT))
+    return np.linspace(0, n, n_threads + 1).astype(np.int64)
 
 
 class _Tables:
     """Everything the scatter kernels need: the block layout and each segment's first ranks."""
 
-    def __init__(self, codes: np.ndarray, plan: ChunkPlan) -> None:
+    def __init__(self, grouping: Grouping, plan: ChunkPlan) -> None:
+        codes = grouping.codes
         k = plan.n_chunks
         q, r = plan.per_chunk, plan.extra
         nb1 = -(-(q + 1) // BLOCK)
@@ -571,66 +594,47 @@ class _Tables:
         blk_base = np.cumsum(blocks) - blocks
         pos_type = np.int32 if plan.chunk_size < 2**31 else np.int64
         block_pos = np.empty(int(blocks.sum()), dtype=pos_type)
-        n_threads = max(1, min(num_threads(), plan.n // _MIN_SEGMENT))
-        self.plan = (
-            q,
-            r,
-            plan.shift,
-            nb1,
-            nb0,
-            blk_base,
-            plan.bounds,
-            block_pos,
-            k,
-            plan.layout == "strided",
-        )
-        split = np.linspace(0, k, n_threads + 1).astype(np.int64)
+        strided = plan.layout == "strided"
+        self.plan = (q, r, plan.shift, nb1, nb0, blk_base, plan.bounds, block_pos, k, strided)
+        self.seg_bounds = _segment_bounds(plan.n)
+        n_seg = self.seg_bounds.size - 1
+        split = np.linspace(0, k, n_seg + 1).astype(np.int64)
+        max_blocks = int(nb1.sum())
         layout_jobs = [
-            (int(split[i]), int(split[i + 1]), *self.plan[:6], k, block_pos, int(nb1.sum()))
-            for i in range(n_threads)
+            (int(split[i]), int(split[i + 1]), *self.plan[:6], k, block_pos, max_blocks)
+            for i in range(n_seg)
         ]
         _parallel(_block_positions_range, layout_jobs)
         self.words = _words(codes)
         self.repeat = _REPEAT[codes.itemsize]
-        self.seg_bounds = np.linspace(0, plan.n, n_threads + 1).astype(np.int64)
-        seg_counts = np.zeros((n_threads, plan.n_groups), dtype=np.int64)
-        _parallel(
-            _count_segment,
-            [
+        if grouping.segments is not None and np.array_equal(grouping.segments[0], self.seg_bounds):
+            seg_counts = grouping.segments[1]  # factorize counted these already
+        else:
+            seg_counts = np.zeros((n_seg, plan.n_groups), dtype=np.int64)
+            count_jobs = [
                 (codes, self.words, self.repeat, *self._segment(i), seg_counts[i])
-                for i in range(n_threads)
-            ],
-        )
+                for i in range(n_seg)
+            ]
+            _parallel(_count_segment, count_jobs)
         self.rank0 = np.cumsum(seg_counts, axis=0) - seg_counts
 
     def _segment(self, i: int) -> tuple[int, int]:
         return int(self.seg_bounds[i]), int(self.seg_bounds[i + 1])
 
-    def run(self, kernel: Any, codes: np.ndarray, *extra: Any) -> None:
-        """Run a scatter kernel on every input segment in parallel."""
-        _parallel(
-            kernel,
-            [
-                (
-                    codes,
-                    self.words,
-                    self.repeat,
-                    *self._segment(i),
-                    self.rank0[i],
-                    self.plan,
-                    *extra,
-                )
-                for i in range(self.seg_bounds.size - 1)
-            ],
-        )
+    def run(self, codes: np.ndarray, target: Any) -> None:
+        """Scatter every input segment in parallel into ``target``."""
+        jobs = [
+            (codes, self.words, self.repeat, *self._segment(i), self.rank0[i], self.plan, target)
+            for i in range(self.seg_bounds.size - 1)
+        ]
+        _parallel(_segment, jobs)
 
 
-def order(codes: np.ndarray, plan: ChunkPlan) -> np.ndarray:
+def order(grouping: Grouping, plan: ChunkPlan) -> np.ndarray:
     """The stratified permutation, by counting sort (index mode)."""
     out = np.empty(plan.n, dtype=index_dtype(plan.n))
     if plan.n:
-        tables = _Tables(codes, plan)
-        tables.run(_segment, codes, out)
+        _Tables(grouping, plan).run(grouping.codes, out)
     return out
 
 
@@ -642,7 +646,7 @@ def _kernel_view(a: np.ndarray) -> np.ndarray | None:
 
 
 def reorder(
-    codes: np.ndarray, plan: ChunkPlan, arrays: tuple[Any, ...], order_cache: Any
+    grouping: Grouping, plan: ChunkPlan, arrays: tuple[Any, ...], order_cache: Any
 ) -> tuple[np.ndarray, ...]:
     """Copy mode: scatter every array straight into its output slot."""
     outs = tuple(np.empty(plan.n, dtype=np.asarray(a).dtype) for a in arrays)
@@ -657,8 +661,7 @@ def reorder(
         else:
             pairs.append((view, _kernel_view(out)))
     if pairs:
-        tables = _Tables(codes, plan)
-        tables.run(_segment, codes, tuple(pairs))
+        _Tables(grouping, plan).run(grouping.codes, tuple(pairs))
     for a, out in leftovers:  # e.g. complex128: gather through the permutation
         np.take(a, order_cache(), out=out, mode="clip")
     return outs

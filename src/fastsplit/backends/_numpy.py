@@ -61,11 +61,11 @@ def _chunk_and_rank(codes: np.ndarray, plan: ChunkPlan) -> tuple[np.ndarray, ...
     return group, chunk, within, size
 
 
-def order(codes: np.ndarray, plan: ChunkPlan) -> np.ndarray:
+def order(grouping: Grouping, plan: ChunkPlan) -> np.ndarray:
     """The stratified permutation: ``order[p]`` is the input index of output point p."""
     if plan.n == 0:
         return np.empty(0, dtype=index_dtype(0))
-    group, chunk, within, size = _chunk_and_rank(codes, plan)
+    group, chunk, within, size = _chunk_and_rank(grouping.codes, plan)
     # Inside a chunk, blocks of BLOCK points are laid out by key i / a (C5).
     key = (within // BLOCK).astype(np.float64) / size
     return np.lexsort((within, group, key, chunk)).astype(index_dtype(plan.n))
@@ -79,7 +79,7 @@ def take(array: Any, indices: np.ndarray) -> np.ndarray:
 
 
 def reorder(
-    codes: np.ndarray, plan: ChunkPlan, arrays: tuple[Any, ...], order_cache: Callable[[], Any]
+    grouping: Grouping, plan: ChunkPlan, arrays: tuple[Any, ...], order_cache: Callable[[], Any]
 ) -> tuple[np.ndarray, ...]:
     """Copy mode: every array in stratified order (the permutation, then one gather each)."""
     permutation = order_cache()
