@@ -195,7 +195,7 @@ def _pair_block(t, r, nb1, nb0):
 
 
 @jit()
-def _chunk_blocks(k, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos, scratch):
+def _chunk_blocks(k, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos, share, scratch, keys):
     """Lay out chunk k's blocks by (key = i / a, group) and record their starts.
 
     Keys lie in [0, 1/16); bucketing by floor(key * 16 * B) over B buckets is
@@ -205,74 +205,70 @@ def _chunk_blocks(k, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos, scrat
     """
     n_groups = q.size
     total = 0
-    for g in range(n_groups):
+    for g in range(n_groups):  # points of each group in this chunk
         t = k - shift[g]
         if t < 0:
             t += n_chunks
-        a = q[g] + (1 if t < r[g] else 0)
-        total += (a + 15) >> 4
-    bucket_start = scratch[0]
-    sorted_group = scratch[1]
-    sorted_block = scratch[2]
-    bucket_start[: total + 1] = 0
+        share[g] = q[g] + (1 if t < r[g] else 0)
+        total += (share[g] + 15) >> 4
+    start = scratch[0]  # bucket b holds sorted slots start[b] .. start[b + 1] - 1
+    fill = scratch[1]
+    bucket_of = scratch[2]  # per block, in (group, block) order
+    sorted_block = scratch[3]  # per sorted slot: group * 2**32 + block index
+    start[: total + 1] = 0
     scale = 16.0 * total
+    u = 0
     for g in range(n_groups):
-        t = k - shift[g]
-        if t < 0:
-            t += n_chunks
-        a = q[g] + (1 if t < r[g] else 0)
-        for i in range((a + 15) >> 4):
-            b = int((np.float64(i) / np.float64(a)) * scale)
-            bucket_start[b + 1] += 1
+        a = np.float64(share[g])
+        for i in range((share[g] + 15) >> 4):
+            key = np.float64(i) / a
+            b = int(key * scale)
+            keys[u] = key
+            bucket_of[u] = b
+            start[b + 1] += 1
+            u += 1
     for b in range(total):
-        bucket_start[b + 1] += bucket_start[b]
-    fill = scratch[3]
-    fill[:total] = bucket_start[:total]
+        start[b + 1] += start[b]
+    fill[:total] = start[:total]
+    u = 0
     for g in range(n_groups):
-        t = k - shift[g]
-        if t < 0:
-            t += n_chunks
-        a = q[g] + (1 if t < r[g] else 0)
-        for i in range((a + 15) >> 4):
-            b = int((np.float64(i) / np.float64(a)) * scale)
+        for i in range((share[g] + 15) >> 4):
+            b = bucket_of[u]
+            key = keys[u]
             slot = fill[b]
             fill[b] += 1
-            # insertion sort by (key, group) inside the bucket; entries arrive in
-            # ascending group order, so only a smaller key moves left
-            key = np.float64(i) / np.float64(a)
-            lo = bucket_start[b]
-            while slot > lo:
-                pg = sorted_group[slot - 1]
-                pt = k - shift[pg]
-                if pt < 0:
-                    pt += n_chunks
-                pa = q[pg] + (1 if pt < r[pg] else 0)
-                if np.float64(sorted_block[slot - 1]) / np.float64(pa) <= key:
+            # insertion sort by (key, group) inside the bucket (entries arrive
+            # in ascending group order; the group test only guards equal keys)
+            while slot > start[b]:
+                prev = keys[total + slot - 1]
+                if prev < key or (prev == key and (sorted_block[slot - 1] >> 32) < g):
                     break
-                sorted_group[slot] = pg
+                keys[total + slot] = prev
                 sorted_block[slot] = sorted_block[slot - 1]
                 slot -= 1
-            sorted_group[slot] = g
-            sorted_block[slot] = i
+            keys[total + slot] = key
+            sorted_block[slot] = (g << 32) | i
+            u += 1
     p = 0
-    for u in range(total):
-        g = sorted_group[u]
-        i = sorted_block[u]
+    for v in range(total):
+        g = sorted_block[v] >> 32
+        i = sorted_block[v] & 0xFFFFFFFF
         t = k - shift[g]
         if t < 0:
             t += n_chunks
-        a = q[g] + (1 if t < r[g] else 0)
         block_pos[blk_base[g] + _pair_block(t, r[g], nb1[g], nb0[g]) + i] = p
-        p += min(16, a - 16 * i)
+        p += min(16, share[g] - 16 * i)
 
 
 @jit()
 def _block_positions_range(
     k0, k1, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos, max_blocks
 ):
+    share = np.empty(q.size, dtype=np.int64)
     scratch = np.empty((4, max_blocks + 1), dtype=np.int64)
+    keys = np.empty(2 * max_blocks + 2, dtype=np.float64)  # per block, then per slot
     for k in range(k0, k1):
-        _chunk_blocks(k, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos, scratch)
+        _chunk_blocks(k, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos, share, scratch, keys)
 
 
 # ---------------------------------------------------------------------------- scatter
