@@ -10,9 +10,11 @@ Writes to ``--out`` (default ``docs/img``): ``throughput_vs_n.png``,
 every number behind them, including the fitted scaling exponents
 (t = c n^e, least squares on log(min time) over log n).
 
-Every point is measured with :mod:`fastsplit.bench`'s harness: all methods on
-the same data, interleaved rounds, one untimed warm-up call each (JIT
-compilation), peak memory by tracemalloc in a separate pass.
+Every point is measured with :mod:`fastsplit.bench`'s harness: one untimed
+warm-up call each (JIT compilation), then rounds in which every (size, method)
+pair runs once, interleaved, so that load from other processes hits all points
+alike; the plots use the minimum over the rounds. Peak memory is measured by
+tracemalloc in a separate pass.
 """
 
 from __future__ import annotations
@@ -56,17 +58,38 @@ def _log(message: str) -> None:
     print(f"[scaling] {message}", file=sys.stderr, flush=True)
 
 
-def measure(n: int, groups: int, names: list[str], repeat: int, memory: bool) -> dict[str, Any]:
-    """Min and median seconds (and peak bytes) of each method on one data set."""
+def measure_set(
+    cases: list[tuple[int, int]], names: list[str], repeat: int
+) -> list[dict[str, Any]]:
+    """Min and median seconds of each method on each (n, groups) case, all interleaved.
+
+    Every round runs every (case, method) once, so a burst of load from other
+    processes hits all cases alike instead of distorting one of them.
+    """
+    methods = []
+    for n, groups in cases:
+        labels, arrays = bench.make_data(n, groups)
+        for m in bench.build_methods(labels, arrays, bench.DEFAULT_CHUNK_SIZE, names=names):
+            methods.append(bench.Method(f"{n}/{groups}/{m.name}", m.label, m.call))
+    res = bench.time_interleaved(methods, repeat, progress=_log)
+    out = []
+    for n, groups in cases:
+        row = {}
+        for name in names:
+            r = res[f"{n}/{groups}/{name}"]
+            row[name] = {"min_s": r.min_s, "median_s": r.median_s}
+        out.append(row)
+    return out
+
+
+def measure_memory(n: int, groups: int, names: list[str]) -> dict[str, Any]:
+    """Extra peak and retained bytes of one call of each method (tracemalloc)."""
     labels, arrays = bench.make_data(n, groups)
-    methods = bench.build_methods(labels, arrays, bench.DEFAULT_CHUNK_SIZE, names=names)
-    res = bench.time_interleaved(methods, repeat)
     out: dict[str, Any] = {}
-    for m in methods:
-        r = res[m.name]
-        out[m.name] = {"min_s": r.min_s, "median_s": r.median_s}
-        if memory:
-            out[m.name]["peak_bytes"], out[m.name]["retained_bytes"] = bench.peak_memory(m.call)
+    for m in bench.build_methods(labels, arrays, bench.DEFAULT_CHUNK_SIZE, names=names):
+        m.call()  # warm-up: JIT compilation
+        peak, retained = bench.peak_memory(m.call)
+        out[m.name] = {"peak_bytes": peak, "retained_bytes": retained}
     return out
 
 
@@ -165,24 +188,28 @@ def main(argv: list[str] | None = None) -> int:
     n_groups_run = 200_000 if args.quick else N_FOR_GROUPS
     args.out.mkdir(parents=True, exist_ok=True)
 
-    over_n: dict[str, Any] = {"n": sizes, "groups": bench.DEFAULT_GROUPS, "results": []}
-    for n in sizes:
-        _log(f"over n: n={n:,}")
-        over_n["results"].append(measure(n, bench.DEFAULT_GROUPS, OVER_N, args.repeat, False))
+    _log(f"over n: {sizes}")
+    over_n: dict[str, Any] = {
+        "n": sizes,
+        "groups": bench.DEFAULT_GROUPS,
+        "results": measure_set([(n, bench.DEFAULT_GROUPS) for n in sizes], OVER_N, args.repeat),
+    }
     over_n["exponent"] = {
         k: exponent(sizes, [r[k]["min_s"] for r in over_n["results"]]) for k in OVER_N
     }
 
-    over_g: dict[str, Any] = {"n": n_groups_run, "groups": groups, "results": []}
-    for g in groups:
-        _log(f"over groups: {g}")
-        over_g["results"].append(measure(n_groups_run, g, OVER_GROUPS, args.repeat, False))
+    _log(f"over groups: {groups}")
+    over_g: dict[str, Any] = {
+        "n": n_groups_run,
+        "groups": groups,
+        "results": measure_set([(n_groups_run, g) for g in groups], OVER_GROUPS, args.repeat),
+    }
 
     _log("memory by mode")
     memory = {
         "n": n_groups_run,
         "groups": bench.DEFAULT_GROUPS,
-        "results": measure(n_groups_run, bench.DEFAULT_GROUPS, MEMORY, 3, True),
+        "results": measure_memory(n_groups_run, bench.DEFAULT_GROUPS, MEMORY),
     }
 
     import matplotlib
