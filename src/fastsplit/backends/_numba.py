@@ -157,20 +157,24 @@ def factorize(labels: np.ndarray) -> Grouping:
         bad = [lo + int(f[1]) for (lo, _), f in zip(spans, found, strict=True) if f[0] == 2]
         if bad:
             raise non_finite_error(labels, min(bad))
-        values = [f[2].astype(bits.dtype).view(labels.dtype) for f in found]
-        groups = np.unique(np.concatenate(values))
-        if all(f[0] == 0 for f in found) and len(groups) <= max_groups:
+        if all(f[0] == 0 for f in found):
             break
-        max_groups = 65536 if max_groups == 256 else 2**32
-    counts = np.zeros((len(spans), len(groups)), dtype=np.int64)
+        max_groups = 65536 if max_groups == 256 else 2**32  # a segment overflowed: redo
+    values = [f[2].astype(bits.dtype).view(labels.dtype) for f in found]
+    groups = np.unique(np.concatenate(values))
+    # Every segment fits its codes, but together they may need a wider type: the
+    # merge pass below then writes the global codes into a wider array.
+    merged = codes if groups.size <= max_groups else np.empty(labels.size, code_dtype(groups.size))
+    counts = np.zeros((len(spans), groups.size), dtype=np.int64)
     jobs = []
     for s, ((lo, hi), local, found_s) in enumerate(zip(spans, values, found, strict=True)):
-        table = np.searchsorted(groups, local).astype(codes.dtype)
+        table = np.searchsorted(groups, local).astype(merged.dtype)
         counts[s, table] = found_s[3]
-        if (table != np.arange(table.size)).any():
-            jobs.append((codes[lo:hi], table, codes[lo:hi]))
+        if merged is not codes or (table != np.arange(table.size)).any():
+            jobs.append((codes[lo:hi], table, merged[lo:hi]))
     if jobs:
         _parallel(_remap, jobs)
+    codes = merged
     return Grouping(
         codes=codes, groups=np.asarray(groups), counts=counts.sum(axis=0), segments=(seg, counts)
     )
