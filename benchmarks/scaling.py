@@ -11,10 +11,11 @@ every number behind them, including the fitted scaling exponents
 (t = c n^e, least squares on log(min time) over log n).
 
 Every point is measured with :mod:`fastsplit.bench`'s harness: one untimed
-warm-up call each (JIT compilation), then rounds in which every (size, method)
-pair runs once, interleaved, so that load from other processes hits all points
-alike; the plots use the minimum over the rounds. Peak memory is measured by
-tracemalloc in a separate pass.
+warm-up call each (JIT compilation), then rounds in which every method runs
+once, interleaved (over n: all methods of one size; over groups: every group
+count and method together), so that load from other processes hits the
+compared points alike; the plots use the minimum over the rounds. Peak memory is
+measured by tracemalloc in a separate pass.
 """
 
 from __future__ import annotations
@@ -188,12 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     n_groups_run = 200_000 if args.quick else N_FOR_GROUPS
     args.out.mkdir(parents=True, exist_ok=True)
 
-    _log(f"over n: {sizes}")
-    over_n: dict[str, Any] = {
-        "n": sizes,
-        "groups": bench.DEFAULT_GROUPS,
-        "results": measure_set([(n, bench.DEFAULT_GROUPS) for n in sizes], OVER_N, args.repeat),
-    }
+    # One size at a time: holding every size up to 3e7 alive together (1.5 GB)
+    # made fresh allocations of the largest outputs erratically slow on the
+    # 24 GiB development machine, which distorted the floor.
+    over_n: dict[str, Any] = {"n": sizes, "groups": bench.DEFAULT_GROUPS, "results": []}
+    for n in sizes:
+        _log(f"over n: n={n:,}")
+        over_n["results"] += measure_set([(n, bench.DEFAULT_GROUPS)], OVER_N, args.repeat)
     over_n["exponent"] = {
         k: exponent(sizes, [r[k]["min_s"] for r in over_n["results"]]) for k in OVER_N
     }
