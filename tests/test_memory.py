@@ -185,6 +185,12 @@ def _refused(labels, y):
         fastsplit.stratify(labels, y)
 
 
+@pytest.fixture(autouse=True)
+def check_every_size(monkeypatch):
+    """These tests use small inputs on purpose: check them as if they were large."""
+    monkeypatch.setattr(_memory, "UNCHECKED_BYTES", 0)
+
+
 @pytest.fixture
 def tight(monkeypatch):
     """Pretend only ``limit`` bytes are available."""
@@ -267,3 +273,18 @@ def test_stratify_checks_accelerator_memory_for_jax(monkeypatch):
     assert s.mode == "index" and s.backend == "jax"  # outputs would not fit on the device
     with pytest.raises(MemoryBudgetError, match="On the accelerator"):
         fastsplit.stratify(labels, y, chunk_size=10_000, mode="copy")
+
+
+def test_small_requests_skip_the_memory_check(monkeypatch):
+    """Below UNCHECKED_BYTES the check (psutil, limits: ~0.25 ms) is not worth running."""
+    monkeypatch.setattr(_memory, "UNCHECKED_BYTES", 64 * 2**20)
+    calls = []
+    monkeypatch.setattr(_memory, "available_memory", lambda: calls.append(1) or (2**40, "x"))
+    y = np.arange(1000.0)
+    fastsplit.stratify(np.repeat([1.0, 2.0], 500), y, chunk_size=100, backend="numba")
+    assert calls == []
+    n_big = _memory.UNCHECKED_BYTES // 24 + 1  # one float64 array: 8 + 16 bytes a point
+    fastsplit.stratify(
+        None, np.zeros(n_big), group_sizes=[n_big], chunk_size=10**9, mode="index", backend="numba"
+    )
+    assert calls

@@ -219,6 +219,12 @@ def stratify(
     validate = getattr(kernels, "validate", None)  # backend-specific refusals, before work
     if validate is not None:
         validate(arrays)
+    # A request far below any machine's memory is not worth the ~0.25 ms of psutil
+    # and limit reads the check costs (it dominated small calls).
+    n_points = n_hint if n_hint is not None else getattr(labels, "shape", (0,))[0]
+    item_bytes = sum(a.dtype.itemsize for a in arrays) + 16  # outputs, order, codes
+    if int(n_points or 0) * item_bytes < _memory.UNCHECKED_BYTES:
+        check_memory_safety = False
     room = _memory.available_memory() if check_memory_safety else (0, "")
     if check_memory_safety:
         # Before labels -> codes (n bytes or more): the least this can need.

@@ -51,6 +51,9 @@ log = logging.getLogger("fastsplit")
 
 DEFAULT_MAX_MEMORY_FRACTION = 0.7
 
+UNCHECKED_BYTES = 64 * 2**20
+"""Calls needing less than this (outputs + permutation + codes) skip the memory check."""
+
 NUMPY_SORT_BYTES_PER_POINT = {"strided": 65, "contiguous": 56}
 """Peak temporaries of the numpy oracle's order pass (int32 permutation included)."""
 

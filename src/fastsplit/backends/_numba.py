@@ -559,8 +559,8 @@ def _parallel(kernel: Any, jobs: list[tuple[Any, ...]]) -> list[Any]:
     once can corrupt it.
     """
     results: list[Any] = []
-    if not jobs:
-        return results
+    if len(jobs) <= 1:  # nothing runs concurrently: no compile guard needed
+        return [kernel(*job) for job in jobs]
     key = (kernel, *(_signature(arg) for arg in jobs[0]))
     if key not in _compiled:
         with _compile_lock:
