@@ -61,6 +61,21 @@ def _group(
     return grouping
 
 
+def _points_hint(labels: Any, n_hint: int | None, group_sizes: Any) -> int:
+    """Number of points, as far as it is known before validation (0 when unclear)."""
+    if n_hint is not None:
+        return n_hint
+    shape = getattr(labels, "shape", None)
+    if shape is not None and len(shape) == 1:
+        return int(shape[0])
+    if labels is None and group_sizes is not None:
+        try:
+            return int(np.sum(np.asarray(group_sizes, dtype=np.int64)))
+        except (TypeError, ValueError):
+            return 0
+    return 0
+
+
 def _resolve_layout(layout: str, arrays: tuple[Any, ...]) -> str:
     if layout != "auto":
         return layout
@@ -221,9 +236,13 @@ def stratify(
         validate(arrays)
     # A request far below any machine's memory is not worth the ~0.25 ms of psutil
     # and limit reads the check costs (it dominated small calls).
-    n_points = n_hint if n_hint is not None else getattr(labels, "shape", (0,))[0]
-    item_bytes = sum(a.dtype.itemsize for a in arrays) + 16  # outputs, order, codes
-    if int(n_points or 0) * item_bytes < _memory.UNCHECKED_BYTES:
+    if (
+        _points_hint(labels, n_hint, group_sizes)
+        * (
+            sum(a.dtype.itemsize for a in arrays) + 16  # outputs, order, codes
+        )
+        < _memory.UNCHECKED_BYTES
+    ):
         check_memory_safety = False
     room = _memory.available_memory() if check_memory_safety else (0, "")
     if check_memory_safety:
