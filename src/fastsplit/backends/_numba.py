@@ -365,31 +365,43 @@ def _start_state(rank0, plan, st_a, st_b, st_c):
 
 
 @jit()
-def _next_point(g, plan, st_a, st_b, st_c):
-    """Output position of group g's next point; advances its state."""
-    q, r, shift, n_chunks = plan[_Q], plan[_R], plan[_SHIFT], plan[_N_CHUNKS]
+def _next_points(g, plan, st_a, st_b, st_c, buf, count):
+    """Output positions of group g's next ``count`` points into buf; advances its state.
+
+    One call per batch: unpacking the plan per point cost more than the work.
+    """
+    q, r, shift, nb1, nb0 = plan[_Q], plan[_R], plan[_SHIFT], plan[_NB1], plan[_NB0]
+    blk_base, bounds, block_pos = plan[_BLK_BASE], plan[_BOUNDS], plan[_BLOCK_POS]
+    n_chunks = plan[_N_CHUNKS]
+    sg, rg, n1, n0, base = shift[g], r[g], nb1[g], nb0[g], blk_base[g]
     if plan[_STRIDED]:
-        t = st_a[g]
-        m = st_b[g]
-        k = t + shift[g]
+        t, m = st_a[g], st_b[g]
+        k = t + sg
         if k >= n_chunks:
             k -= n_chunks
-        if t + 1 == n_chunks:
-            st_a[g] = 0
-            st_b[g] = m + 1
-        else:
-            st_a[g] = t + 1
-    else:
-        while st_c[g] == 0:  # on to the next chunk holding points of g
-            st_a[g] += 1
-            st_b[g] = 0
-            st_c[g] = _pair_count(g, _slot(st_a[g], g, shift, n_chunks), q, r)
-        k = st_a[g]
-        m = st_b[g]
+        for u in range(count):
+            blk = base + _pair_block(t, rg, n1, n0) + (m >> 4)
+            buf[u] = bounds[k] + block_pos[blk] + (m & 15)
+            t += 1
+            k += 1
+            if k == n_chunks:
+                k = 0
+            if t == n_chunks:
+                t = 0
+                m += 1
+        st_a[g], st_b[g] = t, m
+        return
+    k, m, left = st_a[g], st_b[g], st_c[g]
+    for u in range(count):
+        while left == 0:  # on to the next chunk holding points of g
+            k += 1
+            m = 0
+            left = _pair_count(g, _slot(k, g, shift, n_chunks), q, r)
         t = _slot(k, g, shift, n_chunks)
-        st_b[g] = m + 1
-        st_c[g] -= 1
-    return _block_start(g, t, k, m, plan) + (m & 15)
+        buf[u] = bounds[k] + block_pos[base + _pair_block(t, rg, n1, n0) + (m >> 4)] + (m & 15)
+        m += 1
+        left -= 1
+    st_a[g], st_b[g], st_c[g] = k, m, left
 
 
 @jit()
@@ -442,8 +454,7 @@ def _walk(codes, words, repeat, lo, hi, rank0, plan, target):
                 stop = min(j, i + (16 - m % 16 if m % 16 else max(1, min(left, 16))))
             while i < stop:
                 count = min(_SUB, stop - i)
-                for u in range(count):
-                    buf[u] = _next_point(g, plan, st_a, st_b, st_c)
+                _next_points(g, plan, st_a, st_b, st_c, buf, count)
                 _emit_points(target, buf, i, count)
                 i += count
 
