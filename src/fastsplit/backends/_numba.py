@@ -420,7 +420,7 @@ def _walk(codes, words, repeat, lo, hi, rank0, plan, target):
     st_c = np.zeros(n_groups, dtype=np.int64)
     _start_state(rank0, plan, st_a, st_b, st_c)
     buf = np.empty(_SUB, dtype=np.int64)
-    tile = np.empty(n_chunks, dtype=np.int64)
+    tile = np.empty(max(1, _SUB // (16 * n_chunks)) * n_chunks, dtype=np.int64)
     span = 16 * n_chunks
     i = lo
     while i < hi:
@@ -430,13 +430,17 @@ def _walk(codes, words, repeat, lo, hi, rank0, plan, target):
             if strided:
                 to_boundary = (-(st_b[g] * n_chunks + st_a[g])) % span
                 if to_boundary == 0 and j - i >= span:
-                    k = shift[g]
-                    for t in range(n_chunks):
-                        tile[t] = _block_start(g, t, k, st_b[g], plan)
-                        k = k + 1 if k + 1 < n_chunks else 0
-                    _emit_tile(target, tile, i, n_chunks)
-                    st_b[g] += 16
-                    i += span
+                    # a batch of whole tiles per writer call (a call costs more
+                    # than a small tile's work when K is small)
+                    n_tiles = min((j - i) // span, max(1, _SUB // span))
+                    for x in range(n_tiles):
+                        k = shift[g]
+                        for t in range(n_chunks):
+                            tile[x * n_chunks + t] = _block_start(g, t, k, st_b[g] + 16 * x, plan)
+                            k = k + 1 if k + 1 < n_chunks else 0
+                    _emit_tile(target, tile, n_tiles, i, n_chunks)
+                    st_b[g] += 16 * n_tiles
+                    i += span * n_tiles
                     continue
                 stop = min(j, i + (to_boundary if to_boundary else span))
             else:
@@ -444,12 +448,14 @@ def _walk(codes, words, repeat, lo, hi, rank0, plan, target):
                 left = st_c[g]
                 if left >= 16 and m % 16 == 0 and j - i >= 16:
                     k = st_a[g]
-                    _emit_block(
-                        target, _block_start(g, _slot(k, g, shift, n_chunks), k, m, plan), i
-                    )
-                    st_b[g] = m + 16
-                    st_c[g] = left - 16
-                    i += 16
+                    t = _slot(k, g, shift, n_chunks)
+                    n_blocks = min(left // 16, (j - i) // 16, _SUB // 16)
+                    for x in range(n_blocks):
+                        buf[x] = _block_start(g, t, k, m + 16 * x, plan)
+                    _emit_block(target, buf, n_blocks, i)
+                    st_b[g] = m + 16 * n_blocks
+                    st_c[g] = left - 16 * n_blocks
+                    i += 16 * n_blocks
                     continue
                 stop = min(j, i + (16 - m % 16 if m % 16 else max(1, min(left, 16))))
             while i < stop:
@@ -467,12 +473,12 @@ def _emit_points(target: Any, buf: Any, i: int, count: int) -> None:
     """Point i + u goes to position buf[u], u < count."""
 
 
-def _emit_tile(target: Any, tile: Any, i: int, n_chunks: int) -> None:
-    """Strided tile at i: slot t's 16 points i + t + u K go to tile[t] + u."""
+def _emit_tile(target: Any, tile: Any, n_tiles: int, i: int, n_chunks: int) -> None:
+    """Strided tiles at i + x * 16 K: slot t's 16 points go to tile[x K + t] + u."""
 
 
-def _emit_block(target: Any, p0: int, i: int) -> None:
-    """Points i .. i + 15 go to p0 .. p0 + 15."""
+def _emit_block(target: Any, starts: Any, n_blocks: int, i: int) -> None:
+    """Points i + 16 x .. i + 16 x + 15 go to starts[x] .. starts[x] + 15."""
 
 
 @overload(_emit_points)
@@ -495,43 +501,51 @@ def _emit_points_impl(target, buf, i, count):
 
 
 @overload(_emit_tile)
-def _emit_tile_impl(target, tile, i, n_chunks):
+def _emit_tile_impl(target, tile, n_tiles, i, n_chunks):
     if isinstance(target, types.Array):
 
-        def index(target, tile, i, n_chunks):
-            for t in range(n_chunks):
-                p0 = tile[t]
-                for u in range(16):
-                    target[p0 + u] = i + t + u * n_chunks
+        def index(target, tile, n_tiles, i, n_chunks):
+            for x in range(n_tiles):
+                base = i + x * 16 * n_chunks
+                for t in range(n_chunks):
+                    p0 = tile[x * n_chunks + t]
+                    for u in range(16):
+                        target[p0 + u] = base + t + u * n_chunks
 
         return index
 
-    def copy(target, tile, i, n_chunks):
+    def copy(target, tile, n_tiles, i, n_chunks):
         for pair in literal_unroll(target):
             src, dst = pair
-            for t in range(n_chunks):
-                p0 = tile[t]
-                for u in range(16):
-                    dst[p0 + u] = src[i + t + u * n_chunks]
+            for x in range(n_tiles):
+                base = i + x * 16 * n_chunks
+                for t in range(n_chunks):
+                    p0 = tile[x * n_chunks + t]
+                    for u in range(16):
+                        dst[p0 + u] = src[base + t + u * n_chunks]
 
     return copy
 
 
 @overload(_emit_block)
-def _emit_block_impl(target, p0, i):
+def _emit_block_impl(target, starts, n_blocks, i):
     if isinstance(target, types.Array):
 
-        def index(target, p0, i):
-            for u in range(16):
-                target[p0 + u] = i + u
+        def index(target, starts, n_blocks, i):
+            for x in range(n_blocks):
+                p0 = starts[x]
+                for u in range(16):
+                    target[p0 + u] = i + 16 * x + u
 
         return index
 
-    def copy(target, p0, i):
+    def copy(target, starts, n_blocks, i):
         for pair in literal_unroll(target):
             src, dst = pair
-            for u in range(16):
-                dst[p0 + u] = src[i + u]
+            for x in range(n_blocks):
+                p0 = starts[x]
+                for u in range(16):
+                    dst[p0 + u] = src[i + 16 * x + u]
 
     return copy
 
