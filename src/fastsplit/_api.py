@@ -19,7 +19,7 @@ from ._labels import Grouping, from_group_sizes, merge_close, prepare_labels
 from ._plan import ChunkPlan
 from ._result import Stratified
 from .backends import get_backend, resolve
-from .errors import InvalidArgumentError, SparseGroupWarning
+from .errors import InvalidArgumentError, LengthMismatchError, SparseGroupWarning
 
 log = logging.getLogger("fastsplit")
 
@@ -49,8 +49,6 @@ def _group(
         )
     labels = v.check_labels(labels)
     if n_hint is not None and labels.shape[0] != n_hint:
-        from .errors import LengthMismatchError
-
         raise LengthMismatchError(
             f"labels have {labels.shape[0]} points but arrays[0] has {n_hint}; every "
             "array must have one value per label (flatten all arrays in the same order)."

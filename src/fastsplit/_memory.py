@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from ._labels import code_dtype, index_dtype
-from ._plan import BLOCK, ChunkPlan
+from ._plan import BLOCK, ChunkPlan, segment_count
 from .errors import InvalidArgumentError, MemoryBudgetError
 
 log = logging.getLogger("fastsplit")
@@ -56,8 +56,6 @@ UNCHECKED_BYTES = 64 * 2**20
 
 NUMPY_SORT_BYTES_PER_POINT = {"strided": 65, "contiguous": 56}
 """Peak temporaries of the numpy oracle's order pass (int32 permutation included)."""
-
-_MIN_SEGMENT = 1 << 16  # the numba backend uses one thread per 65536 points at most
 
 
 def format_bytes(value: float) -> str:
@@ -319,7 +317,7 @@ def _numba_threads(n: int) -> int:
             threads = int(os.environ.get("NUMBA_NUM_THREADS", "0")) or len(os.sched_getaffinity(0))
         except (AttributeError, ValueError):
             threads = os.cpu_count() or 1
-    return max(1, min(threads, n // _MIN_SEGMENT))
+    return segment_count(n, threads)
 
 
 def _block_tables(shape: Shape) -> tuple[int, int]:

@@ -28,6 +28,17 @@ import numpy as np
 BLOCK = 16
 """Longest run of one group inside a chunk (contract C5); 16 float64 = 2 cache lines."""
 
+MIN_SEGMENT = 1 << 16
+"""Fewest points a thread gets: below this, starting threads costs more than they give."""
+
+
+def segment_count(n: int, threads: int) -> int:
+    """How many input segments (one per thread) a parallel backend cuts n points into.
+
+    Shared by the numba backend and the memory model, which must agree on it.
+    """
+    return max(1, min(threads, n // MIN_SEGMENT))
+
 
 @dataclass(frozen=True, eq=False)
 class ChunkPlan:

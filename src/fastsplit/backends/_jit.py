@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -71,4 +70,3 @@ def num_threads() -> int:
 
 
 __all__ = ["CACHE", "jit", "num_threads"]
-_ = sys  # keep import for type checkers on some platforms

@@ -29,14 +29,14 @@ from numba import literal_unroll, types
 from numba.extending import overload
 
 from .._labels import Grouping, code_dtype, index_dtype, non_finite_error
-from .._plan import BLOCK, ChunkPlan
+from .._plan import BLOCK, ChunkPlan, segment_count
 from ._jit import jit, num_threads
+from ._numpy import take
 
 name = "numba"
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _SUB = 1024  # destinations computed per pass over the arrays (fits L1)
-_MIN_SEGMENT = 1 << 16  # below this many points per thread, threads cost more than they give
 
 
 # --------------------------------------------------------------------------- factorize
@@ -601,8 +601,7 @@ def _parallel(kernel: Any, jobs: list[tuple[Any, ...]]) -> list[Any]:
 
 def _segment_bounds(n: int) -> np.ndarray:
     """One input segment per thread, or fewer when segments would be small."""
-    n_threads = max(1, min(num_threads(), n // _MIN_SEGMENT))
-    return np.linspace(0, n, n_threads + 1).astype(np.int64)
+    return np.linspace(0, n, segment_count(n, num_threads()) + 1).astype(np.int64)
 
 
 class _Tables:
@@ -692,8 +691,4 @@ def reorder(
     return outs
 
 
-def take(array: Any, indices: np.ndarray) -> np.ndarray:
-    """``array[indices]`` into fresh memory, dtype preserved."""
-    out = np.empty(indices.shape[0], dtype=array.dtype)
-    np.take(array, indices, out=out, mode="clip")
-    return out
+__all__ = ["factorize", "name", "order", "remap", "reorder", "take"]
