@@ -258,6 +258,11 @@ def available_memory() -> tuple[int, str]:
     return max(best, 0), source
 
 
+def budget(max_memory_fraction: float = DEFAULT_MAX_MEMORY_FRACTION) -> int:
+    """Bytes one operation may use here: ``max_memory_fraction`` of :func:`available_memory`."""
+    return int(check_fraction(max_memory_fraction) * available_memory()[0])
+
+
 def device_available_memory(device: Any) -> int | None:
     """Free memory of an accelerator (JAX device), or None for the CPU / unknown."""
     if device is None or getattr(device, "platform", "cpu") == "cpu":
@@ -602,6 +607,7 @@ __all__ = [
     "MemoryEstimate",
     "Shape",
     "available_memory",
+    "budget",
     "check_fraction",
     "device_available_memory",
     "estimate_memory",

@@ -25,6 +25,9 @@ from functools import cached_property
 
 import numpy as np
 
+DEFAULT_CHUNK_SIZE = 100_000
+"""Points per chunk when nobody says otherwise (stratify, plan, fit, the CLI, the config)."""
+
 BLOCK = 16
 """Longest run of one group inside a chunk (contract C5); 16 float64 = 2 cache lines."""
 

@@ -7,6 +7,7 @@ with an error that names the argument and says how to fix it.
 from __future__ import annotations
 
 import numbers
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,11 +48,42 @@ def check_chunk_size(chunk_size: object) -> int:
     return int(chunk_size)
 
 
-def _as_1d(name: str, value: Any) -> Any:
-    """Return a 1-D array-like (numpy or JAX array kept as is); refuse other ranks."""
-    if not hasattr(value, "shape") or not hasattr(value, "dtype"):
-        if isinstance(value, str | bytes):
-            raise InvalidTypeError(f"{name} must be a 1-D numeric array, got a string.")
+def check_1d(
+    name: str,
+    value: Any,
+    *,
+    n: int | None = None,
+    kinds: str | None = None,
+    host: bool = False,
+    length_of: str = "labels",
+) -> Any:
+    """The one check of a per-point array: 1-D, the right kind of values, ``n`` long.
+
+    Parameters
+    ----------
+    name : str
+        How the error message names the argument (``"labels"``, ``"arrays[2]"``, ``"y"``).
+    value : array_like
+        NumPy and JAX arrays are kept as they are (JAX arrays stay on their device
+        unless ``host``); anything else goes through ``np.asarray`` once.
+    n : int, optional
+        Required length.
+    kinds : str, optional
+        Accepted ``dtype.kind`` letters, e.g. ``"fiu"`` for real numbers.
+    host : bool
+        Bring JAX arrays to the host as NumPy arrays.
+    length_of : str
+        What ``n`` is the length of, for the mismatch message.
+    """
+    if isinstance(value, str | bytes):
+        raise InvalidTypeError(f"{name} must be a 1-D numeric array, got a string.")
+    if isinstance(value, np.ma.MaskedArray):
+        raise InvalidTypeError(
+            f"{name} is a masked array; fastsplit would drop the mask and use the masked "
+            f"values as data. Keep only the valid points first, e.g. keep = ~{name}.mask "
+            "(and apply keep to every other array), then pass the plain arrays."
+        )
+    if not isinstance(value, np.ndarray) and (host or not is_jax_array(value)):
         value = np.asarray(value)
     ndim = len(value.shape)
     if ndim != 1:
@@ -64,7 +96,30 @@ def _as_1d(name: str, value: Any) -> Any:
         raise InvalidShapeError(
             f"{name} must be one-dimensional, got shape {tuple(value.shape)}; {hint}."
         )
+    if kinds is not None and np.dtype(value.dtype).kind not in kinds:
+        raise InvalidTypeError(
+            f"{name} must hold {_KIND_WORDS.get(kinds, 'numbers')}, got dtype {value.dtype}."
+        )
+    if n is not None and value.shape[0] != n:
+        raise LengthMismatchError(
+            f"{name} has {value.shape[0]} points but {length_of} have {n}; every array "
+            "must have one value per point (flatten all arrays in the same order)."
+        )
     return value
+
+
+_KIND_WORDS = {"fiu": "real numbers", "fiub": "real numbers or booleans"}
+
+
+def is_jax_array(x: Any) -> bool:
+    """True for a JAX array, decided without importing jax."""
+    jax = sys.modules.get("jax")
+    return jax is not None and isinstance(x, jax.Array)
+
+
+def _as_1d(name: str, value: Any) -> Any:
+    """Return a 1-D array-like (numpy or JAX array kept as is); refuse other ranks."""
+    return check_1d(name, value)
 
 
 def check_labels(labels: Any) -> np.ndarray:
