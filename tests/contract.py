@@ -1,4 +1,4 @@
-"""An independent checker of the ordering contract C1-C7 (DESIGN.md section 3).
+"""An independent checker of the ordering contract C1-C7 (docs/contract.md).
 
 Written from the contract's text, not from any backend's code: it looks only at
 the labels, the chunk size and the result.

@@ -140,7 +140,14 @@ def test_unknown_backend_lists_the_valid_ones():
 def test_a_new_backend_is_one_module_and_one_registry_entry(monkeypatch):
     """Registering a module under a new name is all it takes (here: the oracle again)."""
     monkeypatch.setitem(
-        _REGISTRY, "oracle", backends._Entry("fastsplit.backends._numpy", None, None)
+        _REGISTRY,
+        "oracle",
+        backends._Entry(
+            "fastsplit.backends._numpy:NumpyBackend",
+            "fastsplit.backends._numpy:NumpySizes",
+            None,
+            None,
+        ),
     )
     get_backend.cache_clear()
     try:

@@ -1,4 +1,4 @@
-"""DESIGN.md section 8: every bad input gets a clear error, on every backend."""
+"""Bad input (docs/user-guide.md, "Bad input"): a clear error for each, on every backend."""
 
 from __future__ import annotations
 
@@ -128,7 +128,14 @@ def test_missing_backend_names_the_extra(monkeypatch):
     from fastsplit import backends
 
     monkeypatch.setitem(
-        _REGISTRY, "numba", backends._Entry("fastsplit.backends._numba", "numba_absent", "numba")
+        _REGISTRY,
+        "numba",
+        backends._Entry(
+            "fastsplit.backends._numba:NumbaBackend",
+            "fastsplit.backends._numba_sizes:NumbaSizes",
+            "numba_absent",
+            "numba",
+        ),
     )
     get_backend.cache_clear()
     try:

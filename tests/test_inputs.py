@@ -1,4 +1,4 @@
-"""DESIGN.md section 8, "not errors": unusual but valid inputs are handled exactly."""
+"""Unusual but valid inputs (docs/user-guide.md, "Bad input"): handled exactly, never errors."""
 
 from __future__ import annotations
 

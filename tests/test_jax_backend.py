@@ -107,7 +107,7 @@ def test_float64_with_x64_off_is_an_error_not_a_downcast(x64_off, monkeypatch):
     def must_not_run(labels):
         raise AssertionError("factorize ran before the dtype check")
 
-    monkeypatch.setattr(_jax, "factorize", must_not_run)
+    monkeypatch.setattr(_jax.JaxBackend, "factorize", lambda self, labels: must_not_run(labels))
     for dtype in (np.float64, np.int64, np.uint64, np.complex128):
         with pytest.raises(InvalidTypeError, match="jax_enable_x64") as info:
             fastsplit.stratify(PHI, np.zeros(PHI.size, dtype=dtype), backend="jax")

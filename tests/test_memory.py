@@ -8,12 +8,14 @@ import subprocess
 import sys
 import tracemalloc
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 import fastsplit
 from fastsplit import _memory
+from fastsplit.backends._interface import Inputs, Shape
 from fastsplit.errors import InvalidArgumentError, MemoryBudgetError
 
 N = 1_500_000
@@ -125,22 +127,28 @@ class _FakeGPU:
 
 
 def test_accelerator_memory_is_checked_separately():
-    shape = _memory.Shape.balanced(10**6, 3, 100_000, "strided")
+    shape = Shape.balanced(10**6, 3, 100_000, "strided")
     kwargs = {
         "mode": "auto",
         "backend": "jax",
         "code_bytes": 1,
-        "itemsizes": [4, 4],
         "max_memory_fraction": 0.7,
-        "available": 2**40,
+        "available": (2**40, "given"),
     }
-    roomy = _memory._estimate(shape, device=_FakeGPU(2**30), **kwargs)
+    on_gpu = Inputs(itemsizes=(4, 4), device_arrays=True, device_free=2**30)
+    roomy = _memory.estimate(shape, inputs=on_gpu, **kwargs)
     assert roomy.mode == "copy" and roomy.safe
     assert roomy.device_bytes == 4 * 10**6 + 8 * 10**6  # order + outputs, on the device
     assert "outputs" not in roomy.breakdown  # not counted against host memory
-    tight = _memory._estimate(shape, device=_FakeGPU(10 * 10**6), **kwargs)
+    tight = _memory.estimate(shape, inputs=replace(on_gpu, device_free=10 * 10**6), **kwargs)
     assert tight.mode == "index" and tight.safe
-    assert _memory.device_available_memory(None) is None
+
+
+@pytest.mark.jax
+def test_free_device_memory_is_read_from_the_device():
+    _jax = pytest.importorskip("fastsplit.backends._jax")
+    assert _jax.device_free_memory(None) is None
+    assert _jax.device_free_memory(_FakeGPU(12345)) == 12345
 
 
 def test_available_memory_is_the_least_limit():
@@ -268,7 +276,8 @@ def test_stratify_checks_accelerator_memory_for_jax(monkeypatch):
     y = jnp.arange(200_000, dtype=jnp.float32)
     labels = np.repeat([0.0, 1.0], 100_000)
     assert fastsplit.stratify(labels, y, chunk_size=10_000).mode == "copy"
-    monkeypatch.setattr(_memory, "device_available_memory", lambda device: 2 * 200_000 * 4)
+    _jax = pytest.importorskip("fastsplit.backends._jax")
+    monkeypatch.setattr(_jax, "device_free_memory", lambda device: 2 * 200_000 * 4)
     s = fastsplit.stratify(labels, y, chunk_size=10_000)
     assert s.mode == "index" and s.backend == "jax"  # outputs would not fit on the device
     with pytest.raises(MemoryBudgetError, match="On the accelerator"):

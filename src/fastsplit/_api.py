@@ -5,6 +5,7 @@ Data flows one way: validate -> codes -> plan -> mode decision -> kernel -> resu
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import warnings
@@ -16,14 +17,13 @@ import numpy as np
 from . import _memory
 from . import _validate as v
 from ._labels import Grouping, from_group_sizes, merge_close, prepare_labels
-from ._plan import ChunkPlan
+from ._plan import DEFAULT_CHUNK_SIZE, ChunkPlan
 from ._result import Stratified
-from .backends import get_backend, resolve
+from .backends import get_backend, host_backend, resolve
+from .backends._interface import Backend, Shape
 from .errors import InvalidArgumentError, LengthMismatchError, SparseGroupWarning
 
 log = logging.getLogger("fastsplit")
-
-DEFAULT_CHUNK_SIZE = 100_000
 
 
 def _group(
@@ -33,7 +33,7 @@ def _group(
     decimals: int | None,
     atol: float | None,
     group_sizes: Sequence[int] | np.ndarray | None,
-    kernels: Any,
+    backend: Backend,
 ) -> Grouping:
     if labels is None:
         if group_sizes is None:
@@ -53,25 +53,10 @@ def _group(
             f"labels have {labels.shape[0]} points but arrays[0] has {n_hint}; every "
             "array must have one value per label (flatten all arrays in the same order)."
         )
-    grouping: Grouping = kernels.factorize(prepare_labels(labels, decimals))
+    grouping = backend.factorize(prepare_labels(labels, decimals))
     if atol is not None:
-        grouping = merge_close(grouping, atol, kernels.remap)
+        grouping = merge_close(grouping, atol, backend.remap)
     return grouping
-
-
-def _points_hint(labels: Any, n_hint: int | None, group_sizes: Any) -> int:
-    """Number of points, as far as it is known before validation (0 when unclear)."""
-    if n_hint is not None:
-        return n_hint
-    shape = getattr(labels, "shape", None)
-    if shape is not None and len(shape) == 1:
-        return int(shape[0])
-    if labels is None and group_sizes is not None:
-        try:
-            return int(np.sum(np.asarray(group_sizes, dtype=np.int64)))
-        except (TypeError, ValueError):
-            return 0
-    return 0
 
 
 def _resolve_layout(layout: str, arrays: tuple[Any, ...]) -> str:
@@ -121,10 +106,13 @@ def plan(
     chunk_size = v.check_chunk_size(chunk_size)
     v.check_choice("layout", layout, v.LAYOUTS)
     decimals, atol = v.check_rounding(decimals, atol)
-    name = resolve(backend)
-    kernels = get_backend(name)
     grouping = _group(
-        labels, None, decimals=decimals, atol=atol, group_sizes=group_sizes, kernels=kernels
+        labels,
+        None,
+        decimals=decimals,
+        atol=atol,
+        group_sizes=group_sizes,
+        backend=get_backend(resolve(backend)),
     )
     n = int(grouping.counts.sum())
     return ChunkPlan(
@@ -221,7 +209,7 @@ def stratify(
     v.check_choice("mode", mode, v.MODES)
     v.check_choice("layout", layout, v.LAYOUTS)
     decimals, atol = v.check_rounding(decimals, atol)
-    fraction = _memory.check_fraction(max_memory_fraction)
+    fraction = v.check_fraction(max_memory_fraction)
     n_hint = None
     if arrays:
         arrays = v.check_arrays(arrays, None)
@@ -229,59 +217,44 @@ def stratify(
         v.check_arrays(arrays, n_hint)
     name = resolve(backend, arrays)
     kernels = get_backend(name)
-    validate = getattr(kernels, "validate", None)  # backend-specific refusals, before work
-    if validate is not None:
-        validate(arrays)
-    # A request far below any machine's memory is not worth the ~0.25 ms of psutil
-    # and limit reads the check costs (it dominated small calls).
-    if (
-        _points_hint(labels, n_hint, group_sizes)
-        * (
-            sum(a.dtype.itemsize for a in arrays) + 16  # outputs, order, codes
-        )
-        < _memory.UNCHECKED_BYTES
-    ):
-        check_memory_safety = False
-    room = _memory.available_memory() if check_memory_safety else (0, "")
+    kernels.validate(arrays)  # backend-specific refusals, before any work
+    layout = _resolve_layout(layout, arrays)
+    chosen = "copy" if mode == "auto" else mode
+    decide = None
     if check_memory_safety:
-        # Before labels -> codes (n bytes or more): the least this can need.
-        _memory_check(labels, arrays, group_sizes, chunk_size, layout, mode, name, fraction, room)
+        inputs = kernels.memory_inputs(arrays)
+        n_lower, groups_lower = _lower_bound(labels, arrays, group_sizes)
+        if _memory.worth_checking(n_lower, inputs, fraction):
+            decide = functools.partial(
+                _memory.decide,
+                mode=mode,
+                backend=name,
+                inputs=inputs,
+                max_memory_fraction=fraction,
+                # read once: the memory available before this call allocated anything
+                available=_memory.available_memory(),
+            )
+            # Before labels -> codes (n bytes or more): the least this can need.
+            decide(Shape.balanced(n_lower, groups_lower, chunk_size, layout), code_bytes=1)
     grouping = _group(
-        labels, n_hint, decimals=decimals, atol=atol, group_sizes=group_sizes, kernels=kernels
+        labels, n_hint, decimals=decimals, atol=atol, group_sizes=group_sizes, backend=kernels
     )
-    n = int(grouping.counts.sum())
     chunk_plan = ChunkPlan(
-        n=n,
+        n=int(grouping.counts.sum()),
         chunk_size=chunk_size,
-        layout=_resolve_layout(layout, arrays),
+        layout=layout,
         groups=grouping.groups,
         counts=grouping.counts,
     )
-    chosen = "copy" if mode == "auto" else mode
-    if check_memory_safety:
+    if decide is not None:
         # Groups and codes are known now: the exact model, before the big allocations.
-        code_bytes = grouping.codes.dtype.itemsize
-        shape = _memory.Shape.of_plan(chunk_plan)
-        # measured against the memory available before this call allocated anything
-        estimate = _estimate(shape, code_bytes, arrays, mode, name, fraction, room)
-        _memory.refuse(estimate, mode)
-        if mode == "auto" and estimate.mode == "index":
-            log.info("copy mode does not fit in memory, using index mode: %s", estimate.report())
-        chosen = estimate.mode
-    order = None
-    out_arrays = None
+        chosen = decide(Shape.of_plan(chunk_plan), code_bytes=grouping.codes.dtype.itemsize)
+    order: np.ndarray | None = None
+    out_arrays: tuple[Any, ...] | None = None
     if chosen == "index":
         order = kernels.order(grouping, chunk_plan)
     else:
-        cache: dict[str, np.ndarray] = {}
-
-        def order_once() -> np.ndarray:
-            if "order" not in cache:
-                cache["order"] = kernels.order(grouping, chunk_plan)
-            return cache["order"]
-
-        out_arrays = kernels.reorder(grouping, chunk_plan, arrays, order_once)
-        order = cache.get("order")
+        out_arrays, order = kernels.reorder(grouping, chunk_plan, arrays)
     seconds = time.perf_counter() - start
     result = Stratified(
         plan=chunk_plan,
@@ -308,78 +281,23 @@ def stratify(
     return result
 
 
-def _estimate(
-    shape: _memory.Shape,
-    code_bytes: int,
-    arrays: tuple[Any, ...],
-    mode: str,
-    backend: str,
-    fraction: float,
-    room: tuple[int, str],
-) -> _memory.MemoryEstimate:
-    """The memory model for this call, with what the backend will really allocate."""
-    device = None
-    device_sources = False
-    upload = 0
-    if backend == "jax":
-        from .backends import is_jax_array
+def _lower_bound(labels: Any, arrays: tuple[Any, ...], group_sizes: Any) -> tuple[int, int]:
+    """(points, groups) as far as they are known before labels become codes (0: unknown).
 
-        jax_arrays = [a for a in arrays if is_jax_array(a)]
-        device_sources = bool(jax_arrays)
-        device = get_backend("jax").target_device(arrays)  # where the outputs will live
-        upload = sum(
-            shape.n * a.dtype.itemsize
-            for a in arrays
-            if not is_jax_array(a) and a.dtype.isnative and a.dtype.kind in "biufc"
-        )
-    return _memory._estimate(
-        shape,
-        mode=mode,
-        backend=backend,
-        code_bytes=code_bytes,
-        itemsizes=[a.dtype.itemsize for a in arrays],
-        max_memory_fraction=fraction,
-        available=room[0],
-        source=room[1],
-        upload_bytes=upload,
-        device_sources=device_sources,
-        device=device,
-    )
-
-
-def _memory_check(
-    labels: Any,
-    arrays: tuple[Any, ...],
-    group_sizes: Any,
-    chunk_size: int,
-    layout: str,
-    mode: str,
-    backend: str,
-    fraction: float,
-    room: tuple[int, str],
-) -> None:
-    """Refuse before any allocation when even the smallest possible need does not fit.
-
-    The group count is not known before labels become codes, so this assumes one
-    group and one-byte codes (a lower bound); the exact check follows factorize.
+    The group count is not known before labels become codes, so one group is
+    assumed (the fewest bytes); the exact check follows factorize.
     """
     if arrays:
-        n = int(arrays[0].shape[0])
-        n_groups = 1
-    elif group_sizes is not None:
+        return int(arrays[0].shape[0]), 1
+    if labels is None and group_sizes is not None:
         sizes = np.asarray(group_sizes)
         if sizes.ndim != 1 or sizes.dtype.kind not in "iu" or (sizes < 0).any():
-            return  # validation reports it
-        n, n_groups = int(sizes.sum()), sizes.size
-    else:
-        shape = getattr(labels, "shape", None)
-        if shape is None or len(shape) != 1:
-            return  # validation reports it
-        n, n_groups = int(shape[0]), 1
-    if n == 0:
-        return
-    shape = _memory.Shape.balanced(n, n_groups, chunk_size, _resolve_layout(layout, arrays))
-    _memory.refuse(_estimate(shape, 1, arrays, mode, backend, fraction, room), mode)
+            return 0, 1  # validation reports it
+        return int(sizes.sum()), max(int(sizes.size), 1)
+    shape = getattr(labels, "shape", None)
+    if shape is None or len(shape) != 1:
+        return 0, 1  # validation reports it
+    return int(shape[0]), 1
 
 
 def warmup(backend: str = "auto") -> None:
@@ -398,7 +316,7 @@ def warmup(backend: str = "auto") -> None:
     """
     name = resolve(backend)
     if name == "jax":
-        name = get_backend("jax").HOST_BACKEND
+        name = host_backend()  # what jax runs on the host; its gather compiles per shape
     phi = np.repeat(np.array([-1.5, 0.0, 2.5]), 100)
     for labels in (phi, phi.astype(np.float32), np.repeat(np.arange(3), 100)):
         for layout in ("strided", "contiguous"):

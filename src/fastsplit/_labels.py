@@ -10,6 +10,7 @@ run lengths given as ``group_sizes``, and the width of the code type.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,15 +21,16 @@ from .errors import InvalidLabelsError
 class Grouping:
     """Labels resolved to groups.
 
-    ``codes[i]`` is the index in ``groups`` of point i's group. A backend that
-    factorizes in parallel segments may leave ``segments`` = (segment bounds,
-    segments x groups counts) so that its scatter need not count again.
+    ``codes[i]`` is the index in ``groups`` of point i's group. ``scatter_hint`` is
+    opaque: what a backend's factorize learned that its own scatter can reuse (the
+    numba backend leaves its per-thread segment counts, so the scatter need not count
+    again); other code never reads it.
     """
 
     codes: np.ndarray
     groups: np.ndarray
     counts: np.ndarray
-    segments: tuple[np.ndarray, np.ndarray] | None = None
+    scatter_hint: Any = None
 
 
 def code_dtype(n_groups: int) -> np.dtype:

@@ -1,50 +1,31 @@
-"""Memory policy: what a stratification needs, what is available, copy or index.
+"""Memory policy: what is available, and whether a stratification fits, in one place.
 
-:func:`estimate_memory` models, byte for byte, what each backend allocates on top
-of the inputs at its peak, and compares it with the memory that is really
-available. ``stratify(mode="auto")`` copies when that is safe, falls back to index
-mode when only that is safe, and raises :class:`~fastsplit.errors.MemoryBudgetError`
-before allocating anything when neither is.
-
-The model, per backend (n points, code width c = 1, 2, 4 or 8 bytes by group
-count, index width i = 4 below 2**31 points else 8):
-
-* numba, index mode: codes ``n c`` + permutation ``n i`` + block table
-  (int32 per block of at most 16 points of one group in one chunk, about
-  ``n / 16 + K G`` blocks) + per-thread scratch ``32 (C / 16 + G)``.
-* numba, copy mode: codes + the output arrays + block table + scratch; the
-  permutation is never built (except for dtypes wider than 8 bytes).
-* numpy (the oracle, written to be obviously right, not lean): its sorts keep
-  several int64 temporaries per point: 65 bytes per point (strided layout) or
-  56 (contiguous) plus the codes, measured with tracemalloc on numpy 2.x; copy
-  mode needs the larger of that and codes + permutation + outputs.
-* jax: the host part of the numba (or numpy) index model, plus, on the device,
-  the permutation and the gathered outputs (and any NumPy input moved there).
-  On a CPU device both live in host memory and are added up; on a GPU the device
-  part is compared with the device's own free memory.
-
-Both phases are covered: labels -> codes (two code arrays while codes are
-remapped) and the scatter. Every figure is checked against tracemalloc's peak in
-the test suite (within 10 %).
+Every backend owns a model of the bytes its kernels allocate for a shape
+(``backends/_numpy.py``, ``_numba_sizes.py``, ``_jax_sizes.py``); this module reads
+what is really available (the least of psutil, the cgroup limit and
+``RLIMIT_AS``/``RLIMIT_DATA``), and :func:`decide` turns the two into the mode to
+use: ``stratify(mode="auto")`` copies when that is safe, falls back to index mode
+when only that is safe, and raises :class:`~fastsplit.errors.MemoryBudgetError`
+before allocating anything when neither is. :func:`budget` is the same budget for
+everything else that sizes its work by memory (``fastsplit.fit``).
 
 psutil is imported on first use only (``import fastsplit`` stays light).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ._labels import code_dtype, index_dtype
-from ._plan import BLOCK, ChunkPlan, segment_count
+from ._available import available_memory
+from ._labels import code_dtype
+from ._plan import DEFAULT_CHUNK_SIZE
+from ._validate import check_fraction
+from .backends import memory_model, resolve
+from .backends._interface import Inputs, Parts, Shape
 from .errors import InvalidArgumentError, MemoryBudgetError
 
 log = logging.getLogger("fastsplit")
@@ -52,10 +33,8 @@ log = logging.getLogger("fastsplit")
 DEFAULT_MAX_MEMORY_FRACTION = 0.7
 
 UNCHECKED_BYTES = 64 * 2**20
-"""Calls needing less than this (outputs + permutation + codes) skip the memory check."""
-
-NUMPY_SORT_BYTES_PER_POINT = {"strided": 65, "contiguous": 56}
-"""Peak temporaries of the numpy oracle's order pass (int32 permutation included)."""
+"""With the default fraction, calls needing less than this (outputs + permutation +
+codes) skip the memory check: reading psutil and the limits costs ~0.25 ms a call."""
 
 
 def format_bytes(value: float) -> str:
@@ -144,351 +123,127 @@ class MemoryEstimate:
         return text + (" Safe." if self.safe else " NOT safe.")
 
 
-# ------------------------------------------------------------------ what is available
-
-
-def _read_int(path: Path) -> int | None:
-    try:
-        text = path.read_text().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
-
-
-def _inactive_file(stat: Path, key: str) -> int:
-    try:
-        for line in stat.read_text().splitlines():
-            name, _, value = line.partition(" ")
-            if name == key:
-                return int(value)
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-@functools.cache
-def _limited_cgroups() -> tuple[tuple[Path, tuple[str, str, str]], ...]:
-    """Cgroup directories (this process's and every enclosing one) that set a memory limit.
-
-    Found once per process: walking the hierarchy costs ~0.2 ms, and limits are set
-    when a job starts. Usage is read again on every call.
-    """
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return ()
-    limited = []
-    for line in lines:
-        _, controllers, rel = line.split(":", 2)
-        if controllers == "":  # cgroup v2
-            root = Path("/sys/fs/cgroup")
-            files = ("memory.max", "memory.current", "inactive_file")
-        elif "memory" in controllers.split(","):
-            root = Path("/sys/fs/cgroup/memory")
-            files = ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")
-        else:
-            continue
-        level = root / rel.lstrip("/")
-        while True:
-            limit = _read_int(level / files[0])
-            if limit is not None and limit < 2**60:  # "max" / 2**63-ish mean unlimited
-                limited.append((level, files))
-            if level == root or root not in level.parents:
-                break
-            level = level.parent
-    return tuple(limited)
-
-
-def _cgroup_available() -> int | None:
-    """Least memory left under any enclosing cgroup limit (v1 or v2), if limited."""
-    best: int | None = None
-    for level, (limit_file, usage_file, inactive_key) in _limited_cgroups():
-        limit = _read_int(level / limit_file)
-        usage = _read_int(level / usage_file)
-        if limit is None or usage is None:
-            continue
-        # page cache that can be dropped is available, as psutil counts it
-        left = limit - usage + _inactive_file(level / "memory.stat", inactive_key)
-        best = left if best is None else min(best, left)
-    return best
-
-
-def _rlimit_available() -> tuple[int | None, str]:
-    """Room left under RLIMIT_AS / RLIMIT_DATA (``ulimit -v`` / ``-d``), if set."""
-    try:
-        import resource
-
-        status = Path("/proc/self/status").read_text().splitlines()
-    except (ImportError, OSError):
-        return None, ""
-    used = {}
-    for line in status:
-        key, _, value = line.partition(":")
-        if key in ("VmSize", "VmData"):
-            used[key] = int(value.split()[0]) * 1024
-    best: int | None = None
-    name = ""
-    for limit_id, key, label in (
-        (resource.RLIMIT_AS, "VmSize", "RLIMIT_AS"),
-        (resource.RLIMIT_DATA, "VmData", "RLIMIT_DATA"),
-    ):
-        soft, _ = resource.getrlimit(limit_id)
-        if soft != resource.RLIM_INFINITY and key in used:
-            left = soft - used[key]
-            if best is None or left < best:
-                best, name = left, label
-    return best, name
-
-
-def available_memory() -> tuple[int, str]:
-    """Bytes this process can still allocate, and which limit decides it.
-
-    The least of psutil's ``virtual_memory().available``, the room under the
-    cgroup memory limit and the room under ``RLIMIT_AS``/``RLIMIT_DATA``.
-    """
-    import psutil
-
-    best, source = int(psutil.virtual_memory().available), "psutil available"
-    cgroup = _cgroup_available()
-    if cgroup is not None and cgroup < best:
-        best, source = cgroup, "cgroup memory limit"
-    rlimit, name = _rlimit_available()
-    if rlimit is not None and rlimit < best:
-        best, source = rlimit, name
-    return max(best, 0), source
-
-
 def budget(max_memory_fraction: float = DEFAULT_MAX_MEMORY_FRACTION) -> int:
-    """Bytes one operation may use here: ``max_memory_fraction`` of :func:`available_memory`."""
+    """Bytes one operation may use here: ``max_memory_fraction`` of :func:`available_memory`.
+
+    Examples
+    --------
+    >>> budget(0.5) <= available_memory()[0]
+    True
+    """
     return int(check_fraction(max_memory_fraction) * available_memory()[0])
 
 
-def device_available_memory(device: Any) -> int | None:
-    """Free memory of an accelerator (JAX device), or None for the CPU / unknown."""
-    if device is None or getattr(device, "platform", "cpu") == "cpu":
-        return None
-    try:
-        stats = device.memory_stats()
-    except Exception:  # backends without memory statistics
-        return None
-    if not stats or "bytes_limit" not in stats:
-        return None
-    return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
+# ------------------------------------------------------------------------- the policy
 
 
-# ----------------------------------------------------------------------- the model
-
-
-@dataclass(frozen=True, eq=False)
-class Shape:
-    """What the model needs to know about a stratification: O(G) numbers, no data.
-
-    ``counts[i]`` points in each of ``weights[i]`` groups. Building a full
-    :class:`~fastsplit._plan.ChunkPlan` would allocate O(K) arrays, which for a
-    dataset that does not fit is already too much to allocate before refusing it.
-    """
-
-    n: int
-    chunk_size: int
-    layout: str
-    counts: np.ndarray
-    weights: np.ndarray
-
-    @classmethod
-    def of_plan(cls, plan: ChunkPlan) -> Shape:
-        """The shape of an existing plan (exact group sizes)."""
-        counts = np.asarray(plan.counts, dtype=np.int64)
-        return cls(plan.n, plan.chunk_size, plan.layout, counts, np.ones_like(counts))
-
-    @classmethod
-    def balanced(cls, n: int, n_groups: int, chunk_size: int, layout: str) -> Shape:
-        """``n`` points spread as evenly as possible over ``n_groups`` groups."""
-        groups = max(1, min(n_groups, n)) if n else 1
-        base, extra = divmod(n, groups)
-        return cls(
-            n,
-            chunk_size,
-            "strided" if layout == "auto" else layout,
-            np.array([base, base + 1], dtype=np.int64),
-            np.array([groups - extra, extra], dtype=np.int64),
-        )
-
-
-def _numba_threads(n: int) -> int:
-    if "numba" in sys.modules:
-        threads = int(sys.modules["numba"].get_num_threads())
-    else:
-        try:
-            threads = int(os.environ.get("NUMBA_NUM_THREADS", "0")) or len(os.sched_getaffinity(0))
-        except (AttributeError, ValueError):
-            threads = os.cpu_count() or 1
-    return segment_count(n, threads)
-
-
-def _block_tables(shape: Shape) -> tuple[int, int]:
-    """(block-table bytes, numba scratch bytes), sized exactly as the numba kernels size them."""
-    if shape.n == 0:
-        return 0, 0
-    k = -(-shape.n // shape.chunk_size)
-    q, r = np.divmod(shape.counts, k)
-    nb1 = -(-(q + 1) // BLOCK)  # blocks of a (chunk, group) pair holding q + 1 points
-    nb0 = -(-q // BLOCK)
-    pairs = np.where(q > 0, k, r)  # pairs that hold any point of the group
-    blocks = int((shape.weights * (r * nb1 + (pairs - r) * nb0)).sum())
-    width = 4 if shape.chunk_size < 2**31 else 8
-    scratch = _numba_threads(shape.n) * 32 * (int((shape.weights * nb1).sum()) + 1)
-    return width * blocks, scratch
-
-
-def _host_index_parts(
-    backend: str, shape: Shape, code_bytes: int
-) -> tuple[dict[str, int], dict[str, int]]:
-    """(index-mode peak parts, parts still held when the permutation is done)."""
-    n = shape.n
-    order = n * index_dtype(n).itemsize
-    codes = n * code_bytes
-    if backend == "numpy":
-        temporaries = n * NUMPY_SORT_BYTES_PER_POINT[shape.layout] + (order - 4 * n)
-        return {"codes": codes, "sort_temporaries": temporaries}, {"codes": codes, "order": order}
-    block_table, scratch = _block_tables(shape)
-    peak = {"codes": codes, "order": order, "block_table": block_table, "scratch": scratch}
-    return peak, {"codes": codes, "order": order}
-
-
-def _model(
-    shape: Shape,
-    *,
-    backend: str,
-    code_bytes: int,
-    itemsizes: Sequence[int],
-    upload_bytes: int,
-    device_sources: bool,
-    on_accelerator: bool,
-) -> tuple[dict[str, int], dict[str, int], dict[str, int], dict[str, int]]:
-    """Peak parts: (copy host, index host, copy device, index device)."""
-    n = shape.n
-    if n == 0:
-        return {}, {}, {}, {}
-    outputs = n * sum(itemsizes)
-    codes = n * code_bytes
-    factorize = {"codes": 2 * codes}  # codes and their remapped copy
-    host_backend = backend
-    if backend == "jax":
-        host_backend = "numba" if _has_numba() else "numpy"
-    index_peak, after_order = _host_index_parts(host_backend, shape, code_bytes)
-    index_host = _largest(factorize, index_peak)
-    copy_device: dict[str, int] = {}
-    index_device: dict[str, int] = {}
-    if backend == "jax":
-        order = n * index_dtype(n).itemsize
-        copy_device = {"device_order": order, "outputs": outputs, "uploads": upload_bytes}
-        if device_sources:
-            index_device = {"device_order": order}
-        copy_host = dict(index_host)
-        if not on_accelerator:  # a CPU device: device buffers are host memory too
-            copy_host = _plus(copy_host, copy_device)
-            index_host = _plus(index_host, index_device)
-            copy_device, index_device = {}, {}
-        return copy_host, index_host, copy_device, index_device
-    if backend == "numpy":
-        copy_host = _largest(index_host, _plus(after_order, {"outputs": outputs}))
-    else:
-        block_table, scratch = _block_tables(shape)
-        scatter = {"codes": codes, "outputs": outputs, "block_table": block_table}
-        scatter["scratch"] = scratch
-        if any(size not in (1, 2, 4, 8) for size in itemsizes):  # gathered via the order
-            scatter = _plus(scatter, {"order": n * index_dtype(n).itemsize})
-            scatter["block_table"] += block_table
-        copy_host = _largest(factorize, scatter)
-    return copy_host, index_host, copy_device, index_device
-
-
-def _has_numba() -> bool:
-    from .backends import _installed
-
-    return _installed("numba")
-
-
-def _plus(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
-    out = dict(a)
-    for key, value in b.items():
-        out[key] = out.get(key, 0) + value
-    return out
-
-
-def _largest(*phases: dict[str, int]) -> dict[str, int]:
-    return max(phases, key=lambda parts: sum(parts.values()))
-
-
-def _estimate(
+def estimate(
     shape: Shape,
     *,
     mode: str,
     backend: str,
     code_bytes: int,
-    itemsizes: Sequence[int],
+    inputs: Inputs,
     max_memory_fraction: float,
-    available: int | None = None,
-    source: str = "given",
-    upload_bytes: int = 0,
-    device_sources: bool = True,
-    device: Any = None,
+    available: tuple[int, str] | None = None,
 ) -> MemoryEstimate:
-    device_free = device_available_memory(device) if backend == "jax" else None
-    copy_host, index_host, copy_device, index_device = _model(
-        shape,
-        backend=backend,
-        code_bytes=code_bytes,
-        itemsizes=itemsizes,
-        upload_bytes=upload_bytes,
-        device_sources=device_sources,
-        on_accelerator=device_free is not None,
-    )
-    if available is None:
-        available, source = available_memory()
-    budget = max_memory_fraction * available
-    device_budget = None if device_free is None else max_memory_fraction * device_free
+    """The backend's model for ``shape`` against what is available; picks the mode for auto."""
+    need = memory_model(backend).need(shape, code_bytes=code_bytes, inputs=inputs)
+    room, source = available_memory() if available is None else available
+    host_budget = max_memory_fraction * room
+    device_budget = None if inputs.device_free is None else max_memory_fraction * inputs.device_free
 
-    def fits(host: dict[str, int], dev: dict[str, int]) -> bool:
-        ok = sum(host.values()) <= budget
-        if device_budget is not None:
-            ok = ok and sum(dev.values()) <= device_budget
-        return ok
+    def fits(host: Parts, device: Parts) -> bool:
+        if sum(host.values()) > host_budget:
+            return False
+        return device_budget is None or sum(device.values()) <= device_budget
 
     chosen = mode
     if mode == "auto":
-        chosen = "copy" if fits(copy_host, copy_device) else "index"
-    host, dev = (copy_host, copy_device) if chosen == "copy" else (index_host, index_device)
+        chosen = "copy" if fits(need.copy, need.copy_device) else "index"
+    host, device = (
+        (need.copy, need.copy_device) if chosen == "copy" else (need.index, need.index_device)
+    )
     return MemoryEstimate(
         n=shape.n,
         mode=chosen,
         backend=backend,
-        data_bytes=shape.n * sum(itemsizes),
-        copy_bytes=sum(copy_host.values()),
-        index_bytes=sum(index_host.values()),
+        data_bytes=shape.n * sum(inputs.itemsizes),
+        copy_bytes=sum(need.copy.values()),
+        index_bytes=sum(need.index.values()),
         peak_bytes=sum(host.values()),
         breakdown=host,
-        available_bytes=int(available),
+        available_bytes=int(room),
         available_source=source,
         max_memory_fraction=max_memory_fraction,
-        safe=fits(host, dev),
-        device_bytes=sum(dev.values()),
-        device_available_bytes=device_free,
+        safe=fits(host, device),
+        device_bytes=sum(device.values()),
+        device_available_bytes=inputs.device_free,
     )
 
 
-def check_fraction(max_memory_fraction: object) -> float:
-    """``max_memory_fraction`` must be a number in (0, 1]."""
-    if (
-        isinstance(max_memory_fraction, bool)
-        or not isinstance(max_memory_fraction, int | float | np.floating | np.integer)
-        or not 0 < float(max_memory_fraction) <= 1
-    ):
-        raise InvalidArgumentError(
-            f"max_memory_fraction must be a number in (0, 1], got {max_memory_fraction!r}; "
-            "it is the share of available memory stratify may use, e.g. 0.7."
+def worth_checking(n: int, inputs: Inputs, max_memory_fraction: float) -> bool:
+    """Whether a call is big enough for the check to matter (any call, if the fraction is set).
+
+    A request far below any machine's memory is not worth the psutil and limit reads;
+    an explicit ``max_memory_fraction`` is always honoured.
+    """
+    if max_memory_fraction != DEFAULT_MAX_MEMORY_FRACTION:
+        return True
+    return n * (sum(inputs.itemsizes) + 16) >= UNCHECKED_BYTES  # outputs, order, codes
+
+
+def decide(
+    shape: Shape,
+    *,
+    mode: str,
+    backend: str,
+    code_bytes: int,
+    inputs: Inputs,
+    max_memory_fraction: float,
+    available: tuple[int, str],
+) -> str:
+    """The mode to run (``"copy"`` or ``"index"``), or :class:`MemoryBudgetError`.
+
+    Called before anything is allocated: once with a lower bound (before labels
+    become codes, one group), once with the exact groups.
+    """
+    result = estimate(
+        shape,
+        mode=mode,
+        backend=backend,
+        code_bytes=code_bytes,
+        inputs=inputs,
+        max_memory_fraction=max_memory_fraction,
+        available=available,
+    )
+    if not result.safe:
+        raise MemoryBudgetError(
+            f"not enough memory to stratify: {result.report()} "
+            f"Ways out: {'; '.join(_ways_out(result, mode))}."
         )
-    return float(max_memory_fraction)
+    if mode == "auto" and result.mode == "index":
+        log.info("copy mode does not fit in memory, using index mode: %s", result.report())
+    return result.mode
+
+
+def _ways_out(result: MemoryEstimate, requested_mode: str) -> list[str]:
+    ways = []
+    if result.mode == "copy" and requested_mode == "copy":
+        ways.append(
+            f"mode='index' (needs {format_bytes(result.index_bytes)}: chunks are gathered "
+            "one at a time from the inputs)"
+        )
+    if result.backend == "numpy":
+        ways.append("backend='numba' (the numpy oracle needs about 12x more for its sorts)")
+    ways += [
+        "a machine (or job allocation) with more memory",
+        "smaller pieces read from disk: pass np.memmap arrays with mode='index' and "
+        "layout='auto' so each chunk reads only its own pages, or stratify a subset",
+        f"max_memory_fraction above {result.max_memory_fraction} or "
+        "check_memory_safety=False to try anyway",
+    ]
+    return ways
 
 
 def estimate_memory(
@@ -499,7 +254,7 @@ def estimate_memory(
     mode: str = "auto",
     backend: str = "auto",
     n_groups: int = 1,
-    chunk_size: int = 100_000,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     layout: str = "strided",
     max_memory_fraction: float = DEFAULT_MAX_MEMORY_FRACTION,
     available: int | None = None,
@@ -550,7 +305,6 @@ def estimate_memory(
     (True, 'index')
     """
     from . import _validate as v
-    from .backends import resolve
 
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
         raise InvalidArgumentError(f"n must be a non-negative int (number of points), got {n!r}.")
@@ -566,51 +320,25 @@ def estimate_memory(
         )
     if isinstance(n_groups, bool) or not isinstance(n_groups, int | np.integer) or n_groups < 1:
         raise InvalidArgumentError(f"n_groups must be an int >= 1, got {n_groups!r}.")
-    name = resolve(backend)
-    return _estimate(
+    return estimate(
         Shape.balanced(int(n), int(n_groups), chunk_size, layout),
         mode=mode,
-        backend=name,
+        backend=resolve(backend),
         code_bytes=code_dtype(int(n_groups)).itemsize,
-        itemsizes=sizes,
+        inputs=Inputs(itemsizes=tuple(sizes)),
         max_memory_fraction=fraction,
-        available=available,
-    )
-
-
-def refuse(estimate: MemoryEstimate, requested_mode: str) -> None:
-    """Raise :class:`MemoryBudgetError` unless ``estimate`` is safe (nothing allocated yet)."""
-    if estimate.safe:
-        return
-    ways = []
-    if estimate.mode == "copy" and requested_mode == "copy":
-        ways.append(
-            f"mode='index' (needs {format_bytes(estimate.index_bytes)}: chunks are gathered "
-            "one at a time from the inputs)"
-        )
-    if estimate.backend == "numpy":
-        ways.append("backend='numba' (the numpy oracle needs about 12x more for its sorts)")
-    ways += [
-        "a machine (or job allocation) with more memory",
-        "smaller pieces read from disk: pass np.memmap arrays with mode='index' and "
-        "layout='auto' so each chunk reads only its own pages, or stratify a subset",
-        f"max_memory_fraction above {estimate.max_memory_fraction} or "
-        "check_memory_safety=False to try anyway",
-    ]
-    raise MemoryBudgetError(
-        f"not enough memory to stratify: {estimate.report()} Ways out: {'; '.join(ways)}."
+        available=None if available is None else (int(available), "given"),
     )
 
 
 __all__ = [
     "DEFAULT_MAX_MEMORY_FRACTION",
     "MemoryEstimate",
-    "Shape",
     "available_memory",
     "budget",
-    "check_fraction",
-    "device_available_memory",
+    "decide",
+    "estimate",
     "estimate_memory",
     "format_bytes",
-    "refuse",
+    "worth_checking",
 ]

@@ -11,11 +11,12 @@ the even split of contract C2, while each group keeps floor/ceil(c_g / K) per ch
 Every backend works from the same per-group numbers (q, r, shift); the K x G
 matrix is never needed by the kernels and is only built on request.
 
-Within-chunk positions (contract C5) are defined here too, once, in words that
-every backend implements: the a points of group g in a chunk are cut into blocks
-of ``BLOCK`` (the last one shorter); block i gets the key ``i / a`` (float64), and
-blocks are laid out by increasing key, ties broken by group code. Each group's
-blocks are thus spread evenly through the chunk, in runs of at most ``BLOCK``.
+Within-chunk positions (contract C5) are defined here too, once: the a points of
+group g in a chunk are cut into blocks of ``BLOCK`` (the last one shorter); block
+i gets the key ``i / a`` (float64), and blocks are laid out by increasing key, ties
+broken by group code. Each group's blocks are thus spread evenly through the chunk,
+in runs of at most ``BLOCK``. :func:`place_blocks` is that rule for one chunk; the
+numba backend compiles it, the numpy oracle states it as one sort key.
 """
 
 from __future__ import annotations
@@ -30,17 +31,6 @@ DEFAULT_CHUNK_SIZE = 100_000
 
 BLOCK = 16
 """Longest run of one group inside a chunk (contract C5); 16 float64 = 2 cache lines."""
-
-MIN_SEGMENT = 1 << 16
-"""Fewest points a thread gets: below this, starting threads costs more than they give."""
-
-
-def segment_count(n: int, threads: int) -> int:
-    """How many input segments (one per thread) a parallel backend cuts n points into.
-
-    Shared by the numba backend and the memory model, which must agree on it.
-    """
-    return max(1, min(threads, n // MIN_SEGMENT))
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,3 +137,87 @@ class ChunkPlan:
             "max_chunk": int(sizes.max()) if sizes.size else 0,
             "n_sparse_groups": int(self.sparse.sum()),
         }
+
+
+def place_blocks(
+    share: np.ndarray, starts: np.ndarray, scratch: np.ndarray, keys: np.ndarray
+) -> int:
+    """The in-chunk placement rule (contract C5) for one chunk; returns its block count.
+
+    ``share[g]`` points of group g are in the chunk. Block i of group g (its points
+    ``BLOCK * i`` to ``BLOCK * i + BLOCK - 1`` in the chunk) gets the key
+    ``i / share[g]``; blocks are laid out by increasing key, ties by group. Writes the
+    chunk offset of every block to ``starts``, group-major: block i of group g is
+    ``starts[(blocks of groups before g) + i]``.
+
+    ``scratch`` (int64, 4 x (blocks + 1)) and ``keys`` (float64, 2 x blocks + 2) are
+    work space. Plain Python on NumPy arrays, written for numba to compile (the numba
+    backend runs it compiled); O(blocks) by a bucket sort: keys lie in [0, 1/16), and
+    bucketing by ``floor(key * 16 * B)`` over B buckets is monotone in the key (IEEE
+    multiplication by a positive constant is), so a counting sort on buckets plus an
+    insertion sort inside each (about one block per bucket) gives exactly the
+    (key, group) order.
+
+    Examples
+    --------
+    >>> share = np.array([40, 8])           # group 0: blocks of 16, 16, 8; group 1: one of 8
+    >>> starts = np.zeros(4, dtype=np.int64)
+    >>> int(place_blocks(share, starts, np.zeros((4, 5), np.int64), np.zeros(10)))
+    4
+    >>> starts.tolist()                     # keys 0, 1/40, 2/40 and 0: g0 b0, g1 b0, g0 b1, g0 b2
+    [0, 24, 40, 16]
+    """
+    n_groups = share.shape[0]
+    total = 0
+    for g in range(n_groups):
+        total += (share[g] + BLOCK - 1) // BLOCK
+    start = scratch[0]  # bucket b holds sorted slots start[b] .. start[b + 1] - 1
+    fill = scratch[1]
+    bucket_of = scratch[2]  # per block, group-major
+    sorted_block = scratch[3]  # per sorted slot: the group-major block number
+    for b in range(total + 1):
+        start[b] = 0
+    scale = 16.0 * total
+    u = 0
+    for g in range(n_groups):
+        a = np.float64(share[g])
+        for i in range((share[g] + BLOCK - 1) // BLOCK):
+            key = np.float64(i) / a
+            b = int(key * scale)
+            keys[u] = key
+            bucket_of[u] = b
+            start[b + 1] += 1
+            u += 1
+    for b in range(total):
+        start[b + 1] += start[b]
+    for b in range(total):
+        fill[b] = start[b]
+    u = 0
+    for g in range(n_groups):
+        for _ in range((share[g] + BLOCK - 1) // BLOCK):
+            b = bucket_of[u]
+            key = keys[u]
+            slot = fill[b]
+            fill[b] += 1
+            # Insertion sort by (key, group) inside the bucket: blocks arrive in
+            # group-major order, so an equal key never moves past an earlier group.
+            while slot > start[b] and keys[total + slot - 1] > key:
+                keys[total + slot] = keys[total + slot - 1]
+                sorted_block[slot] = sorted_block[slot - 1]
+                slot -= 1
+            keys[total + slot] = key
+            sorted_block[slot] = u
+            u += 1
+    # Sorting done: reuse ``fill`` and ``bucket_of`` for each block's group and index.
+    u = 0
+    for g in range(n_groups):
+        for i in range((share[g] + BLOCK - 1) // BLOCK):
+            fill[u] = g
+            bucket_of[u] = i
+            u += 1
+    p = 0
+    for v in range(total):
+        blk = sorted_block[v]
+        starts[blk] = p
+        p += min(BLOCK, share[fill[blk]] - BLOCK * bucket_of[blk])
+    return total

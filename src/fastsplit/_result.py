@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from ._labels import Grouping
 from ._plan import ChunkPlan
+from .backends._interface import Backend
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ class Stratified:
         order: np.ndarray | None,
         mode: str,
         backend: str,
-        kernels: ModuleType,
+        kernels: Backend,
         seconds: float,
     ) -> None:
         self._plan = plan
@@ -262,18 +262,12 @@ class Stratified:
         chunks are JAX arrays on the data's device.
         """
         bounds = self._plan.bounds
-        # A backend may gather chunks its own way (JAX: on the data's device).
-        gather_chunks = getattr(self._kernels, "gather_chunks", None)
-        if self.arrays is None and gather_chunks is not None:
-            yield from gather_chunks(self._sources, self.order, bounds)
+        if self.arrays is None:
+            yield from self._kernels.gather_chunks(self._sources, self.order, bounds)
             return
         for k in range(self._plan.n_chunks):
             lo, hi = int(bounds[k]), int(bounds[k + 1])
-            if self.arrays is not None:
-                yield tuple(a[lo:hi] for a in self.arrays)
-            else:
-                idx = self.order[lo:hi]
-                yield tuple(self._kernels.take(a, idx) for a in self._sources)
+            yield tuple(a[lo:hi] for a in self.arrays)
 
     def report(self) -> str:
         """Readable text report of :attr:`diagnostics`."""

@@ -195,3 +195,17 @@ def check_rounding(decimals: object, atol: object) -> tuple[int | None, float | 
         if not np.isfinite(tolerance) or tolerance < 0:
             raise InvalidArgumentError(f"atol must be a finite value >= 0, got {atol!r}.")
     return rounded, tolerance
+
+
+def check_fraction(max_memory_fraction: object) -> float:
+    """``max_memory_fraction`` must be a number in (0, 1]."""
+    if (
+        isinstance(max_memory_fraction, bool)
+        or not isinstance(max_memory_fraction, int | float | np.floating | np.integer)
+        or not 0 < float(max_memory_fraction) <= 1
+    ):
+        raise InvalidArgumentError(
+            f"max_memory_fraction must be a number in (0, 1], got {max_memory_fraction!r}; "
+            "it is the share of available memory stratify may use, e.g. 0.7."
+        )
+    return float(max_memory_fraction)

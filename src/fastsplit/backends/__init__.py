@@ -1,9 +1,14 @@
 """Backend registry and the ``backend="auto"`` dispatcher.
 
-A backend is a module that provides ``name``, ``factorize``, ``remap``, ``order``,
-``reorder`` and ``take`` (see ``_numpy.py``, the reference). Adding one means
-adding a module and one line to ``_REGISTRY``. Modules are imported on first use
-only; deciding which backend to use never imports numba or jax.
+A backend is a :class:`~fastsplit.backends._interface.Backend` (its kernels) and a
+:class:`~fastsplit.backends._interface.MemoryModel` (what they allocate), named by
+one entry of ``_REGISTRY``. Adding one means adding a module and one entry. The
+kernels are imported on first use only, and the memory model never needs the
+backend's library: deciding which backend to use, and whether a call fits in
+memory, never imports numba or jax.
+
+A device backend (``jax``) orders on the host and gathers on its device; its host
+backend is decided here, once: numba when installed, else the numpy oracle.
 """
 
 from __future__ import annotations
@@ -14,24 +19,40 @@ import os
 import sys
 from dataclasses import dataclass
 from functools import cache
-from types import ModuleType
 from typing import Any
 
+from .._validate import is_jax_array
 from ..errors import BackendUnavailableError, InvalidArgumentError
+from ._interface import Backend, MemoryModel
 
 
 @dataclass(frozen=True)
 class _Entry:
-    module: str
+    kernels: str  # "module:Class" of the Backend, imported on first use
+    sizes: str  # "module:Class" of its MemoryModel, importable without `requires`
     requires: str | None  # top-level package that must be importable
-    extra: str | None  # pip extra that installs it
+    extra: str | None  # pip extra (or package) that installs it
+    on_host: bool = True  # False: a device backend, ordering on the host backend
 
 
 _REGISTRY: dict[str, _Entry] = {
-    "numpy": _Entry("fastsplit.backends._numpy", None, None),
+    "numpy": _Entry(
+        "fastsplit.backends._numpy:NumpyBackend", "fastsplit.backends._numpy:NumpySizes", None, None
+    ),
     # numba is a dependency of fastsplit itself, not an extra: name the package.
-    "numba": _Entry("fastsplit.backends._numba", "numba", "numba"),
-    "jax": _Entry("fastsplit.backends._jax", "jax", "fastsplit[jax]"),
+    "numba": _Entry(
+        "fastsplit.backends._numba:NumbaBackend",
+        "fastsplit.backends._numba_sizes:NumbaSizes",
+        "numba",
+        "numba",
+    ),
+    "jax": _Entry(
+        "fastsplit.backends._jax:JaxBackend",
+        "fastsplit.backends._jax_sizes:JaxSizes",
+        "jax",
+        "fastsplit[jax]",
+        on_host=False,
+    ),
 }
 
 BACKENDS = ("auto", *_REGISTRY)
@@ -47,6 +68,11 @@ def _installed(package: str | None) -> bool:
         return importlib.util.find_spec(package) is not None
     except (ImportError, ValueError):
         return False
+
+
+def _load(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def available_backends() -> dict[str, str]:
@@ -72,28 +98,41 @@ def available_backends() -> dict[str, str]:
     return status
 
 
-@cache
-def get_backend(name: str) -> ModuleType:
-    """Import (once) and return the backend module called ``name``."""
+def _entry(name: str) -> _Entry:
     entry = _REGISTRY.get(name)
     if entry is None:
         raise InvalidArgumentError(
             f"backend={name!r} is not valid; use one of {', '.join(map(repr, BACKENDS))}."
         )
+    return entry
+
+
+def host_backend() -> str:
+    """The backend that computes codes and permutations on the host for a device backend."""
+    return "numba" if _installed("numba") else "numpy"
+
+
+@cache
+def get_backend(name: str) -> Backend:
+    """Import (once) and return the kernels of the backend called ``name``."""
+    entry = _entry(name)
     if not _installed(entry.requires):
         raise BackendUnavailableError(
             f"backend={name!r} needs {entry.requires}, which is not installed; "
             f"install it with: pip install {entry.extra}"
         )
-    return importlib.import_module(entry.module)
+    host = None if entry.on_host else get_backend(host_backend())
+    backend: Backend = _load(entry.kernels)(host=host)
+    return backend
 
 
-def is_jax_array(x: Any) -> bool:
-    """True for a JAX array, decided without importing jax."""
-    if "jax" not in sys.modules:
-        return False
-    jax = sys.modules["jax"]
-    return isinstance(x, jax.Array)
+@cache
+def memory_model(name: str) -> MemoryModel:
+    """The memory model of the backend called ``name`` (never imports its library)."""
+    entry = _entry(name)
+    host = None if entry.on_host else memory_model(host_backend())
+    model: MemoryModel = _load(entry.sizes)(host=host)
+    return model
 
 
 def resolve(backend: str, arrays: tuple[Any, ...] = ()) -> str:
@@ -102,7 +141,7 @@ def resolve(backend: str, arrays: tuple[Any, ...] = ()) -> str:
     ``"auto"``: JAX arrays -> ``"jax"``; else ``$FASTSPLIT_BACKEND`` if set; else
     ``"numba"`` when installed; else ``"numpy"``.
     """
-    if backend != "auto" and backend not in _REGISTRY:
+    if not isinstance(backend, str) or (backend != "auto" and backend not in _REGISTRY):
         raise InvalidArgumentError(
             f"backend={backend!r} is not valid; use one of {', '.join(map(repr, BACKENDS))}."
         )
@@ -117,7 +156,15 @@ def resolve(backend: str, arrays: tuple[Any, ...] = ()) -> str:
                 f"{ENV_VAR}={override!r} is not valid; use one of {', '.join(map(repr, BACKENDS))}."
             )
         return override
-    return "numba" if _installed("numba") else "numpy"
+    return host_backend()
 
 
-__all__ = ["BACKENDS", "available_backends", "get_backend", "is_jax_array", "resolve"]
+__all__ = [
+    "BACKENDS",
+    "available_backends",
+    "get_backend",
+    "host_backend",
+    "is_jax_array",
+    "memory_model",
+    "resolve",
+]

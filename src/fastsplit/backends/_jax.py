@@ -25,11 +25,8 @@ an error that says how to fix it instead.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from functools import partial
-from types import ModuleType
 from typing import Any
 
 import jax
@@ -40,41 +37,10 @@ from jax import lax
 from .._labels import Grouping
 from .._plan import ChunkPlan
 from ..errors import InvalidArgumentError, InvalidTypeError
-
-name = "jax"
-
-# The host machinery that decides the order: one O(n) pass over the labels.
-_host: ModuleType = importlib.import_module(
-    "fastsplit.backends._numba"
-    if importlib.util.find_spec("numba") is not None
-    else "fastsplit.backends._numpy"
-)
-
-HOST_BACKEND: str = _host.name
-"""Name of the backend that computes codes and the permutation on the host."""
+from ._interface import Backend, Inputs, Reordered
+from ._numpy import take as host_take
 
 _JAX_KINDS = "biufc"  # dtype kinds JAX can hold (no datetime, timedelta, object)
-
-
-# ----------------------------------------------------------------- host-side passes
-
-
-def factorize(labels: np.ndarray) -> Grouping:
-    """Ascending unique labels, counts and per-point codes (on the host)."""
-    return _host.factorize(labels)
-
-
-def remap(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """``table[codes]`` (on the host)."""
-    return _host.remap(codes, table)
-
-
-def order(grouping: Grouping, plan: ChunkPlan) -> np.ndarray:
-    """The stratified permutation as a NumPy array (computed on the host)."""
-    return _host.order(grouping, plan)
-
-
-# ---------------------------------------------------------------------- device side
 
 
 def x64_enabled() -> bool:
@@ -136,22 +102,26 @@ def _device_of(a: Any) -> Any:
     return next(iter(devices))
 
 
-def validate(arrays: tuple[Any, ...]) -> None:
-    """Refuse, before any work, what this backend would get wrong (called by ``stratify``)."""
-    check_index_range(max((a.shape[0] for a in arrays), default=0))
-    for position, a in enumerate(arrays):
-        _device_of(a)
-        if not _stays_on_host(a):
-            _check_dtype(position, a)
-
-
-def target_device(arrays: tuple[Any, ...]) -> Any:
+def _target_device(arrays: Sequence[Any]) -> Any:
     """Where NumPy inputs go: the first JAX input's device, else JAX's default."""
     for a in arrays:
         device = _device_of(a)
         if device is not None:
             return device
     return jax.devices()[0]
+
+
+def device_free_memory(device: Any) -> int | None:
+    """Free memory of an accelerator, or None for a CPU device (its buffers are host memory)."""
+    if device is None or getattr(device, "platform", "cpu") == "cpu":
+        return None
+    try:
+        stats = device.memory_stats()
+    except Exception:  # backends without memory statistics
+        return None
+    if not stats or "bytes_limit" not in stats:
+        return None
+    return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
 
 
 @jax.jit
@@ -171,95 +141,118 @@ def _gather_slice(
     return tuple(jnp.take(a, window, mode="clip", unique_indices=True) for a in arrays)
 
 
-def _gather_all(arrays: tuple[Any, ...], indices: np.ndarray) -> tuple[Any, ...]:
-    """Gather every array by ``indices``: one jitted call per device for all its arrays."""
-    validate(arrays)
-    check_index_range(indices.shape[0])
-    default = target_device(arrays)
-    out: list[Any] = [None] * len(arrays)
-    by_device: dict[Any, list[int]] = {}
-    on_device: dict[int, jax.Array] = {}
-    for position, a in enumerate(arrays):
-        if _stays_on_host(a):
-            out[position] = _host.take(a, indices)
-            continue
-        if isinstance(a, jax.Array):
-            on_device[position] = a
-        else:  # NumPy input the caller asked JAX to handle: it moves once, to `default`
-            on_device[position] = jax.device_put(a, default)
-        by_device.setdefault(_device_of(on_device[position]), []).append(position)
-    for device, positions in by_device.items():
-        device_indices = jax.device_put(indices, device)
-        gathered = _gather(tuple(on_device[p] for p in positions), device_indices)
-        for p, g in zip(positions, gathered, strict=True):
-            out[p] = g
-    return tuple(out)
+class JaxBackend(Backend):
+    """Codes and the permutation from a host backend; the gather on the data's device."""
 
+    name = "jax"
 
-def reorder(
-    grouping: Grouping, plan: ChunkPlan, arrays: tuple[Any, ...], order_cache: Callable[[], Any]
-) -> tuple[Any, ...]:
-    """Copy mode: every array gathered on its device by the host-computed permutation."""
-    if not arrays:
-        return ()
-    return _gather_all(arrays, order_cache())
+    def __init__(self, host: Backend | None = None) -> None:
+        if host is None:
+            raise TypeError("the jax backend needs the host backend that computes its order")
+        self.host = host
 
+    # -- host side: one O(n) pass over the labels, the same permutation as every backend
+    def factorize(self, labels: np.ndarray) -> Grouping:
+        return self.host.factorize(labels)
 
-def take(array: Any, indices: np.ndarray) -> Any:
-    """``array[indices]`` as a JAX array on ``array``'s device (default device for NumPy)."""
-    (out,) = _gather_all((array,), np.asarray(indices))
-    return out
+    def remap(self, codes: np.ndarray, table: np.ndarray) -> np.ndarray:
+        return self.host.remap(codes, table)
 
+    def order(self, grouping: Grouping, plan: ChunkPlan) -> np.ndarray:
+        return self.host.order(grouping, plan)
 
-def gather_chunks(
-    sources: tuple[Any, ...], order: np.ndarray, bounds: np.ndarray
-) -> Iterator[tuple[Any, ...]]:
-    """Index mode: yield each chunk of every source, gathered when it is reached.
+    # -- device side
+    def validate(self, arrays: tuple[Any, ...]) -> None:
+        check_index_range(max((a.shape[0] for a in arrays), default=0))
+        for position, a in enumerate(arrays):
+            _device_of(a)
+            if not _stays_on_host(a):
+                _check_dtype(position, a)
 
-    JAX sources are gathered on their device from one on-device copy of the
-    permutation. NumPy (and memory-mapped) sources are gathered on the host,
-    chunk by chunk, and only the chunk goes to the device: resident memory is
-    O(chunk), not O(n).
-    """
-    validate(sources)
-    default = target_device(sources)
-    device_order: dict[Any, jax.Array] = {}
-    for a in sources:
-        device = _device_of(a)
-        if device is not None and device not in device_order:
-            device_order[device] = jax.device_put(order, device)
-    for k in range(bounds.shape[0] - 1):
-        lo, hi = int(bounds[k]), int(bounds[k + 1])
-        chunk: list[Any] = [None] * len(sources)
+    def memory_inputs(self, arrays: Sequence[Any]) -> Inputs:
+        """Device arrays, host arrays that will be uploaded, and the device's free memory."""
+        uploads = sum(
+            int(a.dtype.itemsize)
+            for a in arrays
+            if not isinstance(a, jax.Array) and not _stays_on_host(a)
+        )
+        return Inputs(
+            itemsizes=tuple(int(a.dtype.itemsize) for a in arrays),
+            device_arrays=any(isinstance(a, jax.Array) for a in arrays),
+            upload_itemsize=uploads,
+            device_free=device_free_memory(_target_device(arrays)),
+        )
+
+    def _gather_all(self, arrays: tuple[Any, ...], indices: np.ndarray) -> tuple[Any, ...]:
+        """Gather every array by ``indices``: one jitted call per device for all its arrays."""
+        self.validate(arrays)
+        check_index_range(indices.shape[0])
+        default = _target_device(arrays)
+        out: list[Any] = [None] * len(arrays)
         by_device: dict[Any, list[int]] = {}
-        for position, a in enumerate(sources):
-            device = _device_of(a)
-            if device is not None:
-                by_device.setdefault(device, []).append(position)
+        on_device: dict[int, jax.Array] = {}
+        for position, a in enumerate(arrays):
+            if _stays_on_host(a):
+                out[position] = host_take(a, indices)
                 continue
-            # np.take touches only this chunk's pages of a memory-mapped source.
-            part = _host.take(a, order[lo:hi])
-            chunk[position] = part if _stays_on_host(a) else jax.device_put(part, default)
+            if isinstance(a, jax.Array):
+                on_device[position] = a
+            else:  # NumPy input the caller asked JAX to handle: it moves once, to `default`
+                on_device[position] = jax.device_put(a, default)
+            by_device.setdefault(_device_of(on_device[position]), []).append(position)
         for device, positions in by_device.items():
-            gathered = _gather_slice(
-                tuple(sources[p] for p in positions), device_order[device], lo, size=hi - lo
-            )
+            device_indices = jax.device_put(indices, device)
+            gathered = _gather(tuple(on_device[p] for p in positions), device_indices)
             for p, g in zip(positions, gathered, strict=True):
-                chunk[p] = g
-        yield tuple(chunk)
+                out[p] = g
+        return tuple(out)
+
+    def reorder(self, grouping: Grouping, plan: ChunkPlan, arrays: tuple[Any, ...]) -> Reordered:
+        """Copy mode: every array gathered on its device by the host-computed permutation."""
+        order = self.order(grouping, plan)
+        return Reordered(self._gather_all(arrays, order) if arrays else (), order)
+
+    def take(self, array: Any, indices: np.ndarray) -> Any:
+        """``array[indices]`` as a JAX array on ``array``'s device (default device for NumPy)."""
+        (out,) = self._gather_all((array,), np.asarray(indices))
+        return out
+
+    def gather_chunks(
+        self, sources: tuple[Any, ...], order: np.ndarray, bounds: np.ndarray
+    ) -> Iterator[tuple[Any, ...]]:
+        """Index mode: yield each chunk of every source, gathered when it is reached.
+
+        JAX sources are gathered on their device from one on-device copy of the
+        permutation. NumPy (and memory-mapped) sources are gathered on the host,
+        chunk by chunk, and only the chunk goes to the device: resident memory is
+        O(chunk), not O(n).
+        """
+        self.validate(sources)
+        default = _target_device(sources)
+        device_order: dict[Any, jax.Array] = {}
+        for a in sources:
+            device = _device_of(a)
+            if device is not None and device not in device_order:
+                device_order[device] = jax.device_put(order, device)
+        for k in range(bounds.shape[0] - 1):
+            lo, hi = int(bounds[k]), int(bounds[k + 1])
+            chunk: list[Any] = [None] * len(sources)
+            by_device: dict[Any, list[int]] = {}
+            for position, a in enumerate(sources):
+                device = _device_of(a)
+                if device is not None:
+                    by_device.setdefault(device, []).append(position)
+                    continue
+                # np.take touches only this chunk's pages of a memory-mapped source.
+                part = host_take(a, order[lo:hi])
+                chunk[position] = part if _stays_on_host(a) else jax.device_put(part, default)
+            for device, positions in by_device.items():
+                gathered = _gather_slice(
+                    tuple(sources[p] for p in positions), device_order[device], lo, size=hi - lo
+                )
+                for p, g in zip(positions, gathered, strict=True):
+                    chunk[p] = g
+            yield tuple(chunk)
 
 
-__all__ = [
-    "HOST_BACKEND",
-    "check_index_range",
-    "factorize",
-    "gather_chunks",
-    "name",
-    "order",
-    "remap",
-    "reorder",
-    "take",
-    "target_device",
-    "validate",
-    "x64_enabled",
-]
+__all__ = ["JaxBackend", "check_index_range", "device_free_memory", "x64_enabled"]

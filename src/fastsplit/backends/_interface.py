@@ -1,0 +1,190 @@
+"""What a backend is: the kernels it provides and the memory it needs.
+
+A backend is two classes registered under one name in ``backends/__init__.py``:
+
+* a :class:`Backend` (the kernels): four hooks every backend writes
+  (``factorize``, ``remap``, ``order``, ``take``) and four with a default that a
+  backend overrides only when it does better (``reorder``, ``gather_chunks``,
+  ``validate``, ``memory_inputs``);
+* a :class:`MemoryModel`: the bytes its kernels allocate for a :class:`Shape`,
+  importable without the backend's own library (deciding whether a call fits must
+  not import numba or jax).
+
+The front end (``_api``, ``_result``) calls these hooks and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+
+from .._labels import Grouping
+from .._plan import ChunkPlan
+
+
+class Reordered(NamedTuple):
+    """What copy mode returns: the reordered arrays, and the permutation if it was built."""
+
+    arrays: tuple[Any, ...]
+    order: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the memory model needs to know about the data arrays of one call.
+
+    Attributes
+    ----------
+    itemsizes : tuple of int
+        Bytes per value of each array.
+    device_arrays : bool
+        Some arrays already live on the device the outputs go to (JAX).
+    upload_itemsize : int
+        Bytes per point of host arrays that the backend moves to that device.
+    device_free : int or None
+        Free memory of an accelerator the outputs go to; ``None`` when the outputs
+        live in host memory (every CPU backend, JAX on a CPU device).
+    """
+
+    itemsizes: tuple[int, ...]
+    device_arrays: bool = False
+    upload_itemsize: int = 0
+    device_free: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Shape:
+    """A stratification described by O(G) numbers, without data.
+
+    ``counts[i]`` points in each of ``weights[i]`` groups. A full
+    :class:`~fastsplit._plan.ChunkPlan` would allocate O(K) arrays, already too
+    much for a request that must be refused before allocating anything.
+    """
+
+    n: int
+    chunk_size: int
+    layout: str
+    counts: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def of_plan(cls, plan: ChunkPlan) -> Shape:
+        """The shape of an existing plan (exact group sizes)."""
+        counts = np.asarray(plan.counts, dtype=np.int64)
+        return cls(plan.n, plan.chunk_size, plan.layout, counts, np.ones_like(counts))
+
+    @classmethod
+    def balanced(cls, n: int, n_groups: int, chunk_size: int, layout: str) -> Shape:
+        """``n`` points spread as evenly as possible over ``n_groups`` groups."""
+        groups = max(1, min(n_groups, n)) if n else 1
+        base, extra = divmod(n, groups)
+        return cls(
+            n,
+            chunk_size,
+            "strided" if layout == "auto" else layout,
+            np.array([base, base + 1], dtype=np.int64),
+            np.array([groups - extra, extra], dtype=np.int64),
+        )
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.n // self.chunk_size) if self.n else 0
+
+
+Parts = dict[str, int]
+"""Named byte counts that make up a peak (``{"codes": ..., "order": ...}``)."""
+
+
+@dataclass(frozen=True)
+class Need:
+    """Peak bytes above the inputs, per mode, in host memory and on an accelerator."""
+
+    copy: Parts
+    index: Parts
+    copy_device: Parts = field(default_factory=dict)
+    index_device: Parts = field(default_factory=dict)
+
+
+def plus(*parts: Parts) -> Parts:
+    """Sum of named byte counts, name by name."""
+    out: Parts = {}
+    for p in parts:
+        for key, value in p.items():
+            out[key] = out.get(key, 0) + value
+    return out
+
+
+def largest(*phases: Parts) -> Parts:
+    """The phase with the most bytes: phases run one after another, the peak is the largest."""
+    return max(phases, key=lambda parts: sum(parts.values()))
+
+
+class MemoryModel(Protocol):
+    """Bytes a backend allocates on top of the inputs, checked against tracemalloc in the tests."""
+
+    def need(self, shape: Shape, *, code_bytes: int, inputs: Inputs) -> Need:
+        """The peak of each mode for a stratification of ``shape``."""
+        ...
+
+
+class Backend(Protocol):
+    """The kernels of one backend. Subclass it: the hooks with a body are defaults.
+
+    Every kernel works on host NumPy ``codes`` and a :class:`~fastsplit._plan.ChunkPlan`
+    and must give the numpy oracle's output bit for bit (contract C6).
+    """
+
+    name: str
+
+    def factorize(self, labels: np.ndarray) -> Grouping:
+        """Ascending unique labels, their counts and a compact code per point."""
+        ...
+
+    def remap(self, codes: np.ndarray, table: np.ndarray) -> np.ndarray:
+        """``table[codes]`` (merging groups with ``atol``)."""
+        ...
+
+    def order(self, grouping: Grouping, plan: ChunkPlan) -> np.ndarray:
+        """The permutation: output point p is input point ``order[p]`` (host NumPy array)."""
+        ...
+
+    def take(self, array: Any, indices: np.ndarray) -> Any:
+        """``array[indices]`` into fresh memory, dtype preserved."""
+        ...
+
+    def reorder(self, grouping: Grouping, plan: ChunkPlan, arrays: tuple[Any, ...]) -> Reordered:
+        """Copy mode: every array in stratified order. Default: the order, then a gather each."""
+        order = self.order(grouping, plan)
+        return Reordered(tuple(self.take(a, order) for a in arrays), order)
+
+    def gather_chunks(
+        self, sources: tuple[Any, ...], order: np.ndarray, bounds: np.ndarray
+    ) -> Iterator[tuple[Any, ...]]:
+        """Index mode: each chunk gathered from ``sources`` when it is reached (O(chunk))."""
+        for k in range(bounds.shape[0] - 1):
+            indices = order[int(bounds[k]) : int(bounds[k + 1])]
+            yield tuple(self.take(a, indices) for a in sources)
+
+    def validate(self, arrays: tuple[Any, ...]) -> None:
+        """Refuse, before any work, inputs this backend would get wrong. Default: none."""
+        return None
+
+    def memory_inputs(self, arrays: Sequence[Any]) -> Inputs:
+        """What the memory model needs to know about ``arrays``. Default: their item sizes."""
+        return Inputs(itemsizes=tuple(int(a.dtype.itemsize) for a in arrays))
+
+
+__all__ = [
+    "Backend",
+    "Inputs",
+    "MemoryModel",
+    "Need",
+    "Parts",
+    "Reordered",
+    "Shape",
+    "largest",
+    "plus",
+]

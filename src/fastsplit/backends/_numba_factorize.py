@@ -1,0 +1,169 @@
+"""Labels -> codes in O(n) with numba: a hash table per thread, merged.
+
+A small open-addressing hash table on the labels' bit patterns (-0.0 folded onto
+0.0, NaN/inf refused), with a fast path that copies the code over runs of equal
+labels (angle-major data is almost all runs, skipped 64 labels at a time). Each
+thread factorizes its own segment; the small per-segment tables are merged and a
+segment's codes rewritten only where its numbering differs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._labels import Grouping, code_dtype, non_finite_error
+from ._jit import jit, parallel, segment_bounds
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+"""The unsigned integer type of each item size: kernels move bits, not numbers."""
+
+
+@jit()
+def _factorize(bits, float_bits, codes, max_groups):
+    """Codes in first-appearance order. Returns (status, n_groups, keys, counts).
+
+    status: 0 ok, 1 more than ``max_groups`` groups (retry with wider codes),
+    2 non-finite label at index ``n_groups``.
+    """
+    n = bits.size
+    sign = np.uint64(0)
+    exponent = np.uint64(0)
+    if float_bits == 64:
+        sign = np.uint64(1) << np.uint64(63)
+        exponent = np.uint64(0x7FF0000000000000)
+    elif float_bits == 32:
+        sign = np.uint64(1) << np.uint64(31)
+        exponent = np.uint64(0x7F800000)
+    log_cap = np.uint64(6)
+    cap = 64
+    table_key = np.zeros(cap, dtype=np.uint64)
+    table_code = np.full(cap, -1, dtype=np.int64)  # -1: empty (every key value is valid)
+    keys = np.empty(16, dtype=np.uint64)
+    counts = np.zeros(16, dtype=np.int64)
+    n_groups = 0
+    prev = np.uint64(0)
+    prev_code = -1
+    i = 0
+    while i < n:
+        b = np.uint64(bits[i])
+        if prev_code >= 0 and b == prev:
+            j = i + 1
+            while j + 64 <= n:
+                diff = np.uint64(0)
+                for u in range(64):
+                    diff |= np.uint64(bits[j + u]) ^ prev
+                if diff:
+                    break
+                j += 64
+            while j < n and np.uint64(bits[j]) == prev:
+                j += 1
+            codes[i:j] = prev_code
+            counts[prev_code] += j - i
+            i = j
+            continue
+        key = b
+        if float_bits:
+            if (key & exponent) == exponent:
+                return 2, i, keys, counts
+            if key == sign:
+                key = np.uint64(0)
+        slot = (key * _GOLDEN) >> (np.uint64(64) - log_cap)
+        mask = np.uint64(cap - 1)
+        while table_code[slot] >= 0 and table_key[slot] != key:
+            slot = (slot + np.uint64(1)) & mask
+        if table_code[slot] >= 0:
+            code = table_code[slot]
+        else:
+            if n_groups == max_groups:
+                return 1, n_groups, keys, counts
+            code = n_groups
+            n_groups += 1
+            table_key[slot] = key
+            table_code[slot] = code
+            if n_groups > keys.size:
+                keys = np.concatenate((keys, np.empty(keys.size, dtype=np.uint64)))
+                counts = np.concatenate((counts, np.zeros(counts.size, dtype=np.int64)))
+            keys[code] = key
+            if 2 * n_groups > cap:  # keep load below 1/2: grow and rehash
+                cap *= 2
+                log_cap += np.uint64(1)
+                mask = np.uint64(cap - 1)
+                table_key = np.zeros(cap, dtype=np.uint64)
+                table_code = np.full(cap, -1, dtype=np.int64)
+                for c in range(n_groups):
+                    s = (keys[c] * _GOLDEN) >> (np.uint64(64) - log_cap)
+                    while table_code[s] >= 0:
+                        s = (s + np.uint64(1)) & mask
+                    table_key[s] = keys[c]
+                    table_code[s] = c
+        codes[i] = code
+        counts[code] += 1
+        prev = b
+        prev_code = code
+        i += 1
+    return 0, n_groups, keys[:n_groups], counts[:n_groups]
+
+
+@jit()
+def _remap(codes, table, out):
+    for i in range(codes.size):
+        out[i] = table[codes[i]]
+
+
+def factorize(labels: np.ndarray) -> Grouping:
+    """Ascending unique labels, counts and per-point codes, in O(n).
+
+    Each thread factorizes its own segment; the small per-segment tables are then
+    merged and a segment's codes rewritten only where its numbering differs.
+    """
+    bits = labels.view(BITS[labels.dtype.itemsize])
+    float_bits = 8 * labels.dtype.itemsize if labels.dtype.kind == "f" else 0
+    seg = segment_bounds(labels.size)
+    spans = [(int(seg[s]), int(seg[s + 1])) for s in range(seg.size - 1)]
+    max_groups = 256
+    while True:
+        codes = np.empty(labels.size, dtype=code_dtype(max_groups))
+        found = parallel(
+            _factorize,
+            [(bits[lo:hi], float_bits, codes[lo:hi], max_groups) for lo, hi in spans],
+        )
+        bad = [lo + int(f[1]) for (lo, _), f in zip(spans, found, strict=True) if f[0] == 2]
+        if bad:
+            raise non_finite_error(labels, min(bad))
+        if all(f[0] == 0 for f in found):
+            break
+        max_groups = 65536 if max_groups == 256 else 2**32  # a segment overflowed: redo
+    values = [f[2].astype(bits.dtype).view(labels.dtype) for f in found]
+    groups = np.unique(np.concatenate(values))
+    # Every segment fits its codes, but together they may need a wider type: the
+    # merge pass below then writes the global codes into a wider array.
+    merged = codes if groups.size <= max_groups else np.empty(labels.size, code_dtype(groups.size))
+    counts = np.zeros((len(spans), groups.size), dtype=np.int64)
+    jobs = []
+    for s, ((lo, hi), local, found_s) in enumerate(zip(spans, values, found, strict=True)):
+        table = np.searchsorted(groups, local).astype(merged.dtype)
+        counts[s, table] = found_s[3]
+        if merged is not codes or (table != np.arange(table.size)).any():
+            jobs.append((codes[lo:hi], table, merged[lo:hi]))
+    if jobs:
+        parallel(_remap, jobs)
+    codes = merged
+    # The per-segment counts spare the scatter its own counting pass.
+    return Grouping(
+        codes=codes,
+        groups=np.asarray(groups),
+        counts=counts.sum(axis=0),
+        scatter_hint=(seg, counts),
+    )
+
+
+def remap(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``table[codes]``."""
+    out = np.empty(codes.size, dtype=table.dtype)
+    _remap(codes, table, out)
+    return out
+
+
+__all__ = ["BITS", "factorize", "remap"]

@@ -1,0 +1,307 @@
+"""The scatter walk of the numba backend: every point straight to its output slot.
+
+The input is cut into one segment per thread; each segment knows every group's
+first rank (from the parallel count pass, or from factorize), walks its points,
+derives (chunk, position) incrementally and writes straight to the output slot
+through the writers of ``_numba_emit``: the input index in index mode, every
+array's value in copy mode. Positions inside a chunk come from the placement rule
+:func:`fastsplit._plan.place_blocks`, compiled here, once per chunk into a block
+table. The destination of a point depends only on its group and rank, so the
+result is the same for any number of threads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._labels import Grouping
+from .._plan import ChunkPlan, place_blocks
+from ._jit import jit, parallel, segment_bounds
+from ._numba_emit import emit_block, emit_points, emit_tile
+from ._numba_sizes import block_counts
+
+_SUB = 1024  # destinations computed per pass over the arrays (fits L1)
+
+
+# ------------------------------------------------------------------ within-chunk layout
+
+_place_blocks = jit()(place_blocks)
+
+
+@jit()
+def _pair_block(t, r, nb1, nb0):
+    """Offset of pair (g, slot t) among group g's blocks."""
+    if t < r:
+        return t * nb1
+    return r * nb1 + (t - r) * nb0
+
+
+@jit()
+def _slot(k, g, shift, n_chunks):
+    t = k - shift[g]
+    return t + n_chunks if t < 0 else t
+
+
+@jit()
+def _block_positions_range(k0, k1, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos):
+    """Chunks k0 .. k1 - 1: lay out each one's blocks and record where they start."""
+    n_groups = q.size
+    max_blocks = 0
+    for g in range(n_groups):
+        max_blocks += nb1[g]
+    share = np.empty(n_groups, dtype=np.int64)
+    starts = np.empty(max_blocks, dtype=np.int64)
+    scratch = np.empty((4, max_blocks + 1), dtype=np.int64)
+    keys = np.empty(2 * max_blocks + 2, dtype=np.float64)
+    for k in range(k0, k1):
+        for g in range(n_groups):
+            share[g] = q[g] + (1 if _slot(k, g, shift, n_chunks) < r[g] else 0)
+        _place_blocks(share, starts, scratch, keys)
+        u = 0
+        for g in range(n_groups):
+            t = _slot(k, g, shift, n_chunks)
+            base = blk_base[g] + _pair_block(t, r[g], nb1[g], nb0[g])
+            for i in range((share[g] + 15) >> 4):
+                block_pos[base + i] = starts[u]
+                u += 1
+
+
+# ---------------------------------------------------------------------------- scatter
+#
+# ``plan`` below is the tuple built by ``_Tables``, indexed by these constants:
+#   (q, r, shift, nb1, nb0, blk_base, bounds, block_pos, n_chunks, strided)
+# and the walking state of group g is (st_a, st_b, st_c)[g]:
+#   strided:    slot t = rank mod K, row m = rank div K (the rank inside the chunk)
+#   contiguous: chunk k, rank m inside the chunk, points of g left in chunk k
+
+_Q, _R, _SHIFT, _NB1, _NB0, _BLK_BASE, _BOUNDS, _BLOCK_POS, _N_CHUNKS, _STRIDED = range(10)
+_REPEAT = {1: 0x0101010101010101, 2: 0x0001000100010001, 4: 0x0000000100000001, 8: 1}
+
+
+def _words(codes: np.ndarray) -> np.ndarray:
+    """The codes as 64-bit words, to compare 8 / itemsize codes at once."""
+    per = 8 // codes.itemsize
+    return codes[: codes.size - codes.size % per].view(np.uint64)
+
+
+@jit()
+def _run_end(codes, words, repeat, i, hi):
+    """End of the run of equal codes starting at i, a 64-bit word at a time."""
+    g = codes[i]
+    per = 8 // codes.itemsize
+    j = i + 1
+    while j < hi and j % per and codes[j] == g:
+        j += 1
+    if j < hi and j % per == 0 and codes[j] == g:
+        pattern = np.uint64(g) * np.uint64(repeat)
+        w = j // per
+        last = hi // per
+        while w < last and words[w] == pattern:
+            w += 1
+        j = w * per
+    while j < hi and codes[j] == g:
+        j += 1
+    return j
+
+
+@jit()
+def _count_segment(codes, words, repeat, lo, hi, counts):
+    """Points per group in codes[lo:hi], one update per run."""
+    i = lo
+    while i < hi:
+        j = _run_end(codes, words, repeat, i, hi)
+        counts[codes[i]] += j - i
+        i = j
+
+
+@jit()
+def _pair_count(g, t, q, r):
+    return q[g] + (1 if t < r[g] else 0)
+
+
+@jit()
+def _block_start(g, t, k, m, plan):
+    """Output position of the block holding rank m of group g in chunk k (slot t)."""
+    r, nb1, nb0 = plan[_R], plan[_NB1], plan[_NB0]
+    blk_base, bounds, block_pos = plan[_BLK_BASE], plan[_BOUNDS], plan[_BLOCK_POS]
+    blk = blk_base[g] + _pair_block(t, r[g], nb1[g], nb0[g]) + (m >> 4)
+    return bounds[k] + block_pos[blk]
+
+
+@jit()
+def _start_state(rank0, plan, st_a, st_b, st_c):
+    """Walking state of every group at the segment's first ranks ``rank0``."""
+    q, r, shift, n_chunks = plan[_Q], plan[_R], plan[_SHIFT], plan[_N_CHUNKS]
+    for g in range(q.size):
+        j = rank0[g]
+        if plan[_STRIDED]:
+            st_a[g] = j % n_chunks
+            st_b[g] = j // n_chunks
+            continue
+        k = 0
+        a = _pair_count(g, _slot(0, g, shift, n_chunks), q, r)
+        while j >= a and k < n_chunks - 1:
+            j -= a
+            k += 1
+            a = _pair_count(g, _slot(k, g, shift, n_chunks), q, r)
+        st_a[g] = k
+        st_b[g] = j
+        st_c[g] = max(a - j, 0)
+
+
+@jit()
+def _next_points(g, plan, st_a, st_b, st_c, buf, count):
+    """Output positions of group g's next ``count`` points into buf; advances its state.
+
+    One call per batch: unpacking the plan per point cost more than the work.
+    """
+    q, r, shift, nb1, nb0 = plan[_Q], plan[_R], plan[_SHIFT], plan[_NB1], plan[_NB0]
+    blk_base, bounds, block_pos = plan[_BLK_BASE], plan[_BOUNDS], plan[_BLOCK_POS]
+    n_chunks = plan[_N_CHUNKS]
+    sg, rg, n1, n0, base = shift[g], r[g], nb1[g], nb0[g], blk_base[g]
+    if plan[_STRIDED]:
+        t, m = st_a[g], st_b[g]
+        k = t + sg
+        if k >= n_chunks:
+            k -= n_chunks
+        for u in range(count):
+            blk = base + _pair_block(t, rg, n1, n0) + (m >> 4)
+            buf[u] = bounds[k] + block_pos[blk] + (m & 15)
+            t += 1
+            k += 1
+            if k == n_chunks:
+                k = 0
+            if t == n_chunks:
+                t = 0
+                m += 1
+        st_a[g], st_b[g] = t, m
+        return
+    k, m, left = st_a[g], st_b[g], st_c[g]
+    for u in range(count):
+        while left == 0:  # on to the next chunk holding points of g
+            k += 1
+            m = 0
+            left = _pair_count(g, _slot(k, g, shift, n_chunks), q, r)
+        t = _slot(k, g, shift, n_chunks)
+        buf[u] = bounds[k] + block_pos[base + _pair_block(t, rg, n1, n0) + (m >> 4)] + (m & 15)
+        m += 1
+        left -= 1
+    st_a[g], st_b[g], st_c[g] = k, m, left
+
+
+@jit()
+def _walk(codes, words, repeat, lo, hi, rank0, plan, target):
+    """Send points lo..hi-1 to their output positions, through the ``emit_*`` writers.
+
+    Long runs of one group take a fast path: in the strided layout a tile of
+    16 rows x K slots (each slot's 16 points fill one output block); in the
+    contiguous layout 16 consecutive points filling one block. Everything else
+    goes point by point through a small buffer of positions.
+    """
+    q, shift, n_chunks, strided = plan[_Q], plan[_SHIFT], plan[_N_CHUNKS], plan[_STRIDED]
+    n_groups = q.size
+    st_a = np.zeros(n_groups, dtype=np.int64)
+    st_b = np.zeros(n_groups, dtype=np.int64)
+    st_c = np.zeros(n_groups, dtype=np.int64)
+    _start_state(rank0, plan, st_a, st_b, st_c)
+    buf = np.empty(_SUB, dtype=np.int64)
+    tile = np.empty(max(1, _SUB // (16 * n_chunks)) * n_chunks, dtype=np.int64)
+    span = 16 * n_chunks
+    i = lo
+    while i < hi:
+        j = _run_end(codes, words, repeat, i, hi)
+        g = codes[i]
+        while i < j:
+            if strided:
+                to_boundary = (-(st_b[g] * n_chunks + st_a[g])) % span
+                if to_boundary == 0 and j - i >= span:
+                    # a batch of whole tiles per writer call (a call costs more
+                    # than a small tile's work when K is small)
+                    n_tiles = min((j - i) // span, max(1, _SUB // span))
+                    for x in range(n_tiles):
+                        k = shift[g]
+                        for t in range(n_chunks):
+                            tile[x * n_chunks + t] = _block_start(g, t, k, st_b[g] + 16 * x, plan)
+                            k = k + 1 if k + 1 < n_chunks else 0
+                    emit_tile(target, tile, n_tiles, i, n_chunks)
+                    st_b[g] += 16 * n_tiles
+                    i += span * n_tiles
+                    continue
+                stop = min(j, i + (to_boundary if to_boundary else span))
+            else:
+                m = st_b[g]
+                left = st_c[g]
+                if left >= 16 and m % 16 == 0 and j - i >= 16:
+                    k = st_a[g]
+                    t = _slot(k, g, shift, n_chunks)
+                    n_blocks = min(left // 16, (j - i) // 16, _SUB // 16)
+                    for x in range(n_blocks):
+                        buf[x] = _block_start(g, t, k, m + 16 * x, plan)
+                    emit_block(target, buf, n_blocks, i)
+                    st_b[g] = m + 16 * n_blocks
+                    st_c[g] = left - 16 * n_blocks
+                    i += 16 * n_blocks
+                    continue
+                stop = min(j, i + (16 - m % 16 if m % 16 else max(1, min(left, 16))))
+            while i < stop:
+                count = min(_SUB, stop - i)
+                _next_points(g, plan, st_a, st_b, st_c, buf, count)
+                emit_points(target, buf, i, count)
+                i += count
+
+
+@jit()
+def _segment(codes, words, repeat, lo, hi, rank0, plan, target):
+    """Scatter points lo..hi-1: their indices (index mode) or values (copy mode)."""
+    _walk(codes, words, repeat, lo, hi, rank0, plan, target)
+
+
+class Tables:
+    """Everything the scatter needs: the block layout and each segment's first ranks."""
+
+    def __init__(self, grouping: Grouping, plan: ChunkPlan) -> None:
+        codes = grouping.codes
+        k = plan.n_chunks
+        q, r = plan.per_chunk, plan.extra
+        nb1, nb0, blocks = block_counts(q, r, k)
+        blk_base = np.cumsum(blocks) - blocks
+        pos_type = np.int32 if plan.chunk_size < 2**31 else np.int64
+        block_pos = np.empty(int(blocks.sum()), dtype=pos_type)
+        strided = plan.layout == "strided"
+        self.plan = (q, r, plan.shift, nb1, nb0, blk_base, plan.bounds, block_pos, k, strided)
+        self.seg_bounds = segment_bounds(plan.n)
+        n_seg = self.seg_bounds.size - 1
+        split = np.linspace(0, k, n_seg + 1).astype(np.int64)
+        layout_jobs = [
+            (int(split[i]), int(split[i + 1]), *self.plan[:6], k, block_pos) for i in range(n_seg)
+        ]
+        parallel(_block_positions_range, layout_jobs)
+        self.words = _words(codes)
+        self.repeat = _REPEAT[codes.itemsize]
+        hint = grouping.scatter_hint
+        if hint is not None and np.array_equal(hint[0], self.seg_bounds):
+            seg_counts = hint[1]  # factorize counted these already
+        else:
+            seg_counts = np.zeros((n_seg, plan.n_groups), dtype=np.int64)
+            count_jobs = [
+                (codes, self.words, self.repeat, *self._segment(i), seg_counts[i])
+                for i in range(n_seg)
+            ]
+            parallel(_count_segment, count_jobs)
+        self.rank0 = np.cumsum(seg_counts, axis=0) - seg_counts
+
+    def _segment(self, i: int) -> tuple[int, int]:
+        return int(self.seg_bounds[i]), int(self.seg_bounds[i + 1])
+
+    def run(self, codes: np.ndarray, target: Any) -> None:
+        """Scatter every input segment in parallel into ``target``."""
+        jobs = [
+            (codes, self.words, self.repeat, *self._segment(i), self.rank0[i], self.plan, target)
+            for i in range(self.seg_bounds.size - 1)
+        ]
+        parallel(_segment, jobs)
+
+
+__all__ = ["Tables"]

@@ -1,0 +1,80 @@
+"""The chunk plan and the in-chunk placement rule, on their own (docs/contract.md, C2-C5)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fastsplit._plan import BLOCK, ChunkPlan, place_blocks
+
+shares = st.lists(st.integers(0, 200), min_size=1, max_size=40).map(
+    lambda xs: np.asarray(xs, dtype=np.int64)
+)
+
+
+def _by_definition(share: np.ndarray) -> np.ndarray:
+    """Block starts straight from the rule's words: sort blocks by (i / a, group), lay out."""
+    blocks = [(i / a, g, i) for g, a in enumerate(share.tolist()) for i in range(-(-a // BLOCK))]
+    placed = sorted(blocks)
+    start = {}
+    p = 0
+    for _, g, i in placed:
+        start[g, i] = p
+        p += min(BLOCK, int(share[g]) - BLOCK * i)
+    return np.array([start[g, i] for _, g, i in blocks], dtype=np.int64)
+
+
+def _run(rule, share: np.ndarray) -> tuple[int, np.ndarray]:
+    total = int((-(-share // BLOCK)).sum())
+    starts = np.full(max(total, 1), -1, dtype=np.int64)
+    scratch = np.zeros((4, total + 1), dtype=np.int64)
+    keys = np.zeros(2 * total + 2)
+    n = rule(share, starts, scratch, keys)
+    return int(n), starts[:total]
+
+
+@given(shares)
+def test_place_blocks_is_the_rule_as_written(share):
+    n, starts = _run(place_blocks, share)
+    assert n == int((-(-share // BLOCK)).sum())
+    assert np.array_equal(starts, _by_definition(share))
+
+
+@given(shares)
+def test_compiled_rule_agrees_with_the_python_one(share):
+    pytest.importorskip("numba")
+    from fastsplit.backends._numba_scatter import _place_blocks
+
+    assert np.array_equal(_run(_place_blocks, share)[1], _run(place_blocks, share)[1])
+
+
+def test_blocks_tile_the_chunk_exactly():
+    share = np.array([100, 3, 47, 0, 16])
+    _, starts = _run(place_blocks, share)
+    sizes = [min(BLOCK, a - BLOCK * i) for a in share.tolist() for i in range(-(-a // BLOCK))]
+    covered = np.zeros(share.sum(), dtype=int)
+    for s, size in zip(starts, sizes, strict=True):
+        covered[s : s + size] += 1
+    assert covered.tolist() == [1] * int(share.sum())
+
+
+@given(
+    st.lists(st.integers(0, 500), min_size=1, max_size=30),
+    st.integers(1, 700),
+)
+def test_plan_counts_are_floor_or_ceil_and_add_up(counts, chunk_size):
+    counts = np.asarray(counts, dtype=np.int64)
+    n = int(counts.sum())
+    plan = ChunkPlan(n, chunk_size, "strided", np.arange(counts.size), counts)
+    if n == 0:
+        assert plan.n_chunks == 0 and plan.bounds.tolist() == [0]
+        return
+    k = -(-n // chunk_size)
+    m = plan.counts_matrix
+    assert m.shape == (k, counts.size)
+    assert np.array_equal(m.sum(axis=0), counts)
+    assert np.all((m == counts // k) | (m == -(-counts // k)))
+    assert np.array_equal(np.diff(plan.bounds), m.sum(axis=1))
+    assert plan.chunk_sizes.max() - plan.chunk_sizes.min() <= 1
