@@ -78,3 +78,32 @@ def test_plan_counts_are_floor_or_ceil_and_add_up(counts, chunk_size):
     assert np.all((m == counts // k) | (m == -(-counts // k)))
     assert np.array_equal(np.diff(plan.bounds), m.sum(axis=1))
     assert plan.chunk_sizes.max() - plan.chunk_sizes.min() <= 1
+
+
+def test_plan_from_group_sizes_needs_no_code_per_point():
+    """2**33 points as run lengths: a plan is O(groups), so this allocates next to nothing."""
+    import tracemalloc
+
+    import fastsplit
+
+    tracemalloc.start()
+    try:
+        plan = fastsplit.plan(None, group_sizes=[2**31] * 4, chunk_size=10**6)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert plan.n == 2**33 and plan.n_chunks == 8590
+    assert peak < 10 * 2**20
+
+
+@given(st.lists(st.integers(1, 40), min_size=1, max_size=300), st.integers(5, 400))
+def test_diagnostics_coverage_matches_the_counts_matrix(counts, chunk_size):
+    """Coverage is computed without a loop over groups; it must equal the K x G matrix's."""
+    from fastsplit._result import Diagnostics
+
+    counts = np.asarray(counts, dtype=np.int64)
+    plan = ChunkPlan(int(counts.sum()), chunk_size, "strided", np.arange(counts.size), counts)
+    d = Diagnostics.from_plan(plan, 1.0, 0, "index", "numpy")
+    present = (plan.counts_matrix > 0).sum(axis=1)
+    assert d.groups_per_chunk_min == present.min()
+    assert d.full_coverage_chunks == int((present == counts.size).sum())

@@ -106,21 +106,27 @@ def plan(
     chunk_size = v.check_chunk_size(chunk_size)
     v.check_choice("layout", layout, v.LAYOUTS)
     decimals, atol = v.check_rounding(decimals, atol)
-    grouping = _group(
-        labels,
-        None,
-        decimals=decimals,
-        atol=atol,
-        group_sizes=group_sizes,
-        backend=get_backend(resolve(backend)),
-    )
-    n = int(grouping.counts.sum())
+    name = resolve(backend)
+    if labels is None and group_sizes is not None:
+        # Run lengths are the counts already: a plan is O(groups), no code per point.
+        counts = v.check_group_sizes(group_sizes, None)
+        groups = np.arange(counts.size, dtype=np.int64)
+    else:
+        grouping = _group(
+            labels,
+            None,
+            decimals=decimals,
+            atol=atol,
+            group_sizes=group_sizes,
+            backend=get_backend(name),
+        )
+        groups, counts = grouping.groups, grouping.counts
     return ChunkPlan(
-        n=n,
+        n=int(counts.sum()),
         chunk_size=chunk_size,
         layout="strided" if layout == "auto" else layout,
-        groups=grouping.groups,
-        counts=grouping.counts,
+        groups=groups,
+        counts=counts,
     )
 
 

@@ -117,14 +117,9 @@ def is_jax_array(x: Any) -> bool:
     return jax is not None and isinstance(x, jax.Array)
 
 
-def _as_1d(name: str, value: Any) -> Any:
-    """Return a 1-D array-like (numpy or JAX array kept as is); refuse other ranks."""
-    return check_1d(name, value)
-
-
 def check_labels(labels: Any) -> np.ndarray:
     """Labels must be a 1-D array of real numbers (float, int or bool)."""
-    labels = _as_1d("labels", labels)
+    labels = check_1d("labels", labels)
     labels = np.asarray(labels)  # JAX labels are brought to the host (small compared to data)
     kind = labels.dtype.kind
     if kind not in "fiub":
@@ -145,7 +140,7 @@ def check_arrays(arrays: Sequence[Any], n: int | None) -> tuple[Any, ...]:
     """Every data array must be 1-D with the labels' length."""
     out = []
     for i, a in enumerate(arrays):
-        a = _as_1d(f"arrays[{i}]", a)
+        a = check_1d(f"arrays[{i}]", a)
         if n is not None and a.shape[0] != n:
             raise LengthMismatchError(
                 f"arrays[{i}] has {a.shape[0]} points but labels have {n}; every array "
