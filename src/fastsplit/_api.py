@@ -216,6 +216,7 @@ def stratify(
     v.check_choice("layout", layout, v.LAYOUTS)
     decimals, atol = v.check_rounding(decimals, atol)
     fraction = v.check_fraction(max_memory_fraction)
+    check_memory_safety = v.check_flag("check_memory_safety", check_memory_safety)
     n_hint = None
     if arrays:
         arrays = v.check_arrays(arrays, None)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidLabelsError
+from .errors import InvalidArgumentError, InvalidLabelsError
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,14 @@ def prepare_labels(labels: np.ndarray, decimals: int | None) -> np.ndarray:
     if decimals is not None and labels.dtype.kind == "f":
         if not np.isfinite(labels).all():
             raise non_finite_error(labels, int(np.flatnonzero(~np.isfinite(labels))[0]))
-        labels = np.round(labels, decimals)
+        with np.errstate(over="ignore", invalid="ignore"):
+            labels = np.round(labels, decimals)
+        if not np.isfinite(labels).all():  # x * 10**decimals overflowed
+            raise InvalidArgumentError(
+                f"decimals={decimals} is too many for these labels: rounding them overflows "
+                f"{labels.dtype}. Use fewer decimals (the labels' own precision is about 15 "
+                "significant digits)."
+            )
     return labels
 
 

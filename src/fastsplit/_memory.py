@@ -15,6 +15,7 @@ psutil is imported on first use only (``import fastsplit`` stays light).
 from __future__ import annotations
 
 import logging
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -26,7 +27,7 @@ from ._plan import DEFAULT_CHUNK_SIZE
 from ._validate import check_fraction
 from .backends import memory_model, resolve
 from .backends._interface import Inputs, Parts, Shape
-from .errors import InvalidArgumentError, MemoryBudgetError
+from .errors import InvalidArgumentError, InvalidTypeError, MemoryBudgetError
 
 log = logging.getLogger("fastsplit")
 
@@ -306,28 +307,34 @@ def estimate_memory(
     """
     from . import _validate as v
 
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
-        raise InvalidArgumentError(f"n must be a non-negative int (number of points), got {n!r}.")
+    n = v.check_count("n", n, wrong_type=InvalidArgumentError)
     v.check_choice("mode", mode, v.MODES)
     v.check_choice("layout", layout, v.LAYOUTS)
     chunk_size = v.check_chunk_size(chunk_size)
     fraction = check_fraction(max_memory_fraction)
-    sizes = [int(itemsize)] * n_arrays if isinstance(itemsize, int | np.integer) else list(itemsize)
-    if any(s <= 0 for s in sizes) or n_arrays < 0:
-        raise InvalidArgumentError(
-            f"itemsize and n_arrays must be positive, got itemsize={itemsize!r}, "
-            f"n_arrays={n_arrays!r}."
+    n_groups = v.check_count("n_groups", n_groups, minimum=1)
+    if isinstance(itemsize, numbers.Integral) and not isinstance(itemsize, bool | np.bool_):
+        sizes = [v.check_count("itemsize", itemsize, minimum=1)] * v.check_count(
+            "n_arrays", n_arrays
         )
-    if isinstance(n_groups, bool) or not isinstance(n_groups, int | np.integer) or n_groups < 1:
-        raise InvalidArgumentError(f"n_groups must be an int >= 1, got {n_groups!r}.")
+    elif isinstance(itemsize, Sequence | np.ndarray) and not isinstance(itemsize, str):
+        sizes = [v.check_count(f"itemsize[{i}]", s, minimum=1) for i, s in enumerate(itemsize)]
+    else:
+        raise InvalidTypeError(
+            f"itemsize must be an int (bytes per value, e.g. 8 for float64) or one int per "
+            f"array, got {itemsize!r}."
+        )
+    room = None
+    if available is not None:
+        room = (v.check_count("available", available), "given")
     return estimate(
-        Shape.balanced(int(n), int(n_groups), chunk_size, layout),
+        Shape.balanced(n, n_groups, chunk_size, layout),
         mode=mode,
         backend=resolve(backend),
-        code_bytes=code_dtype(int(n_groups)).itemsize,
+        code_bytes=code_dtype(n_groups).itemsize,
         inputs=Inputs(itemsizes=tuple(sizes)),
         max_memory_fraction=fraction,
-        available=None if available is None else (int(available), "given"),
+        available=room,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -9,7 +10,9 @@ import numpy as np
 from ._plan import ChunkPlan
 
 
-def composition_heatmap(plan: ChunkPlan, path: str | None = None, *, max_chunks: int = 200) -> Any:
+def composition_heatmap(
+    plan: ChunkPlan, path: str | os.PathLike[str] | None = None, *, max_chunks: int = 200
+) -> Any:
     """Heatmap of points per (chunk, group), normalised by each group's even share.
 
     A perfectly stratified plan is uniform (every cell 1.0); empty cells (a group

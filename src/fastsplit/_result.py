@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -11,6 +12,7 @@ import numpy as np
 from ._labels import Grouping
 from ._plan import ChunkPlan
 from .backends._interface import Backend
+from .errors import InvalidTypeError
 
 
 @dataclass(frozen=True)
@@ -277,10 +279,14 @@ class Stratified:
         """Readable text report of :attr:`diagnostics`."""
         return self.diagnostics.report()
 
-    def plot(self, path: str | None = None, *, max_chunks: int = 200) -> Any:
+    def plot(self, path: str | os.PathLike[str] | None = None, *, max_chunks: int = 200) -> Any:
         """Heatmap of points per (chunk, group); needs matplotlib. Returns the figure."""
         from ._plot import composition_heatmap
+        from ._validate import check_count
 
+        max_chunks = check_count("max_chunks", max_chunks, minimum=1)
+        if path is not None and not isinstance(path, str | os.PathLike):
+            raise InvalidTypeError(f"path must be a file name or None, got {path!r}.")
         return composition_heatmap(self._plan, path=path, max_chunks=max_chunks)
 
     def __repr__(self) -> str:

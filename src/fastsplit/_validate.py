@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .errors import (
+    FastsplitError,
     InvalidArgumentError,
     InvalidLabelsError,
     InvalidShapeError,
@@ -22,6 +23,10 @@ from .errors import (
 )
 
 MODES = ("auto", "copy", "index")
+MAX_POINTS = 2**62
+"""More points than any machine holds; larger counts overflow int64 arithmetic."""
+MAX_DECIMALS = 300
+"""Rounding further than this overflows float64 (``x * 10**decimals``) for any label."""
 LAYOUTS = ("auto", "strided", "contiguous")
 
 
@@ -83,8 +88,14 @@ def check_1d(
             f"values as data. Keep only the valid points first, e.g. keep = ~{name}.mask "
             "(and apply keep to every other array), then pass the plain arrays."
         )
+    if type(value).__module__.split(".")[0] == "dask":
+        raise InvalidTypeError(
+            f"{name} is a dask array; fastsplit.stratify works on arrays in memory and "
+            f"would compute all of it. Call {name}.compute() first if it fits in memory."
+        )
     if not isinstance(value, np.ndarray) and (host or not is_jax_array(value)):
-        value = np.asarray(value)
+        # pandas Series, xarray DataArrays, lists: converted once, here.
+        value = as_array(name, value)
     ndim = len(value.shape)
     if ndim != 1:
         hint = (
@@ -109,6 +120,43 @@ def check_1d(
 
 
 _KIND_WORDS = {"fiu": "real numbers", "fiub": "real numbers or booleans"}
+
+
+def as_array(name: str, value: Any) -> np.ndarray:
+    """``np.asarray(value)``, with what numpy cannot make of it said about ``name``."""
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidTypeError(
+            f"{name} cannot be read as an array ({exc}); pass a 1-D numpy array with one "
+            "number per point (a list of lists of unequal length is not one)."
+        ) from None
+
+
+def check_flag(name: str, value: object) -> bool:
+    """A true/false option: ``bool`` or ``numpy.bool_`` only (the string "False" is true)."""
+    if not isinstance(value, bool | np.bool_):
+        raise InvalidTypeError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
+def check_count(
+    name: str,
+    value: object,
+    *,
+    minimum: int = 0,
+    maximum: int = MAX_POINTS,
+    wrong_type: type[FastsplitError] = InvalidTypeError,
+) -> int:
+    """A whole number in [minimum, maximum] (numpy integers accepted, bools and floats refused)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise wrong_type(f"{name} must be an int, got {type(value).__name__} {value!r}.")
+    number = int(value)
+    if not minimum <= number <= maximum:
+        raise InvalidArgumentError(
+            f"{name} must be an int from {minimum} to {maximum:,}, got {number:,}."
+        )
+    return number
 
 
 def is_jax_array(x: Any) -> bool:
@@ -156,7 +204,7 @@ def check_arrays(arrays: Sequence[Any], n: int | None) -> tuple[Any, ...]:
 
 def check_group_sizes(group_sizes: Any, n: int | None) -> np.ndarray:
     """``group_sizes`` are non-negative integer run lengths that add up to n."""
-    sizes = np.asarray(group_sizes)
+    sizes = as_array("group_sizes", group_sizes)
     if sizes.ndim != 1 or sizes.dtype.kind not in "iu":
         raise InvalidTypeError(
             "group_sizes must be a 1-D sequence of integers (points per group, in data "
@@ -164,6 +212,12 @@ def check_group_sizes(group_sizes: Any, n: int | None) -> np.ndarray:
         )
     if sizes.size and sizes.min() < 0:
         raise InvalidLabelsError("group_sizes must not contain negative sizes.")
+    # The float sum cannot overflow: it only has to tell whether the exact one would.
+    if sizes.size and float(sizes.sum(dtype=np.float64)) >= 2**62:
+        raise InvalidLabelsError(
+            f"group_sizes add up to about {float(sizes.sum(dtype=np.float64)):.3g} points, "
+            "more than any array can hold; each entry is the number of points of one group."
+        )
     sizes = sizes.astype(np.int64)
     if n is not None and int(sizes.sum()) != n:
         raise InvalidLabelsError(
@@ -183,6 +237,12 @@ def check_rounding(decimals: object, atol: object) -> tuple[int | None, float | 
         if isinstance(decimals, bool) or not isinstance(decimals, numbers.Integral):
             raise InvalidTypeError(f"decimals must be an int, got {decimals!r}.")
         rounded = int(decimals)
+        if not -MAX_DECIMALS <= rounded <= MAX_DECIMALS:
+            raise InvalidArgumentError(
+                f"decimals={rounded} is out of range; a float64 label has about 16 "
+                f"significant digits, so use -{MAX_DECIMALS} <= decimals <= {MAX_DECIMALS} "
+                "(for example decimals=3 for angles given to a thousandth of a degree)."
+            )
     if atol is not None:
         if isinstance(atol, bool) or not isinstance(atol, numbers.Real):
             raise InvalidTypeError(f"atol must be a non-negative float, got {atol!r}.")
@@ -195,8 +255,8 @@ def check_rounding(decimals: object, atol: object) -> tuple[int | None, float | 
 def check_fraction(max_memory_fraction: object) -> float:
     """``max_memory_fraction`` must be a number in (0, 1]."""
     if (
-        isinstance(max_memory_fraction, bool)
-        or not isinstance(max_memory_fraction, int | float | np.floating | np.integer)
+        isinstance(max_memory_fraction, bool | np.bool_)
+        or not isinstance(max_memory_fraction, numbers.Real)
         or not 0 < float(max_memory_fraction) <= 1
     ):
         raise InvalidArgumentError(
