@@ -45,26 +45,55 @@ def _slot(k, g, shift, n_chunks):
 
 
 @jit()
-def _block_positions_range(k0, k1, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos):
-    """Chunks k0 .. k1 - 1: lay out each one's blocks and record where they start."""
-    n_groups = q.size
-    max_blocks = 0
-    for g in range(n_groups):
-        max_blocks += nb1[g]
-    share = np.empty(n_groups, dtype=np.int64)
+def _block_positions_range(
+    k0, k1, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos, dense, extra_end
+):
+    """Chunks k0 .. k1 - 1: lay out each one's blocks and record where they start.
+
+    Only the groups present in a chunk are visited: the ``dense`` ones (at least one
+    point in every chunk) and the groups of the extras dealt to this chunk, which are
+    extras k, k + K, k + 2K, ... in group-major order (``extra_end`` = cumsum of r).
+    Both lists ascend in group, as the placement rule's tie-break needs. So the work
+    is O(n / 16 + points of sparse groups), not O(K x G): a million one-point
+    groups cost no more than their points.
+    """
+    n_dense = dense.size
+    total_extra = extra_end[-1] if extra_end.size else 0
+    per_chunk_extra = (total_extra + n_chunks - 1) // n_chunks
+    max_blocks = per_chunk_extra
+    for j in range(n_dense):
+        max_blocks += nb1[dense[j]]
+    present = np.empty(n_dense + per_chunk_extra, dtype=np.int64)
+    share = np.empty(n_dense + per_chunk_extra, dtype=np.int64)
     starts = np.empty(max_blocks, dtype=np.int64)
     scratch = np.empty((4, max_blocks + 1), dtype=np.int64)
     keys = np.empty(2 * max_blocks + 2, dtype=np.float64)
     for k in range(k0, k1):
-        for g in range(n_groups):
-            share[g] = q[g] + (1 if _slot(k, g, shift, n_chunks) < r[g] else 0)
-        _place_blocks(share, starts, scratch, keys)
+        m = 0
+        j = 0
+        e = k
+        while j < n_dense or e < total_extra:
+            g_extra = np.searchsorted(extra_end, e, side="right") if e < total_extra else -1
+            if g_extra >= 0 and q[g_extra] > 0:
+                e += n_chunks  # a dense group's extra: that group is listed as dense
+                continue
+            if j < n_dense and (g_extra < 0 or dense[j] < g_extra):
+                g = dense[j]
+                j += 1
+            else:
+                g = g_extra
+                e += n_chunks
+            present[m] = g
+            share[m] = q[g] + (1 if _slot(k, g, shift, n_chunks) < r[g] else 0)
+            m += 1
+        _place_blocks(share[:m], starts, scratch, keys)
         u = 0
-        for g in range(n_groups):
+        for i in range(m):
+            g = present[i]
             t = _slot(k, g, shift, n_chunks)
             base = blk_base[g] + _pair_block(t, r[g], nb1[g], nb0[g])
-            for i in range((share[g] + 15) >> 4):
-                block_pos[base + i] = starts[u]
+            for b in range((share[i] + 15) >> 4):
+                block_pos[base + b] = starts[u]
                 u += 1
 
 
@@ -274,8 +303,11 @@ class Tables:
         self.seg_bounds = segment_bounds(plan.n)
         n_seg = self.seg_bounds.size - 1
         split = np.linspace(0, k, n_seg + 1).astype(np.int64)
+        dense = np.flatnonzero(q > 0)
+        extra_end = np.cumsum(r)
         layout_jobs = [
-            (int(split[i]), int(split[i + 1]), *self.plan[:6], k, block_pos) for i in range(n_seg)
+            (int(split[i]), int(split[i + 1]), *self.plan[:6], k, block_pos, dense, extra_end)
+            for i in range(n_seg)
         ]
         parallel(_block_positions_range, layout_jobs)
         self.words = _words(codes)
