@@ -23,9 +23,9 @@ import numpy as np
 from ._plan import DEFAULT_CHUNK_SIZE
 from ._progress import Progress
 from ._versions import installed, parse
-from .config import STRATEGIES
+from .config import STRATEGIES, load_config
 from .errors import FastsplitError, FitFailedError
-from .xpcs import MODES
+from .xpcs import MODES, XpcsSettings, fit_two_time, load
 
 __all__ = ["main"]
 
@@ -109,8 +109,6 @@ def cmd_stratify(args: argparse.Namespace) -> int:
     """Stratify a data file and write the reordered arrays plus order and bounds."""
     import fastsplit
 
-    from .xpcs import load
-
     progress = Progress(not args.quiet)
     data = load(args.data)
     progress(f"read {data.n_points:,} points, {data.angles.size} angles from {args.data}")
@@ -121,8 +119,6 @@ def cmd_stratify(args: argparse.Namespace) -> int:
         names.append("sigma")
     options: dict[str, Any] = {"chunk_size": DEFAULT_CHUNK_SIZE, "mode": "auto"}
     if args.config:
-        from .config import load_config
-
         options.update(load_config(args.config).stratification.stratify_kwargs())
     if args.chunk_size is not None:
         options["chunk_size"] = args.chunk_size
@@ -154,9 +150,6 @@ def cmd_stratify(args: argparse.Namespace) -> int:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit the XPCS two-time model to a data file with a homodyne-style config."""
-    from .config import load_config
-    from .xpcs import XpcsSettings, fit_two_time, load
-
     progress = Progress(not args.quiet)
     _quiet_nlsq_logging()
     settings = load_config(args.config)
