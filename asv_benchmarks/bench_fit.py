@@ -1,7 +1,8 @@
 """Stratify time as a share of the fit in ``fastsplit.fit`` (target <= 0.1 %).
 
-Skipped (NotImplementedError in setup) for versions without the fit adapter and
-environments without nlsq.
+Skipped (NotImplementedError in setup) in environments without nlsq and for
+versions without ``fastsplit.xpcs.fit_two_time`` and the demo's start point
+``TwoTimeModel.rough_p0`` (before the XPCS application became a subpackage).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from . import common
 
 class FitOverhead:
     """Static XPCS two-time fit, 23 angles (49 parameters): 361 x 361 frames (2,997,383
-    points, the section 9 size) with ``FASTSPLIT_ASV_FULL=1``, else 100 x 100 (230,000)."""
+    points, the size of the targets) with ``FASTSPLIT_ASV_FULL=1``, else 100 x 100 (230,000)."""
 
     timeout = 600
 
@@ -22,30 +23,22 @@ class FitOverhead:
         if importlib.util.find_spec("nlsq") is None:
             raise NotImplementedError("nlsq is not installed (pip install 'fastsplit[fit]')")
         try:
-            from fastsplit import fit, xpcs
+            from fastsplit.xpcs import TwoTimeModel, fit_two_time, synthesize
         except ImportError as exc:
-            raise NotImplementedError(f"fastsplit.fit is not available: {exc}") from exc
-        if not callable(fit):  # versions where fastsplit.fit was the adapter's package
-            fit = fit.fit
+            raise NotImplementedError(
+                f"fastsplit.xpcs.fit_two_time is not available: {exc}"
+            ) from exc
+        if not hasattr(TwoTimeModel, "rough_p0"):
+            raise NotImplementedError("TwoTimeModel.rough_p0 is not available")
         n_frames = 361 if common.FULL else 100
-        data = xpcs.synthesize(n_angles=common.TARGET_GROUPS, n_frames=n_frames, seed=0)
+        data = synthesize(n_angles=common.TARGET_GROUPS, n_frames=n_frames, seed=0)
         model = data.model
-        # the start point of `fastsplit demo`: from the truth the fit would be too short
-        p0 = {**model.default_p0(), "D0": 1.0e4, "alpha": -0.8, "D_offset": 500.0}
 
         def run():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return fit(
-                    model,
-                    data.x,
-                    data.g2,
-                    groups=data.phi,
-                    p0=p0,
-                    per_group=("contrast", "offset"),
-                    sigma=data.sigma,
-                    bounds=model.default_bounds(),
-                )
+                # the demo's start point: from the truth the fit would be too short
+                return fit_two_time(model, data, p0=model.rough_p0())
 
         self.run = run
         run()  # JAX tracing/compilation and numba loading, not part of the figure

@@ -1,4 +1,4 @@
-"""Stratify time and memory over n x groups x mode x backend, and the section 9 figures.
+"""Stratify time and memory over n x groups x mode x backend, and the targets' figures.
 
 Every ``setup`` runs the exact call once, so numba compiles (or loads from its
 cache) before anything is timed.
@@ -63,7 +63,7 @@ class PlainCopy:
 
 
 class Targets:
-    """DESIGN.md section 9 figures at 3M points, 23 groups, as tracked numbers."""
+    """The figures of docs/benchmarks.md at 3M points, 23 groups, as tracked numbers."""
 
     params = (common.MODES,)
     param_names = ("mode",)

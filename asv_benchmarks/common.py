@@ -2,13 +2,12 @@
 
 The suite runs against every commit of the project's history, so it only uses
 what every version offers (``fastsplit.stratify`` with ``mode``/``backend``/
-``chunk_size``): the data generator lives here rather than in ``fastsplit.bench``,
-which old versions do not have. It makes the same data as
-``fastsplit.bench.make_data``.
+``chunk_size``). The data comes from the benchmark harness in the working tree
+(``benchmarks/data.py``), so the suite and ``make bench`` time the same data.
 
 Sizes: ``FASTSPLIT_ASV_FULL=1`` runs 1e5, 1e6, 3e6, 1e7 and 3e7 points (the full
-DESIGN.md range); without it only 1e5 and 3e6, so that ``asv run --quick`` (the CI
-smoke run) stays under a minute.
+range of the targets in docs/benchmarks.md); without it only 1e5 and 3e6, so that
+``asv run --quick`` (the CI smoke run) stays under a minute.
 
 numba is imported here, at suite import: asv's forkserver imports the suite once
 and forks a process per benchmark, so children start with numba loaded. Nothing
@@ -26,8 +25,14 @@ import sys
 import time
 import warnings
 from functools import lru_cache
+from pathlib import Path
 
-import numpy as np
+# asv imports the suite without the repository root on sys.path; add it for the
+# harness in benchmarks/. With the src layout the root holds no fastsplit package,
+# so the version under test (installed in asv's environment) is still the one imported.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import data
 
 with contextlib.suppress(ImportError):
     import numba  # noqa: F401  (see the module docstring)
@@ -38,8 +43,10 @@ SIZES = [100_000, 1_000_000, 3_000_000, 10_000_000, 30_000_000] if FULL else [10
 GROUPS = [3, 23, 360]
 MODES = ["copy", "index"]
 BACKENDS = ["numba", "numpy"]
+# Fixed here rather than read from the library: a tracked series must not change
+# its meaning when the library's default chunk size does.
 CHUNK_SIZE = 100_000
-TARGET_N = 3_000_000  # DESIGN.md section 9 figures are defined at 3M points, 23 groups
+TARGET_N = 3_000_000  # the targets in docs/benchmarks.md are defined at 3M points, 23 groups
 TARGET_GROUPS = 23
 # The O(n log n) oracle: half a second a call at 3e6, minutes at 3e7.
 NUMPY_MAX_N = 3_000_000 if FULL else 1_000_000
@@ -49,20 +56,8 @@ SCALING_SIZES = [100_000, 300_000, 1_000_000, 3_000_000] + (
 HEAVY_MODULES = ("numba", "jax", "nlsq", "psutil", "scipy", "matplotlib")
 
 
-@lru_cache(maxsize=2)
-def make_data(n: int, n_groups: int, seed: int = 0) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """Angle-major labels and 4 float64 arrays (phi, t1, t2, g2); groups differ by <= 1 point."""
-    rng = np.random.default_rng(seed)
-    step = 360.0 / n_groups
-    angles = (np.arange(n_groups) * step - 180.0 + rng.uniform(0.1, 0.9, n_groups) * step).round(4)
-    counts = np.full(n_groups, n // n_groups, dtype=np.int64)
-    counts[: n % n_groups] += 1
-    phi = np.repeat(angles, counts)
-    frames = max(2, math.isqrt(max(1, n // n_groups)))
-    t1 = rng.integers(0, frames, n) * 0.1
-    t2 = rng.integers(0, frames, n) * 0.1
-    g2 = 1.0 + 0.3 * rng.random(n)
-    return phi, (phi, t1, t2, g2)
+# Benchmarks of one class share their data (asv calls setup once per parameter set).
+make_data = lru_cache(maxsize=2)(data.make_data)
 
 
 def require_backend(backend: str, n: int = 0) -> None:

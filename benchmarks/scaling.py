@@ -2,15 +2,15 @@
 
 Usage::
 
-    python benchmarks/scaling.py                      # full run, ~5 minutes
-    python benchmarks/scaling.py --quick --out /tmp   # small sizes, a smoke test
+    python -m benchmarks.scaling                      # full run, ~5 minutes
+    python -m benchmarks.scaling --quick --out /tmp   # small sizes, a smoke test
 
 Writes to ``--out`` (default ``docs/img``): ``throughput_vs_n.png``,
 ``throughput_vs_groups.png``, ``memory_by_mode.png`` and ``scaling.json`` with
 every number behind them, including the fitted scaling exponents
 (t = c n^e, least squares on log(min time) over log n).
 
-Every point is measured with :mod:`fastsplit.bench`'s harness: one untimed
+Every point is measured with :mod:`benchmarks.harness`: one untimed
 warm-up call each (JIT compilation), then rounds in which every method runs
 once, interleaved (over n: all methods of one size; over groups: every group
 count and method together), so that load from other processes hits the
@@ -28,22 +28,20 @@ from typing import Any
 
 import numpy as np
 
-from fastsplit import bench
+from fastsplit._plan import DEFAULT_CHUNK_SIZE
+from fastsplit._progress import Progress
+
+from .data import make_data
+from .harness import Method, machine_info, peak_memory, time_interleaved
+from .methods import METHODS, build_methods
+from .targets import DEFAULT_GROUPS
 
 SIZES = [100_000, 300_000, 1_000_000, 3_000_000, 10_000_000, 30_000_000]
 GROUPS = [1, 3, 10, 23, 100, 360, 1000]
 N_FOR_GROUPS = 3_000_000
 OVER_N = ["plain_copy", "fastsplit_copy", "fastsplit_index", "naive_mask", "shuffle_gather"]
 OVER_GROUPS = ["plain_copy", "fastsplit_copy", "fastsplit_index", "naive_mask"]
-MEMORY = [
-    "plain_copy",
-    "fastsplit_copy",
-    "fastsplit_index",
-    "fastsplit_index_gather",
-    "numpy_copy",
-    "naive_mask",
-    "shuffle_gather",
-]
+MEMORY = list(METHODS)
 STYLE = {
     "plain_copy": ("plain copy (floor)", "k", "--"),
     "fastsplit_copy": ("fastsplit copy mode", "tab:blue", "-"),
@@ -55,8 +53,7 @@ STYLE = {
 }
 
 
-def _log(message: str) -> None:
-    print(f"[scaling] {message}", file=sys.stderr, flush=True)
+_log = Progress(True)
 
 
 def measure_set(
@@ -69,10 +66,10 @@ def measure_set(
     """
     methods = []
     for n, groups in cases:
-        labels, arrays = bench.make_data(n, groups)
-        for m in bench.build_methods(labels, arrays, bench.DEFAULT_CHUNK_SIZE, names=names):
-            methods.append(bench.Method(f"{n}/{groups}/{m.name}", m.label, m.call))
-    res = bench.time_interleaved(methods, repeat, progress=_log)
+        labels, arrays = make_data(n, groups)
+        for m in build_methods(labels, arrays, DEFAULT_CHUNK_SIZE, names=names):
+            methods.append(Method(f"{n}/{groups}/{m.name}", m.label, m.call))
+    res = time_interleaved(methods, repeat, progress=_log)
     out = []
     for n, groups in cases:
         row = {}
@@ -85,11 +82,11 @@ def measure_set(
 
 def measure_memory(n: int, groups: int, names: list[str]) -> dict[str, Any]:
     """Extra peak and retained bytes of one call of each method (tracemalloc)."""
-    labels, arrays = bench.make_data(n, groups)
+    labels, arrays = make_data(n, groups)
     out: dict[str, Any] = {}
-    for m in bench.build_methods(labels, arrays, bench.DEFAULT_CHUNK_SIZE, names=names):
+    for m in build_methods(labels, arrays, DEFAULT_CHUNK_SIZE, names=names):
         m.call()  # warm-up: JIT compilation
-        peak, retained = bench.peak_memory(m.call)
+        peak, retained = peak_memory(m.call)
         out[m.name] = {"peak_bytes": peak, "retained_bytes": retained}
     return out
 
@@ -192,10 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     # One size at a time: holding every size up to 3e7 alive together (1.5 GB)
     # made fresh allocations of the largest outputs erratically slow on the
     # 24 GiB development machine, which distorted the floor.
-    over_n: dict[str, Any] = {"n": sizes, "groups": bench.DEFAULT_GROUPS, "results": []}
+    over_n: dict[str, Any] = {"n": sizes, "groups": DEFAULT_GROUPS, "results": []}
     for n in sizes:
         _log(f"over n: n={n:,}")
-        over_n["results"] += measure_set([(n, bench.DEFAULT_GROUPS)], OVER_N, args.repeat)
+        over_n["results"] += measure_set([(n, DEFAULT_GROUPS)], OVER_N, args.repeat)
     over_n["exponent"] = {
         k: exponent(sizes, [r[k]["min_s"] for r in over_n["results"]]) for k in OVER_N
     }
@@ -210,8 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     _log("memory by mode")
     memory = {
         "n": n_groups_run,
-        "groups": bench.DEFAULT_GROUPS,
-        "results": measure_memory(n_groups_run, bench.DEFAULT_GROUPS, MEMORY),
+        "groups": DEFAULT_GROUPS,
+        "results": measure_memory(n_groups_run, DEFAULT_GROUPS, MEMORY),
     }
 
     import matplotlib
@@ -221,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     plot_over_groups(over_g, args.out / "throughput_vs_groups.png")
     plot_memory(memory, args.out / "memory_by_mode.png")
     report = {
-        "machine": bench.machine_info(),
+        "machine": machine_info(),
         "over_n": over_n,
         "over_groups": over_g,
         "memory": memory,

@@ -1,11 +1,13 @@
-"""Smoke tests of the side-by-side comparison (``fastsplit bench``) on tiny data.
+"""Smoke tests of the benchmark harness (``benchmarks/``, ``make bench``) on tiny data.
 
-They check that the command runs and reports every ratio; the numbers
-themselves are benchmarks, not tests (DESIGN.md section 9).
+They check that the harness runs and reports every ratio; the numbers
+themselves are benchmarks, not tests (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import json
 import subprocess
 import sys
@@ -14,15 +16,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-bench = pytest.importorskip("fastsplit.bench")
+# The harness is not installed with fastsplit: import it from the source checkout.
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 pytest.importorskip("numba")
+
+from benchmarks import baselines, bench, data, methods  # noqa: E402
 
 
 def test_baselines_reorder_without_losing_points() -> None:
-    labels, arrays = bench.make_data(1000, 7)
+    labels, arrays = data.make_data(1000, 7)
     assert np.all(np.diff(labels) >= 0)  # angle-major
-    naive = bench.naive_stratify(labels, *arrays, chunk_size=100)
-    shuffled = bench.shuffle_gather(arrays)
+    naive = baselines.naive_stratify(labels, *arrays, chunk_size=100)
+    shuffled = baselines.shuffle_gather(arrays)
     for out in (naive, shuffled):
         for a, b in zip(arrays, out, strict=True):
             np.testing.assert_array_equal(np.sort(a), np.sort(b))
@@ -50,10 +56,10 @@ def test_json_has_every_ratio(tmp_path: Path) -> None:
     )
     assert code == 0
     report = json.loads(path.read_text())
-    assert set(report["ratios"]) == set(bench.METHODS)
-    assert set(report["ratios_min"]) == set(bench.METHODS)
+    assert set(report["ratios"]) == set(methods.METHODS)
+    assert set(report["ratios_min"]) == set(methods.METHODS)
     assert report["ratios"]["plain_copy"] == pytest.approx(1.0)
-    for name in bench.METHODS:
+    for name in methods.METHODS:
         method = report["methods"][name]
         assert np.isfinite(report["ratios"][name]) and report["ratios"][name] > 0
         assert len(method["times_s"]) == 2
@@ -75,7 +81,7 @@ def test_cli_prints_table_and_targets(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "fastsplit.bench",
+            "benchmarks.bench",
             "--n",
             "5000",
             "--groups",
@@ -91,6 +97,7 @@ def test_cli_prints_table_and_targets(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=True,
+        cwd=ROOT,
     )
     out = proc.stdout
     assert "plain copy" in out and "fastsplit numba, copy mode" in out and "naive" in out
@@ -99,9 +106,20 @@ def test_cli_prints_table_and_targets(tmp_path: Path) -> None:
     assert png.stat().st_size > 1000
 
 
-def test_import_fastsplit_does_not_import_bench() -> None:
-    code = "import sys, fastsplit; print('fastsplit.bench' in sys.modules)"
+@pytest.mark.parametrize("module", ["baselines", "data"])
+def test_harness_examples(module: str) -> None:
+    result = doctest.testmod(importlib.import_module(f"benchmarks.{module}"))
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_the_harness_is_not_in_the_installed_package() -> None:
+    code = (
+        "import importlib.util, sys, fastsplit; "
+        "print(importlib.util.find_spec('fastsplit.bench') is None, "
+        "any(m.startswith('benchmarks') for m in sys.modules), "
+        "hasattr(fastsplit, 'naive_stratify'))"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
-    assert out.strip() == "False"
+    assert out.split() == ["True", "False", "False"]

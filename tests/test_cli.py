@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from fastsplit.cli import build_parser, main
-from fastsplit.io import TwoTimeData
-from fastsplit.xpcs import synthesize
+from fastsplit.xpcs import TwoTimeData, synthesize
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +32,16 @@ def test_help_and_no_command(capsys):
     assert "demo" in capsys.readouterr().out
     commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     assert {"demo", "fit", "stratify", "info"} <= set(commands)
+
+
+def test_bench_says_where_the_harness_went(capsys):
+    assert main(["bench", "--repeat", "7", "--all-targets"]) == 2
+    err = capsys.readouterr().err
+    assert "make bench" in err and "source checkout" in err and len(err.splitlines()) == 1
+    with pytest.raises(SystemExit) as exit_info:  # other commands still refuse unknown options
+        main(["info", "--repeat", "7"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --repeat 7" in capsys.readouterr().err
 
 
 def test_info(capsys):

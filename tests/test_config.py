@@ -7,12 +7,14 @@ import textwrap
 import pytest
 
 from fastsplit.config import (
+    FitSettings,
     SequentialSettings,
     Settings,
     StratificationSettings,
     load_config,
 )
 from fastsplit.errors import ConfigError, InvalidArgumentError, InvalidTypeError
+from fastsplit.xpcs import XpcsSettings
 
 RELEASE_NOTES_YAML = """
 analysis_mode: static            # the host application's own sections are ignored
@@ -111,7 +113,8 @@ def test_yaml_quirks_are_accepted():
     )
     assert s.stratification.target_chunk_size == 100_000
     assert s.stratification.enabled is True
-    assert s.fit.xpcs.L == 2e6
+    # the application reads its own section with the same rules (tests/test_xpcs.py)
+    assert XpcsSettings.from_config(s).L == 2e6
 
 
 def test_fastsplit_section():
@@ -127,11 +130,39 @@ def test_fastsplit_section():
     )
     assert s.fit.strategy == "sequential" and s.fit.on_failure == "warn"
     assert s.fit.max_nfev == 50
-    assert s.fit.xpcs.mode == "laminar_flow" and s.fit.xpcs.p0 == {"D0": 1e4}
+    xpcs = XpcsSettings.from_config(s)
+    assert xpcs.mode == "laminar_flow" and xpcs.p0 == {"D0": 1e4}
     with pytest.raises(ConfigError, match="strategy"):
         load_config({"fastsplit": {"strategy": "fastest"}})
     with pytest.raises(ConfigError, match=r"fastsplit\.xpcs.*valid keys"):
-        load_config({"fastsplit": {"xpcs": {"wavevector": 1.0}}})
+        XpcsSettings.from_config({"fastsplit": {"xpcs": {"wavevector": 1.0}}})
+
+
+def test_application_sections_pass_through_the_core():
+    raw = {
+        "fastsplit": {"max_nfev": 5, "xpcs": {"mode": "static"}, "other_app": None},
+        "scattering": {"wavevector_q": 0.0054},
+    }
+    s = load_config(raw)
+    assert s.fit == FitSettings(max_nfev=5)  # the core keeps only its own keys
+    assert s.section("fastsplit", "xpcs") == {"mode": "static"}
+    assert s.section("fastsplit", "other_app") == {}
+    assert s.section("scattering") == {"wavevector_q": 0.0054}
+    assert s.section("analyzer_parameters") == {}
+    assert s == Settings(fit=FitSettings(max_nfev=5))  # the raw file is not compared
+    with pytest.raises(ConfigError, match=r"scattering\.wavevector_q: expected a mapping"):
+        s.section("scattering", "wavevector_q")
+    # a misspelt key of the core's own is still an error, not an application section
+    with pytest.raises(ConfigError, match="did you mean 'strategy'"):
+        load_config({"fastsplit": {"stratgy": "full"}})
+
+
+def test_xpcs_settings_keep_their_old_import_path():
+    import fastsplit.config
+
+    assert fastsplit.config.XpcsSettings is XpcsSettings
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        fastsplit.config.Nope
 
 
 def test_bad_sources(tmp_path):

@@ -1,11 +1,11 @@
-"""fastsplit.io: APS 8-ID-I two-time HDF5 and npz into flat phi, t1, t2, g2."""
+"""The reader of fastsplit.xpcs (also fastsplit.io): APS 8-ID-I HDF5 and npz into flat arrays."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from fastsplit import io as fio
+from fastsplit import xpcs as fio
 from fastsplit.errors import InvalidArgumentError, LengthMismatchError
 from fastsplit.xpcs import synthesize
 

@@ -1,4 +1,4 @@
-"""fastsplit.xpcs: the two-time model (NumPy and JAX) and the synthetic generator."""
+"""fastsplit.xpcs: the two-time model (NumPy and JAX), the synthetic generator, the settings."""
 
 from __future__ import annotations
 
@@ -8,17 +8,19 @@ import sys
 import numpy as np
 import pytest
 
-from fastsplit.errors import InvalidArgumentError, InvalidTypeError
+from fastsplit.errors import ConfigError, InvalidArgumentError, InvalidTypeError
 from fastsplit.xpcs import (
     LAMINAR_FLOW_PARAMETERS,
     STATIC_PARAMETERS,
+    TwoTimeData,
     TwoTimeModel,
+    XpcsSettings,
     synthesize,
 )
 
 
 def _reference_g2(model: TwoTimeModel, phi, t1, t2, p):
-    """Straight transcription of DESIGN.md section 10, one point at a time."""
+    """Straight transcription of docs/xpcs-model.md, one point at a time."""
     dt, n = model.dt, model.n_frames
     t = np.maximum(np.arange(n) * dt, dt / 2)
     diff = np.maximum(p["D0"] * t ** p["alpha"] + p["D_offset"], 1e-10)
@@ -70,6 +72,18 @@ def test_names_and_defaults():
         lo, hi = bounds[name]
         assert lo <= value <= hi, name
     assert "laminar_flow" in repr(laminar)
+
+
+@pytest.mark.parametrize("mode", ["static", "laminar_flow"])
+def test_rough_start_is_away_from_the_truth_and_within_bounds(mode):
+    model = TwoTimeModel(10, mode=mode)
+    rough, typical, bounds = model.rough_p0(), model.default_p0(), model.default_bounds()
+    assert list(rough) == list(model.parameter_names)
+    for name, value in rough.items():
+        lo, hi = bounds[name]
+        assert lo <= value <= hi, name
+    assert all(rough[name] != typical[name] for name in model.shared_names)
+    assert (rough["D0"], rough["alpha"], rough["D_offset"]) == (1.0e4, -0.8, 500.0)
 
 
 def test_model_errors():
@@ -164,3 +178,57 @@ def test_jax_traceable_and_equal_to_numpy(mode):
         grads = jax.grad(total)({k: jnp.asarray(v, dtype=jnp.float64) for k, v in params.items()})
         for name, value in grads.items():
             assert np.all(np.isfinite(np.asarray(value))), name
+
+
+def _file_data(q=None, n_frames=6):
+    d = synthesize(n_angles=2, n_frames=n_frames, seed=0)
+    return TwoTimeData(d.phi, d.t1, d.t2, d.g2, d.sigma, q=q, dt=0.25, n_frames=n_frames)
+
+
+def test_settings_build_the_model_arguments_first_then_settings_then_file():
+    data = _file_data(q=0.004)
+    model = XpcsSettings().model_for(data)
+    assert (model.q, model.dt, model.n_frames, model.mode) == (0.004, 0.25, 6, "static")
+    xs = XpcsSettings(mode="laminar_flow", q=0.005, dt=0.5, L=1e6)
+    model = xs.model_for(data)
+    assert (model.q, model.dt, model.L, model.mode) == (0.005, 0.5, 1e6, "laminar_flow")
+    model = xs.model_for(data, q=0.006, dt=1.0, mode="static")
+    assert (model.q, model.dt, model.mode) == (0.006, 1.0, "static")
+    with pytest.raises(InvalidArgumentError, match="no q"):
+        XpcsSettings().model_for(_file_data(q=None))
+
+
+def test_settings_override_start_and_bounds_by_name():
+    model = TwoTimeModel(6)
+    xs = XpcsSettings(p0={"D0": 5e3, "contrast": [0.2, 0.3]}, bounds={"D0": [1, 2]})
+    p0 = xs.p0_for(model)
+    assert p0["D0"] == 5e3 and p0["contrast"] == [0.2, 0.3]
+    assert p0["alpha"] == model.default_p0()["alpha"]
+    bounds = xs.bounds_for(model)
+    assert bounds["D0"] == (1, 2) and bounds["alpha"] == model.default_bounds()["alpha"]
+    with pytest.raises(InvalidArgumentError, match=r"p0 names \['gamma_dot_t0'\]"):
+        XpcsSettings(p0={"gamma_dot_t0": 1.0}).p0_for(model)
+
+
+def test_settings_section_errors_name_the_key():
+    assert XpcsSettings.from_config(None) == XpcsSettings()
+    empty = XpcsSettings.from_config({"fastsplit": {"xpcs": {"p0": None, "bounds": None}}})
+    assert empty.p0 == {} and empty.bounds == {}
+    with pytest.raises(ConfigError, match=r"fastsplit\.xpcs\.mode"):
+        XpcsSettings.from_config({"fastsplit": {"xpcs": {"mode": "flowing"}}})
+    with pytest.raises(ConfigError, match=r"fastsplit\.xpcs\.q"):
+        XpcsSettings.from_config({"fastsplit": {"xpcs": {"q": -1.0}}})
+    with pytest.raises(ConfigError, match=r"fastsplit\.xpcs\.p0"):
+        XpcsSettings.from_config({"fastsplit": {"xpcs": {"p0": [1.0]}}})
+    # a scalar is no application section: the core rejects it as one of its own keys
+    with pytest.raises(ConfigError, match="unknown key 'xpcs'"):
+        XpcsSettings.from_config({"fastsplit": {"xpcs": "static"}})
+
+
+def test_old_import_paths_give_the_same_objects():
+    import fastsplit.io
+    import fastsplit.xpcs
+
+    for name in ("TwoTimeData", "load", "read_aps_8idi", "read_npz"):
+        assert getattr(fastsplit.io, name) is getattr(fastsplit.xpcs, name)
+    assert fastsplit.io.C2_GROUP == "xpcs/twotime/correlation_map"

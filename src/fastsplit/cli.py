@@ -1,27 +1,31 @@
-"""The ``fastsplit`` command: ``demo``, ``fit``, ``stratify``, ``info`` (and ``bench``).
+"""The ``fastsplit`` command: ``demo``, ``fit``, ``stratify``, ``info``.
 
 The command prints; the library only logs. Progress lines go to stderr so that
-stdout holds the report.
+stdout holds the report. The benchmark harness is not part of the installed
+package: ``make bench`` runs it from a source checkout (``benchmarks/``).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import importlib.util
 import json
 import logging
 import os
 import platform
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import FastsplitError, FitFailedError, InvalidArgumentError
+from ._plan import DEFAULT_CHUNK_SIZE
+from ._progress import Progress
+from ._versions import installed, parse
+from .config import STRATEGIES, load_config
+from .errors import FastsplitError, FitFailedError
+from .xpcs import MODES, XpcsSettings, fit_two_time, load
 
 __all__ = ["main"]
 
@@ -38,19 +42,6 @@ _PACKAGES = (
     "h5py",
     "matplotlib",
 )
-
-
-class _Progress:
-    """Timestamped progress lines on stderr (silent with --quiet)."""
-
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
-        self.start = time.perf_counter()
-
-    def __call__(self, message: str) -> None:
-        if not self.quiet:
-            elapsed = time.perf_counter() - self.start
-            print(f"[{elapsed:7.1f} s] {message}", file=sys.stderr, flush=True)
 
 
 def _quiet_nlsq_logging() -> None:
@@ -76,35 +67,25 @@ def _positive_int(text: str) -> int:
 # -- info ------------------------------------------------------------------------
 
 
-def _version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def cmd_info(args: argparse.Namespace) -> int:
     """Versions, backends and memory, without importing the heavy libraries."""
     from . import available_backends
 
     print(
-        f"fastsplit {_version('fastsplit')}  (Python {platform.python_version()}, "
+        f"fastsplit {installed('fastsplit')}  (Python {platform.python_version()}, "
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs)"
     )
     print("packages:")
     for name in _PACKAGES[1:]:
-        print(f"  {name:<11s} {_version(name)}")
+        print(f"  {name:<11s} {installed(name)}")
     print("stratify backends:")
     for name, status in available_backends().items():
         print(f"  {name:<11s} {status}")
-    nlsq_version = _version("nlsq")
+    nlsq_version = installed("nlsq")
     if nlsq_version != "not installed":
-        parts = tuple(
-            int("".join(c for c in p if c.isdigit()) or 0) for p in nlsq_version.split(".")[:3]
-        )
         behaviour = (
             "shuffles all points, then fits chunk by chunk"
-            if parts >= (0, 7, 2)
+            if parse(nlsq_version) >= (0, 7, 2)
             else "fits chunks in input order (group-major data: silent failures)"
         )
         print(f"fit: nlsq {nlsq_version}; its own chunked path {behaviour}")
@@ -128,20 +109,16 @@ def cmd_stratify(args: argparse.Namespace) -> int:
     """Stratify a data file and write the reordered arrays plus order and bounds."""
     import fastsplit
 
-    from . import io
-
-    progress = _Progress(args.quiet)
-    data = io.load(args.data)
+    progress = Progress(not args.quiet)
+    data = load(args.data)
     progress(f"read {data.n_points:,} points, {data.angles.size} angles from {args.data}")
     arrays = [data.phi, data.t1, data.t2, data.g2]
     names = ["phi", "t1", "t2", "g2"]
     if data.sigma is not None:
         arrays.append(data.sigma)
         names.append("sigma")
-    options: dict[str, Any] = {"chunk_size": 100_000, "mode": "auto"}
+    options: dict[str, Any] = {"chunk_size": DEFAULT_CHUNK_SIZE, "mode": "auto"}
     if args.config:
-        from .config import load_config
-
         options.update(load_config(args.config).stratification.stratify_kwargs())
     if args.chunk_size is not None:
         options["chunk_size"] = args.chunk_size
@@ -171,54 +148,20 @@ def cmd_stratify(args: argparse.Namespace) -> int:
 # -- fit -------------------------------------------------------------------------
 
 
-def _xpcs_model(settings: Any, data: Any, args: argparse.Namespace) -> Any:
-    from .xpcs import TwoTimeModel
-
-    xs = settings.fit.xpcs
-    q = args.q if args.q is not None else xs.q if xs.q is not None else data.q
-    if q is None:
-        raise InvalidArgumentError(
-            "the data file has no q; give it with --q or fastsplit.xpcs.q in the config"
-        )
-    dt = args.dt if args.dt is not None else xs.dt if xs.dt is not None else data.dt
-    mode = args.mode or xs.mode
-    kwargs: dict[str, Any] = {"dt": dt, "q": q, "mode": mode}
-    if xs.L is not None:
-        kwargs["L"] = xs.L
-    return TwoTimeModel(int(data.n_frames), **kwargs)
-
-
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit the XPCS two-time model to a data file with a homodyne-style config."""
-    from . import io
-    from ._fit import fit
-    from .config import load_config
-
-    progress = _Progress(args.quiet)
+    progress = Progress(not args.quiet)
     _quiet_nlsq_logging()
     settings = load_config(args.config)
-    data = io.load(args.data)
+    xpcs = XpcsSettings.from_config(settings)
+    data = load(args.data)
     progress(f"read {data.n_points:,} points, {data.angles.size} angles from {args.data}")
-    model = _xpcs_model(settings, data, args)
-    p0 = model.default_p0()
-    unknown = [k for k in settings.fit.xpcs.p0 if k not in p0]
-    if unknown:
-        raise InvalidArgumentError(
-            f"fastsplit.xpcs.p0 names {unknown} are not parameters of the {model.mode} model "
-            f"{list(model.parameter_names)}"
-        )
-    p0.update({k: v for k, v in settings.fit.xpcs.p0.items()})
-    bounds: dict[str, Any] = model.default_bounds()
-    bounds.update({k: tuple(v) for k, v in settings.fit.xpcs.bounds.items()})
-    result = fit(
+    model = xpcs.model_for(data, q=args.q, dt=args.dt, mode=args.mode)
+    result = fit_two_time(
         model,
-        data.x,
-        data.g2,
-        groups=data.phi,
-        p0=p0,
-        per_group=model.per_group_names,
-        sigma=data.sigma,
-        bounds=bounds,
+        data,
+        p0=xpcs.p0_for(model),
+        bounds=xpcs.bounds_for(model),
         chunk_size=args.chunk_size,
         strategy=args.strategy or "auto",
         config=settings,
@@ -264,16 +207,33 @@ def _write_json(result: Any, path: str) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Synthetic XPCS data; nlsq's own chunked path failing; stratify + fit recovering truth."""
     _quiet_nlsq_logging()
-    from . import _demo
+    from .xpcs import _demo
 
-    return _demo.run(args, _Progress(args.quiet))
+    return _demo.run(args, Progress(not args.quiet), print)
+
+
+_DATA_HELP = "input: .npz (phi, t1, t2, g2) or APS 8-ID-I .h5/.hdf"
+
+
+def _command(
+    sub: Any, name: str, func: Any, summary: str, *, data: bool = False, quiet: bool = True
+) -> argparse.ArgumentParser:
+    """A subcommand running ``func``: its docstring describes it; ``data`` adds the input file."""
+    p: argparse.ArgumentParser = sub.add_parser(name, help=summary, description=func.__doc__)
+    if data:
+        p.add_argument("data", help=_DATA_HELP)
+    if quiet:
+        p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=func)
+    return p
 
 
 def _add_demo(sub: Any) -> None:
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "demo",
-        help="synthetic XPCS fit: nlsq's chunked path failing, fastsplit recovering the truth",
-        description=cmd_demo.__doc__,
+        cmd_demo,
+        "synthetic XPCS fit: nlsq's chunked path failing, fastsplit recovering the truth",
     )
     p.add_argument("--n-angles", type=_positive_int, default=23, help="angles (default 23)")
     p.add_argument(
@@ -287,15 +247,15 @@ def _add_demo(sub: Any) -> None:
         action="store_true",
         help="a quick run: 5 angles x 80 frames, smaller raw-nlsq case",
     )
-    p.add_argument("--mode", choices=("static", "laminar_flow"), default="static")
-    p.add_argument("--chunk-size", type=_positive_int, default=100_000)
+    p.add_argument("--mode", choices=MODES, default="static")
+    p.add_argument("--chunk-size", type=_positive_int, default=DEFAULT_CHUNK_SIZE)
     p.add_argument("--noise", type=float, default=0.01, help="g2 noise (default 0.01)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--raw-n-frames",
         type=_positive_int,
         default=None,
-        help="frames per angle of the raw nlsq case (3 angles; default 120, 60 with --small)",
+        help="frames per angle of the raw nlsq case (3 angles; default 80, 60 with --small)",
     )
     p.add_argument(
         "--raw-max-nfev",
@@ -306,42 +266,40 @@ def _add_demo(sub: Any) -> None:
     p.add_argument("--no-raw", action="store_true", help="skip nlsq's own chunked path")
     p.add_argument("--out", default="fastsplit-demo", help="folder for the PNG figures")
     p.add_argument("--no-plots", action="store_true", help="write no figures")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.set_defaults(func=cmd_demo)
 
 
 def _add_fit(sub: Any) -> None:
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "fit",
-        help="fit the XPCS two-time model to an npz or APS 8-ID-I HDF5 file",
-        description=cmd_fit.__doc__,
+        cmd_fit,
+        "fit the XPCS two-time model to an npz or APS 8-ID-I HDF5 file",
+        data=True,
     )
-    p.add_argument("data", help="input: .npz (phi, t1, t2, g2) or APS 8-ID-I .h5/.hdf")
     p.add_argument(
         "--config",
         help="YAML with optimization.stratification/sequential and "
         "fastsplit sections (see docs/fit.md)",
     )
-    p.add_argument("--strategy", choices=("auto", "full", "chunked", "streaming", "sequential"))
+    p.add_argument("--strategy", choices=STRATEGIES)
     p.add_argument("--chunk-size", type=_positive_int, default=None)
-    p.add_argument("--mode", choices=("static", "laminar_flow"), default=None)
+    p.add_argument("--mode", choices=MODES, default=None)
     p.add_argument("--q", type=float, default=None, help="wavevector (1/A) if not in the file")
     p.add_argument("--dt", type=float, default=None, help="frame time (s) if not in the file")
     p.add_argument(
         "--warn", action="store_true", help="report failed checks as a warning instead of an error"
     )
     p.add_argument("-o", "--output", help="write parameters, errors and timings as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.set_defaults(func=cmd_fit)
 
 
 def _add_stratify(sub: Any) -> None:
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "stratify",
-        help="reorder a data file so every chunk holds every angle; write npz",
-        description=cmd_stratify.__doc__,
+        cmd_stratify,
+        "reorder a data file so every chunk holds every angle; write npz",
+        data=True,
     )
-    p.add_argument("data", help="input: .npz (phi, t1, t2, g2) or APS 8-ID-I .h5/.hdf")
     p.add_argument("-o", "--output", required=True, help="output .npz")
     p.add_argument(
         "--config", help="YAML whose optimization.stratification gives chunk size and mode"
@@ -350,28 +308,21 @@ def _add_stratify(sub: Any) -> None:
         "--chunk-size",
         type=_positive_int,
         default=None,
-        help="points per chunk (default: the config's target_chunk_size, else 100000)",
+        help="points per chunk (default: the config's target_chunk_size, "
+        f"else {DEFAULT_CHUNK_SIZE})",
     )
     p.add_argument("--backend", default="auto")
     p.add_argument("--layout", choices=("strided", "contiguous"), default="strided")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.set_defaults(func=cmd_stratify)
 
 
-def _add_info(sub: Any) -> None:
-    p = sub.add_parser("info", help="versions, backends, memory", description=cmd_info.__doc__)
-    p.set_defaults(func=cmd_info)
-
-
-def _register_bench(sub: Any) -> None:
-    """``fastsplit bench`` lives in :mod:`fastsplit.bench`; register it when present."""
-    if importlib.util.find_spec("fastsplit.bench") is None:
-        return
-    from . import bench
-
-    add_parser = getattr(bench, "add_parser", None)
-    if add_parser is not None:
-        add_parser(sub)
+def cmd_bench(args: argparse.Namespace) -> int:
+    """The benchmark harness is not installed with fastsplit; it lives in a source checkout."""
+    print(
+        "fastsplit: error: the benchmark harness is not installed with fastsplit; "
+        "run `make bench` from a source checkout (see docs/benchmarks.md)",
+        file=sys.stderr,
+    )
+    return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -385,15 +336,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(sub)
     _add_fit(sub)
     _add_stratify(sub)
-    _add_info(sub)
-    _register_bench(sub)
+    _command(sub, "info", cmd_info, "versions, backends, memory", quiet=False)
+    # Kept so that `fastsplit bench [options]` says where the harness went.
+    _command(sub, "bench", cmd_bench, "moved: run `make bench` from a source checkout", quiet=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fastsplit`` command. Returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.command != "bench":  # bench ignores the options of the old harness
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
         parser.print_help()
         return 2

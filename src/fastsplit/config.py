@@ -22,31 +22,41 @@ analysis YAML can be passed as is::
       backend: auto
       on_failure: raise                 # raise | warn
       max_nfev: null
-      xpcs:                             # used by the ``fastsplit fit`` command
-        mode: static
-        dt: 0.1
-        q: 0.0054
-        L: 2.0e6
-        p0: {D0: 1.0e4}
-        bounds: {D0: [100, 1.0e5]}
+      xpcs: {...}                       # an application's section (see below)
 
 A missing section means its defaults. Inside the sections read here an unknown
 key is a :class:`~fastsplit.errors.ConfigError` that lists the valid keys. Other
 top-level sections (and other keys under ``optimization``) belong to the host
 application and are ignored, except names that look like a misspelling of
 ``stratification`` or ``sequential``, which are errors too.
+
+Applications built on fastsplit read their own sections from the same file: a
+key under ``fastsplit:`` whose value is a mapping (``fastsplit: xpcs:`` for
+:mod:`fastsplit.xpcs`) is left to them, and :meth:`Settings.section` hands any
+part of the parsed file to them, which they read with the same checks.
 """
 
 from __future__ import annotations
 
 import difflib
-import math
+import importlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from ._config_fields import (
+    as_bool,
+    as_choice,
+    as_float,
+    as_int,
+    fail,
+    read_section,
+    section,
+    store,
+)
+from ._plan import DEFAULT_CHUNK_SIZE
 from .errors import ConfigError, InvalidTypeError
 
 __all__ = [
@@ -54,7 +64,6 @@ __all__ = [
     "SequentialSettings",
     "Settings",
     "StratificationSettings",
-    "XpcsSettings",
     "load_config",
 ]
 
@@ -67,63 +76,13 @@ STRATEGIES: tuple[str, ...] = get_args(Strategy)
 ON_FAILURE: tuple[str, ...] = get_args(OnFailure)
 
 
-def _fail(where: str, message: str) -> ConfigError:
-    return ConfigError(f"{where}: {message}")
-
-
-def _as_bool(where: str, value: Any) -> bool:
+def _parse_enabled(where: str, value: Any) -> bool | Literal["auto"]:
     if isinstance(value, bool):
         return value
-    raise _fail(where, f"expected true or false, got {value!r}.")
-
-
-def _number_from_text(value: Any) -> Any:
-    # PyYAML reads `2e6` (no dot) as a string; accept numeric text.
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _as_int(where: str, value: Any, *, minimum: int) -> int:
-    value = _number_from_text(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise _fail(where, f"expected an integer >= {minimum}, got {value!r}.")
-    if value < minimum:
-        raise _fail(where, f"expected an integer >= {minimum}, got {value}.")
-    return int(value)
-
-
-def _as_float(
-    where: str, value: Any, *, minimum: float | None = None, maximum: float | None = None
-) -> float:
-    value = _number_from_text(value)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _fail(where, f"expected a number, got {value!r}.")
-    number = float(value)
-    if not math.isfinite(number):
-        raise _fail(where, f"expected a finite number, got {value!r}.")
-    if minimum is not None and number < minimum:
-        raise _fail(where, f"must be >= {minimum}, got {number}.")
-    if maximum is not None and number > maximum:
-        raise _fail(where, f"must be <= {maximum}, got {number}.")
-    return number
-
-
-def _set(obj: Any, name: str, value: Any) -> None:
-    # Store the coerced value on a frozen dataclass (used in __post_init__ only).
-    object.__setattr__(obj, name, value)
-
-
-def _as_choice(where: str, value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise _fail(where, f"expected one of {list(choices)}, got {value!r}.")
-    return str(value)
+    if isinstance(value, str) and value.strip().lower() in ("auto", "true", "false"):
+        word = value.strip().lower()
+        return "auto" if word == "auto" else word == "true"
+    raise fail(where, f'expected "auto", true or false, got {value!r}.')
 
 
 @dataclass(frozen=True)
@@ -157,7 +116,7 @@ class StratificationSettings:
     """
 
     enabled: bool | Literal["auto"] = "auto"
-    target_chunk_size: int = 100_000
+    target_chunk_size: int = DEFAULT_CHUNK_SIZE
     max_imbalance_ratio: float = 5.0
     force_sequential_fallback: bool = False
     check_memory_safety: bool = True
@@ -167,19 +126,16 @@ class StratificationSettings:
 
     def __post_init__(self) -> None:
         where = "optimization.stratification"
-        if self.enabled != "auto" and not isinstance(self.enabled, bool):
-            raise _fail(
-                f"{where}.enabled", f'expected "auto", true or false, got {self.enabled!r}.'
-            )
-        _set(
+        store(self, "enabled", _parse_enabled(f"{where}.enabled", self.enabled))
+        store(
             self,
             "target_chunk_size",
-            _as_int(f"{where}.target_chunk_size", self.target_chunk_size, minimum=1),
+            as_int(f"{where}.target_chunk_size", self.target_chunk_size, minimum=1),
         )
-        _set(
+        store(
             self,
             "max_imbalance_ratio",
-            _as_float(f"{where}.max_imbalance_ratio", self.max_imbalance_ratio, minimum=1.0),
+            as_float(f"{where}.max_imbalance_ratio", self.max_imbalance_ratio, minimum=1.0),
         )
         for name in (
             "force_sequential_fallback",
@@ -188,7 +144,7 @@ class StratificationSettings:
             "collect_diagnostics",
             "log_diagnostics",
         ):
-            _as_bool(f"{where}.{name}", getattr(self, name))
+            as_bool(f"{where}.{name}", getattr(self, name))
 
     @property
     def stratify_mode(self) -> Literal["auto", "index"]:
@@ -229,38 +185,11 @@ class SequentialSettings:
 
     def __post_init__(self) -> None:
         where = "optimization.sequential"
-        rate = _as_float(
+        rate = as_float(
             f"{where}.min_success_rate", self.min_success_rate, minimum=0.0, maximum=1.0
         )
-        _set(self, "min_success_rate", rate)
-        _as_choice(f"{where}.weighting", self.weighting, WEIGHTINGS)
-
-
-@dataclass(frozen=True)
-class XpcsSettings:
-    """``fastsplit.xpcs``: the two-time model used by the ``fastsplit fit`` command.
-
-    ``p0`` and ``bounds`` override the model's defaults by parameter name;
-    per-group values may be a scalar or one value per angle.
-    """
-
-    mode: Literal["static", "laminar_flow"] = "static"
-    dt: float | None = None
-    q: float | None = None
-    L: float | None = None
-    p0: Mapping[str, Any] = field(default_factory=dict)
-    bounds: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        where = "fastsplit.xpcs"
-        _as_choice(f"{where}.mode", self.mode, ("static", "laminar_flow"))
-        for name in ("dt", "q", "L"):
-            value = getattr(self, name)
-            if value is not None:
-                _set(self, name, _as_float(f"{where}.{name}", value, minimum=0.0))
-        for name in ("p0", "bounds"):
-            if not isinstance(getattr(self, name), Mapping):
-                raise _fail(f"{where}.{name}", "expected a mapping of parameter name to value.")
+        store(self, "min_success_rate", rate)
+        as_choice(f"{where}.weighting", self.weighting, WEIGHTINGS)
 
 
 @dataclass(frozen=True)
@@ -271,15 +200,14 @@ class FitSettings:
     backend: str = "auto"
     on_failure: OnFailure = "raise"
     max_nfev: int | None = None
-    xpcs: XpcsSettings = field(default_factory=XpcsSettings)
 
     def __post_init__(self) -> None:
-        _as_choice("fastsplit.strategy", self.strategy, STRATEGIES)
-        _as_choice("fastsplit.on_failure", self.on_failure, ON_FAILURE)
+        as_choice("fastsplit.strategy", self.strategy, STRATEGIES)
+        as_choice("fastsplit.on_failure", self.on_failure, ON_FAILURE)
         if not isinstance(self.backend, str):
-            raise _fail("fastsplit.backend", f"expected a backend name, got {self.backend!r}.")
+            raise fail("fastsplit.backend", f"expected a backend name, got {self.backend!r}.")
         if self.max_nfev is not None:
-            _set(self, "max_nfev", _as_int("fastsplit.max_nfev", self.max_nfev, minimum=1))
+            store(self, "max_nfev", as_int("fastsplit.max_nfev", self.max_nfev, minimum=1))
 
 
 @dataclass(frozen=True)
@@ -298,56 +226,26 @@ class Settings:
     sequential: SequentialSettings = field(default_factory=SequentialSettings)
     fit: FitSettings = field(default_factory=FitSettings)
     source: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """The whole parsed file, for the sections of applications (see :meth:`section`)."""
 
+    def section(self, *path: str) -> Mapping[str, Any]:
+        """The part of the parsed file at ``path``, for an application's own settings.
 
-def _section(where: str, raw: Any) -> Mapping[str, Any]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        raise _fail(where, f"expected a mapping of settings, got {type(raw).__name__}.")
-    for key in raw:
-        if not isinstance(key, str):
-            raise _fail(where, f"keys must be strings, got {key!r}.")
-    return raw
+        A missing part is ``{}``; a part that is not a mapping is a
+        :class:`~fastsplit.errors.ConfigError` naming it.
 
-
-def _build(cls: type, where: str, raw: Any, nested: Mapping[str, Any] | None = None) -> Any:
-    section = _section(where, raw)
-    valid = [f.name for f in fields(cls)]
-    unknown = [key for key in section if key not in valid]
-    if unknown:
-        hints = []
-        for key in unknown:
-            close = difflib.get_close_matches(key, valid, n=1)
-            hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise _fail(
-            where,
-            f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(hints)}; "
-            f"valid keys are: {', '.join(valid)}.",
-        )
-    values = dict(section)
-    for key, builder in (nested or {}).items():
-        if key in values:
-            values[key] = builder(values[key])
-    if cls is StratificationSettings and "enabled" in values:
-        values["enabled"] = _parse_enabled(f"{where}.enabled", values["enabled"])
-    if cls is XpcsSettings:
-        for key in ("p0", "bounds"):
-            if key in values and values[key] is None:
-                values[key] = {}
-    try:
-        return cls(**values)
-    except TypeError as exc:  # wrong type inside a dataclass we did not catch above
-        raise _fail(where, str(exc)) from None
-
-
-def _parse_enabled(where: str, value: Any) -> bool | Literal["auto"]:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("auto", "true", "false"):
-        word = value.strip().lower()
-        return "auto" if word == "auto" else word == "true"
-    raise _fail(where, f'expected "auto", true or false, got {value!r}.')
+        Examples
+        --------
+        >>> from fastsplit.config import load_config
+        >>> s = load_config({"fastsplit": {"xpcs": {"mode": "static"}}})
+        >>> dict(s.section("fastsplit", "xpcs")), dict(s.section("scattering"))
+        ({'mode': 'static'}, {})
+        """
+        node = section("config", self.raw)
+        for depth, key in enumerate(path):
+            node = section(".".join(path[: depth + 1]), node.get(key))
+        return node
 
 
 def _read_yaml(path: Path) -> Any:
@@ -414,29 +312,52 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any] | Settings | 
             f"config must be a path, a mapping, a fastsplit.config.Settings or None; "
             f"got {type(source).__name__}."
         )
-    root = _section("config", raw)
-    optimization = _section("optimization", root.get("optimization"))
+    root = section("config", raw)
+    optimization = section("optimization", root.get("optimization"))
     for key in optimization:
         if key not in _OURS:
             close = difflib.get_close_matches(key, _OURS, n=1, cutoff=0.75)
             if close:
-                raise _fail(
+                raise fail(
                     "optimization",
                     f"unknown section {key!r} (did you mean {close[0]!r}?); fastsplit reads "
                     f"optimization.{_OURS[0]} and optimization.{_OURS[1]}.",
                 )
-    stratification = _build(
+    stratification = read_section(
         StratificationSettings,
         "optimization.stratification",
         optimization.get("stratification"),
     )
-    sequential = _build(
+    sequential = read_section(
         SequentialSettings, "optimization.sequential", optimization.get("sequential")
     )
-    fit = _build(
-        FitSettings,
-        "fastsplit",
-        root.get("fastsplit"),
-        nested={"xpcs": lambda raw: _build(XpcsSettings, "fastsplit.xpcs", raw)},
+    fit = read_section(
+        FitSettings, "fastsplit", _fit_keys(section("fastsplit", root.get("fastsplit")))
     )
-    return Settings(stratification=stratification, sequential=sequential, fit=fit, source=origin)
+    return Settings(
+        stratification=stratification, sequential=sequential, fit=fit, source=origin, raw=root
+    )
+
+
+_FIT_KEYS = tuple(f.name for f in fields(FitSettings))
+
+
+def _fit_keys(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``fastsplit:`` keys of :class:`FitSettings`, without the applications' sections.
+
+    Every key of FitSettings holds a scalar, so a key holding a mapping (or an
+    empty section) is an application's: it is read through :meth:`Settings.section`.
+    A misspelt scalar key still reaches :class:`FitSettings` and is an error there.
+    """
+    return {
+        key: value
+        for key, value in options.items()
+        if key in _FIT_KEYS or not (value is None or isinstance(value, Mapping))
+    }
+
+
+def __getattr__(name: str) -> Any:
+    # XpcsSettings moved to the application, fastsplit.xpcs; the old import path still works.
+    if name == "XpcsSettings":
+        return importlib.import_module(".xpcs", __package__).XpcsSettings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
-"""The XPCS two-time correlation model and a synthetic data generator.
+"""The XPCS two-time correlation model (``docs/xpcs-model.md``).
 
-The model is DESIGN.md section 10::
+::
 
     g2[phi, i, j] = offset[phi] + contrast[phi] * g1^2
     g1            = max(g1_diff * g1_shear, 1e-10)
@@ -17,7 +17,8 @@ trapezoid rule, ``t`` floored at ``dt / 2``). Angles are in degrees.
 called as ``model((phi, t1, t2), **params)`` where shared parameters arrive as
 scalars and the per-group parameters ``contrast`` and ``offset`` arrive already
 gathered per point. The same code runs with :mod:`jax.numpy` (traceable, for
-fitting) and with NumPy (for :func:`synthesize`, which therefore needs no JAX).
+fitting) and with NumPy (for :func:`fastsplit.xpcs.synthesize`, which therefore
+needs no JAX).
 """
 
 from __future__ import annotations
@@ -25,24 +26,24 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
-from .errors import InvalidArgumentError, InvalidTypeError
+from ..errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = [
     "LAMINAR_FLOW_PARAMETERS",
+    "MODES",
     "PER_GROUP_PARAMETERS",
     "STATIC_PARAMETERS",
-    "SyntheticXPCS",
+    "Mode",
     "TwoTimeModel",
-    "synthesize",
 ]
 
 Mode = Literal["static", "laminar_flow"]
+MODES: tuple[str, ...] = get_args(Mode)
 
 STATIC_PARAMETERS: tuple[str, ...] = ("D0", "alpha", "D_offset")
 LAMINAR_FLOW_PARAMETERS: tuple[str, ...] = (
@@ -64,6 +65,18 @@ _TYPICAL: dict[str, float] = {
     "phi0": 3.0,
     "contrast": 0.3,
     "offset": 0.9,
+}
+
+# A user's rough guess, away from the typical values that synthesize() draws its
+# truth around: a fit started at the truth would be unrealistically short.
+_ROUGH: dict[str, float] = {
+    "D0": 1.0e4,
+    "alpha": -0.8,
+    "D_offset": 500.0,
+    "gamma_dot_t0": 1e-3,
+    "beta": 0.0,
+    "gamma_dot_t_offset": 0.0,
+    "phi0": 0.0,
 }
 
 _BOUNDS: dict[str, tuple[float, float]] = {
@@ -163,10 +176,8 @@ class TwoTimeModel:
             )
         if n_frames < 1:
             raise InvalidArgumentError(f"n_frames must be >= 1, got {n_frames}.")
-        if mode not in ("static", "laminar_flow"):
-            raise InvalidArgumentError(
-                f"mode must be one of 'static', 'laminar_flow'; got {mode!r}."
-            )
+        if mode not in MODES:
+            raise InvalidArgumentError(f"mode must be one of {list(MODES)}; got {mode!r}.")
         for name, value in (("dt", dt), ("q", q), ("L", L)):
             if not (math.isfinite(value) and value > 0):
                 raise InvalidArgumentError(f"{name} must be a positive finite number, got {value}.")
@@ -187,12 +198,27 @@ class TwoTimeModel:
         return (*self.shared_names, *self.per_group_names)
 
     def typical_values(self) -> dict[str, float]:
-        """Typical shared values (DESIGN.md section 10), usable as a starting point."""
+        """Typical shared values (``docs/xpcs-model.md``), usable as a starting point."""
         return {name: _TYPICAL[name] for name in self.shared_names}
 
     def default_p0(self) -> dict[str, float]:
         """A starting point for every parameter (per-group ones as scalars)."""
         return {name: _TYPICAL[name] for name in self.parameter_names}
+
+    def rough_p0(self) -> dict[str, float]:
+        """A start away from the typical values, as a user's rough guess would be.
+
+        :func:`fastsplit.xpcs.synthesize` draws its truth around
+        :meth:`default_p0`; the demo, the benchmarks and the tests start their
+        fits here instead, so that the fit has real work to do.
+
+        Examples
+        --------
+        >>> from fastsplit.xpcs import TwoTimeModel
+        >>> TwoTimeModel(10).rough_p0()
+        {'D0': 10000.0, 'alpha': -0.8, 'D_offset': 500.0, 'contrast': 0.3, 'offset': 0.9}
+        """
+        return {name: _ROUGH.get(name, _TYPICAL[name]) for name in self.parameter_names}
 
     def default_bounds(self) -> dict[str, tuple[float, float]]:
         """Physical bounds for every parameter, in the ``fit(bounds=...)`` form."""
@@ -259,166 +285,3 @@ class TwoTimeModel:
             sinc = _sinc(xp, big_phi)
             g1 = g1 * sinc * sinc
         return xp.maximum(g1, _FLOOR)
-
-
-@dataclass(frozen=True)
-class SyntheticXPCS:
-    """Synthetic two-time data in detector (angle-major) order with known truth.
-
-    Attributes
-    ----------
-    phi, t1, t2, g2, sigma : np.ndarray
-        One value per point (float64), angle-major: every point of the first
-        detector angle, then the second, and so on.
-    angles : np.ndarray
-        The distinct angles, ascending (the order of ``fit`` per-group arrays).
-    truth : dict
-        True parameters; ``contrast`` and ``offset`` are arrays indexed like
-        ``angles``.
-    model : TwoTimeModel
-        The model that generated the data.
-    """
-
-    phi: np.ndarray
-    t1: np.ndarray
-    t2: np.ndarray
-    g2: np.ndarray
-    sigma: np.ndarray
-    angles: np.ndarray
-    truth: dict[str, Any]
-    model: TwoTimeModel
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def x(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(phi, t1, t2)``, the model's input."""
-        return (self.phi, self.t1, self.t2)
-
-    @property
-    def n_points(self) -> int:
-        return int(self.g2.shape[0])
-
-    def counts(self) -> np.ndarray:
-        """Points per angle, in ``angles`` order."""
-        return np.asarray(
-            [int(np.count_nonzero(self.phi == a)) for a in self.angles], dtype=np.int64
-        )
-
-
-def synthesize(
-    n_angles: int = 23,
-    n_frames: int = 100,
-    *,
-    mode: Mode = "static",
-    noise: float = 0.01,
-    seed: int = 0,
-    dt: float = 0.1,
-    q: float = 0.0054,
-    L: float = 2e6,
-    drop_diagonal: bool = False,
-    upper_only: bool = False,
-    truth: Mapping[str, Any] | None = None,
-    dtype: Any = np.float64,
-) -> SyntheticXPCS:
-    """Generate two-time XPCS data with Gaussian noise, angle-major, from known truth.
-
-    Parameters
-    ----------
-    n_angles : int
-        Number of detector angles (groups), spread over +-180 degrees with
-        non-integer values.
-    n_frames : int
-        Frames per angle; each angle gives an ``n_frames x n_frames`` matrix.
-    mode : {"static", "laminar_flow"}
-        Model mode (see :class:`TwoTimeModel`).
-    noise : float
-        Standard deviation of the additive Gaussian noise on ``g2`` (also
-        returned as ``sigma``). ``0`` gives exact model values.
-    seed : int
-        Seed of the random generator (truth of the per-angle values and noise).
-    dt, q, L : float
-        Geometry (see :class:`TwoTimeModel`).
-    drop_diagonal : bool
-        Leave out the ``t1 == t2`` points (usually excluded from fits).
-    upper_only : bool
-        Keep only ``t2 >= t1`` (the layout of APS 8-ID-I files).
-    truth : mapping, optional
-        Override true values; ``contrast``/``offset`` may be scalars or arrays of
-        length ``n_angles``.
-    dtype : dtype
-        Floating dtype of the returned arrays.
-
-    Returns
-    -------
-    SyntheticXPCS
-
-    Examples
-    --------
-    >>> from fastsplit.xpcs import synthesize
-    >>> data = synthesize(n_angles=3, n_frames=10, seed=1)
-    >>> data.n_points, data.truth["contrast"].shape
-    (300, (3,))
-    """
-    for name, value in (("n_angles", n_angles), ("n_frames", n_frames)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise InvalidArgumentError(f"{name} must be a positive int, got {value!r}.")
-    if not (math.isfinite(noise) and noise >= 0):
-        raise InvalidArgumentError(f"noise must be a finite number >= 0, got {noise}.")
-    model = TwoTimeModel(int(n_frames), dt=dt, q=q, L=L, mode=mode)
-    rng = np.random.default_rng(seed)
-
-    # Non-integer angles spread over +-180 degrees, ascending (detector order).
-    step = 360.0 / n_angles
-    angles = -180.0 + step * (np.arange(n_angles) + 0.5) + 0.137
-
-    values: dict[str, Any] = dict(model.typical_values())
-    values["contrast"] = rng.uniform(0.27, 0.32, n_angles)
-    values["offset"] = rng.uniform(0.76, 1.0, n_angles)
-    if truth is not None:
-        unknown = sorted(set(truth) - set(model.parameter_names))
-        if unknown:
-            raise InvalidArgumentError(
-                f"truth has unknown parameters {unknown}; valid: {list(model.parameter_names)}."
-            )
-        for name, value in truth.items():
-            if name in model.per_group_names:
-                arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (n_angles,)).copy()
-                values[name] = arr
-            else:
-                values[name] = float(value)
-
-    idx = np.arange(n_frames)
-    i_grid, j_grid = np.meshgrid(idx, idx, indexing="ij")
-    keep = np.ones((n_frames, n_frames), dtype=bool)
-    if upper_only:
-        keep &= j_grid >= i_grid
-    if drop_diagonal:
-        keep &= j_grid != i_grid
-    t1_one = (i_grid[keep] * dt).astype(np.float64)
-    t2_one = (j_grid[keep] * dt).astype(np.float64)
-    per_angle = t1_one.shape[0]
-
-    phi = np.repeat(angles, per_angle)
-    t1 = np.tile(t1_one, n_angles)
-    t2 = np.tile(t2_one, n_angles)
-    shared = {name: values[name] for name in model.shared_names}
-    g1 = model.g1((phi, t1, t2), **shared)
-    contrast = np.repeat(values["contrast"], per_angle)
-    offset = np.repeat(values["offset"], per_angle)
-    g2 = offset + contrast * g1 * g1
-    if noise > 0:
-        g2 = g2 + rng.normal(0.0, noise, g2.shape[0])
-    sigma = np.full(g2.shape[0], noise if noise > 0 else 1.0)
-
-    out_dtype = np.dtype(dtype)
-    return SyntheticXPCS(
-        phi=phi.astype(out_dtype),
-        t1=t1.astype(out_dtype),
-        t2=t2.astype(out_dtype),
-        g2=g2.astype(out_dtype),
-        sigma=sigma.astype(out_dtype),
-        angles=angles.astype(out_dtype),
-        truth=values,
-        model=model,
-        meta={"seed": seed, "noise": noise, "points_per_angle": per_angle},
-    )

@@ -1,0 +1,166 @@
+"""Synthetic two-time XPCS data with known truth, in detector (angle-major) order."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from ._data import TwoTimePoints
+from ._model import Mode, TwoTimeModel
+
+__all__ = ["SyntheticXPCS", "synthesize"]
+
+
+@dataclass(frozen=True)
+class SyntheticXPCS(TwoTimePoints):
+    """Synthetic two-time data in detector (angle-major) order with known truth.
+
+    Attributes
+    ----------
+    phi, t1, t2, g2, sigma : np.ndarray
+        One value per point (float64), angle-major: every point of the first
+        detector angle, then the second, and so on.
+    angles : np.ndarray
+        The distinct angles, ascending (the order of ``fit`` per-group arrays).
+    truth : dict
+        True parameters; ``contrast`` and ``offset`` are arrays indexed like
+        ``angles``.
+    model : TwoTimeModel
+        The model that generated the data.
+    """
+
+    sigma: np.ndarray
+    angles: np.ndarray
+    truth: dict[str, Any]
+    model: TwoTimeModel
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def counts(self) -> np.ndarray:
+        """Points per angle, in ``angles`` order."""
+        return np.asarray(
+            [int(np.count_nonzero(self.phi == a)) for a in self.angles], dtype=np.int64
+        )
+
+
+def synthesize(
+    n_angles: int = 23,
+    n_frames: int = 100,
+    *,
+    mode: Mode = "static",
+    noise: float = 0.01,
+    seed: int = 0,
+    dt: float = 0.1,
+    q: float = 0.0054,
+    L: float = 2e6,
+    drop_diagonal: bool = False,
+    upper_only: bool = False,
+    truth: Mapping[str, Any] | None = None,
+    dtype: Any = np.float64,
+) -> SyntheticXPCS:
+    """Generate two-time XPCS data with Gaussian noise, angle-major, from known truth.
+
+    Parameters
+    ----------
+    n_angles : int
+        Number of detector angles (groups), spread over +-180 degrees with
+        non-integer values.
+    n_frames : int
+        Frames per angle; each angle gives an ``n_frames x n_frames`` matrix.
+    mode : {"static", "laminar_flow"}
+        Model mode (see :class:`TwoTimeModel`).
+    noise : float
+        Standard deviation of the additive Gaussian noise on ``g2`` (also
+        returned as ``sigma``). ``0`` gives exact model values.
+    seed : int
+        Seed of the random generator (truth of the per-angle values and noise).
+    dt, q, L : float
+        Geometry (see :class:`TwoTimeModel`).
+    drop_diagonal : bool
+        Leave out the ``t1 == t2`` points (usually excluded from fits).
+    upper_only : bool
+        Keep only ``t2 >= t1`` (the layout of APS 8-ID-I files).
+    truth : mapping, optional
+        Override true values; ``contrast``/``offset`` may be scalars or arrays of
+        length ``n_angles``.
+    dtype : dtype
+        Floating dtype of the returned arrays.
+
+    Returns
+    -------
+    SyntheticXPCS
+
+    Examples
+    --------
+    >>> from fastsplit.xpcs import synthesize
+    >>> data = synthesize(n_angles=3, n_frames=10, seed=1)
+    >>> data.n_points, data.truth["contrast"].shape
+    (300, (3,))
+    """
+    for name, value in (("n_angles", n_angles), ("n_frames", n_frames)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise InvalidArgumentError(f"{name} must be a positive int, got {value!r}.")
+    if not (math.isfinite(noise) and noise >= 0):
+        raise InvalidArgumentError(f"noise must be a finite number >= 0, got {noise}.")
+    model = TwoTimeModel(int(n_frames), dt=dt, q=q, L=L, mode=mode)
+    rng = np.random.default_rng(seed)
+
+    # Non-integer angles spread over +-180 degrees, ascending (detector order).
+    step = 360.0 / n_angles
+    angles = -180.0 + step * (np.arange(n_angles) + 0.5) + 0.137
+
+    values: dict[str, Any] = dict(model.typical_values())
+    values["contrast"] = rng.uniform(0.27, 0.32, n_angles)
+    values["offset"] = rng.uniform(0.76, 1.0, n_angles)
+    if truth is not None:
+        unknown = sorted(set(truth) - set(model.parameter_names))
+        if unknown:
+            raise InvalidArgumentError(
+                f"truth has unknown parameters {unknown}; valid: {list(model.parameter_names)}."
+            )
+        for name, value in truth.items():
+            if name in model.per_group_names:
+                arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (n_angles,)).copy()
+                values[name] = arr
+            else:
+                values[name] = float(value)
+
+    idx = np.arange(n_frames)
+    i_grid, j_grid = np.meshgrid(idx, idx, indexing="ij")
+    keep = np.ones((n_frames, n_frames), dtype=bool)
+    if upper_only:
+        keep &= j_grid >= i_grid
+    if drop_diagonal:
+        keep &= j_grid != i_grid
+    t1_one = (i_grid[keep] * dt).astype(np.float64)
+    t2_one = (j_grid[keep] * dt).astype(np.float64)
+    per_angle = t1_one.shape[0]
+
+    phi = np.repeat(angles, per_angle)
+    t1 = np.tile(t1_one, n_angles)
+    t2 = np.tile(t2_one, n_angles)
+    shared = {name: values[name] for name in model.shared_names}
+    g1 = model.g1((phi, t1, t2), **shared)
+    contrast = np.repeat(values["contrast"], per_angle)
+    offset = np.repeat(values["offset"], per_angle)
+    g2 = offset + contrast * g1 * g1
+    if noise > 0:
+        g2 = g2 + rng.normal(0.0, noise, g2.shape[0])
+    sigma = np.full(g2.shape[0], noise if noise > 0 else 1.0)
+
+    out_dtype = np.dtype(dtype)
+    return SyntheticXPCS(
+        phi=phi.astype(out_dtype),
+        t1=t1.astype(out_dtype),
+        t2=t2.astype(out_dtype),
+        g2=g2.astype(out_dtype),
+        sigma=sigma.astype(out_dtype),
+        angles=angles.astype(out_dtype),
+        truth=values,
+        model=model,
+        meta={"seed": seed, "noise": noise, "points_per_angle": per_angle},
+    )
