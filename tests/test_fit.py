@@ -46,6 +46,19 @@ def assert_recovers(result: FitResult, truth: dict, names) -> None:
         assert np.all(z < Z), f"{name}: |fit - truth| / error = {np.max(z):.2f}"
 
 
+def fit_xpcs(d, **kwargs):
+    """The XPCS fit of these tests: rough start, per-angle contrast and offset, model bounds."""
+    m = d.model
+    options = {
+        "groups": d.phi,
+        "p0": rough_start(m),
+        "per_group": PER_GROUP,
+        "sigma": d.sigma,
+        "bounds": m.default_bounds(),
+    }
+    return fit(m, d.x, d.g2, **{**options, **kwargs})
+
+
 @pytest.fixture(scope="module")
 def xpcs3():
     return synthesize(n_angles=3, n_frames=60, seed=0)
@@ -53,18 +66,7 @@ def xpcs3():
 
 @pytest.fixture(scope="module")
 def chunked3(xpcs3):
-    m = xpcs3.model
-    return fit(
-        m,
-        xpcs3.x,
-        xpcs3.g2,
-        groups=xpcs3.phi,
-        p0=rough_start(m),
-        per_group=PER_GROUP,
-        sigma=xpcs3.sigma,
-        bounds=m.default_bounds(),
-        chunk_size=2000,
-    )
+    return fit_xpcs(xpcs3, chunk_size=2000)
 
 
 # -- end to end --------------------------------------------------------------------
@@ -101,17 +103,7 @@ def test_xpcs_3_angles_recovers_truth(xpcs3, chunked3):
 def test_xpcs_23_angles_recovers_truth():
     d = synthesize(n_angles=23, n_frames=24, seed=3)
     m = d.model
-    r = fit(
-        m,
-        d.x,
-        d.g2,
-        groups=d.phi,
-        p0=rough_start(m),
-        per_group=PER_GROUP,
-        sigma=d.sigma,
-        bounds=m.default_bounds(),
-        chunk_size=2000,
-    )
+    r = fit_xpcs(d, chunk_size=2000)
     assert r.success and r.strategy == "chunked" and len(r.groups) == 23
     assert r.info["n_chunks"] == math.ceil(d.n_points / 2000)
     assert r.diagnostics.groups_per_chunk_min == 23  # every chunk holds every angle
@@ -124,17 +116,7 @@ def test_xpcs_laminar_flow_23_angles_53_parameters():
     m = d.model
     p0 = rough_start(m)
     p0.update(gamma_dot_t0=1e-3, beta=0.0, gamma_dot_t_offset=0.0, phi0=0.0)
-    r = fit(
-        m,
-        d.x,
-        d.g2,
-        groups=d.phi,
-        p0=p0,
-        per_group=PER_GROUP,
-        sigma=d.sigma,
-        bounds=m.default_bounds(),
-        chunk_size=5000,
-    )
+    r = fit_xpcs(d, p0=p0, chunk_size=5000)
     assert r.success and len(r.x) == 7 + 2 * 23
     assert_recovers(r, d.truth, m.parameter_names)
 
@@ -142,17 +124,7 @@ def test_xpcs_laminar_flow_23_angles_53_parameters():
 @pytest.mark.slow
 def test_full_and_chunked_agree(xpcs3, chunked3):
     m = xpcs3.model
-    full = fit(
-        m,
-        xpcs3.x,
-        xpcs3.g2,
-        groups=xpcs3.phi,
-        p0=rough_start(m),
-        per_group=PER_GROUP,
-        sigma=xpcs3.sigma,
-        bounds=m.default_bounds(),
-        strategy="full",
-    )
+    full = fit_xpcs(xpcs3, strategy="full")
     assert full.strategy == "full" and full.success
     # Both are exact least squares on every point: same minimum.
     np.testing.assert_allclose(
@@ -197,17 +169,7 @@ def test_raw_nlsq_chunked_path_on_angle_major_data_and_the_fix():
     else:
         # 0.7.2+ shuffles every point before chunking: each chunk sees every angle.
         assert raw.info["shuffles"] is True
-    fixed = fit(
-        m,
-        d.x,
-        d.g2,
-        groups=d.phi,
-        p0=p0,
-        per_group=PER_GROUP,
-        sigma=d.sigma,
-        bounds=m.default_bounds(),
-        chunk_size=per_angle,
-    )
+    fixed = fit_xpcs(d, p0=p0, chunk_size=per_angle)
     assert fixed.success and fixed.strategy == "chunked"
     assert fixed.diagnostics.groups_per_chunk_min == 3
     assert_recovers(fixed, d.truth, m.parameter_names)
@@ -327,23 +289,21 @@ def sparse_data():
     return x, y, g
 
 
+def fit_sparse_line(**kwargs):
+    """A line with per-group offsets; group 3.0 has 5 points, fewer than the 9 chunks."""
+    x, y, g = sparse_data()
+    p0 = {"slope": 1.0, "offset": 0.0}
+    return fit(
+        line, x, y, groups=g, p0=p0, per_group=["offset"], sigma=0.01, chunk_size=500, **kwargs
+    )
+
+
 # -- a clean fit ----------------------------------------------------------------------
 
 
 def test_no_warnings_on_a_clean_fit(xpcs3):
-    m = xpcs3.model
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        r = fit(
-            m,
-            xpcs3.x,
-            xpcs3.g2,
-            groups=xpcs3.phi,
-            p0=xpcs3.truth,
-            per_group=PER_GROUP,
-            sigma=xpcs3.sigma,
-            bounds=m.default_bounds(),
-            chunk_size=5000,
-        )
+        r = fit_xpcs(xpcs3, p0=xpcs3.truth, chunk_size=5000)
     # Starting at the truth: the checks accept a fit that barely moves from a minimum.
     assert r.success

@@ -18,23 +18,13 @@ from fastsplit._fit._problem import Outcome  # noqa: E402
 from fastsplit._fit._strategies import STRATEGIES, Strategy  # noqa: E402
 from fastsplit.errors import FitFailedError  # noqa: E402
 from fastsplit.xpcs import synthesize  # noqa: E402
-from test_fit import PER_GROUP, assert_recovers, line, rough_start, sparse_data  # noqa: E402
+from test_fit import assert_recovers, fit_sparse_line, fit_xpcs  # noqa: E402
 
 # -- sparse groups -----------------------------------------------------------------------
 
 
 def test_sparse_group_gets_bigger_chunks_and_is_reported():
-    x, y, g = sparse_data()
-    r = fit(
-        line,
-        x,
-        y,
-        groups=g,
-        p0={"slope": 1.0, "offset": 0.0},
-        per_group=["offset"],
-        sigma=0.01,
-        chunk_size=500,
-    )
+    r = fit_sparse_line()
     assert r.success and r.strategy == "chunked"
     assert "3.0" in r.reason and "fewer points than the 9 chunks" in r.reason
     assert r.info["chunk_size"] == math.ceil(4005 / 5)
@@ -44,17 +34,7 @@ def test_sparse_group_gets_bigger_chunks_and_is_reported():
 
 def test_sparse_group_without_memory_falls_back_to_sequential(monkeypatch):
     monkeypatch.setattr("fastsplit._memory.budget", lambda *args: 1)
-    x, y, g = sparse_data()
-    r = fit(
-        line,
-        x,
-        y,
-        groups=g,
-        p0={"slope": 1.0, "offset": 0.0},
-        per_group=["offset"],
-        sigma=0.01,
-        chunk_size=500,
-    )
+    r = fit_sparse_line()
     assert r.strategy == "sequential" and r.success
     assert "max_imbalance_ratio" in r.reason and "3.0" in r.reason
     # The sparse group's offset comes from its own 5 points.
@@ -155,21 +135,9 @@ def test_sequential_min_success_rate():
 @pytest.mark.slow
 def test_streaming_strategy_on_stratified_data():
     d = synthesize(n_angles=3, n_frames=20, seed=5)
-    m = d.model
-    r = fit(
-        m,
-        d.x,
-        d.g2,
-        groups=d.phi,
-        p0=rough_start(m),
-        per_group=PER_GROUP,
-        sigma=d.sigma,
-        bounds=m.default_bounds(),
-        chunk_size=400,
-        strategy="streaming",
-    )
+    r = fit_xpcs(d, chunk_size=400, strategy="streaming")
     assert r.strategy == "streaming" and r.success
-    assert_recovers(r, d.truth, m.parameter_names)
+    assert_recovers(r, d.truth, d.model.parameter_names)
 
 
 # -- config ------------------------------------------------------------------------------
@@ -238,18 +206,7 @@ def _one_gauss_newton_step(problem):
 
 def test_a_new_strategy_is_one_function_and_one_table_entry(monkeypatch):
     monkeypatch.setitem(STRATEGIES, "one-step", Strategy(_one_gauss_newton_step, chunked=False))
-    x, y, g = sparse_data()
-    r = fit(
-        line,
-        x,
-        y,
-        groups=g,
-        p0={"slope": 1.0, "offset": 0.0},
-        per_group=["offset"],
-        sigma=0.01,
-        chunk_size=500,
-        strategy="one-step",
-    )
+    r = fit_sparse_line(strategy="one-step")
     # Dispatched through the table, judged like any other strategy on all the data.
     assert r.strategy == "one-step" and r.reason == "requested" and r.success
     assert r.message == "one Gauss-Newton step" and r.info["toy"] is True and r.nfev == 1

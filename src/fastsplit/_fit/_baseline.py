@@ -19,7 +19,7 @@ from . import _data, _nlsq
 from ._choose import Choice
 from ._inputs import check_inputs
 from ._judge import judge
-from ._model import check_start, make_bounds, make_layout
+from ._model import flat_parameters
 from ._normal import Objective
 from ._problem import Outcome, Problem
 from ._result import FitResult
@@ -73,10 +73,7 @@ def nlsq_chunked_baseline(
         counted, _ = _data.count_groups(inputs.labels, chunk_size, "auto")
         # Nothing is stratified: no stratification time.
         grouping = _data.in_input_order(inputs.labels, counted, counted.chunk_size, 0.0)
-        layout = make_layout(p0, per_group, len(grouping.groups))
-        start = layout.pack(p0)
-        lower, upper = make_bounds(layout, bounds)
-        check_start(layout, start, lower, upper)
+        layout, start, lower, upper = flat_parameters(p0, per_group, bounds, counted.n_groups)
         stacks = _data.ChunkStacks.build(inputs.x, inputs.y, inputs.weight, grouping)
         problem = Problem(
             model=model,

@@ -20,7 +20,7 @@ from ._checks import raise_or_warn
 from ._choose import choose
 from ._inputs import check_inputs, resolve_options
 from ._judge import judge
-from ._model import check_model_names, check_start, make_bounds, make_layout
+from ._model import check_model_names, flat_parameters
 from ._normal import Objective, check_pointwise
 from ._problem import Problem
 from ._result import FitResult
@@ -163,11 +163,8 @@ def fit(
     clock = time.perf_counter()
     with _nlsq.x64():
         counted, seconds = _data.count_groups(inputs.labels, options.chunk_size, options.backend)
-        layout = make_layout(p0, per_group, counted.n_groups)
+        layout, start, lower, upper = flat_parameters(p0, per_group, bounds, counted.n_groups)
         check_model_names(model, layout)
-        start = layout.pack(p0)
-        lower, upper = make_bounds(layout, bounds)
-        check_start(layout, start, lower, upper)
         choice = choose(
             options.strategy,
             groups=counted.groups,

@@ -37,7 +37,7 @@ from ..errors import (
     LengthMismatchError,
 )
 
-__all__ = ["ParameterLayout", "evaluate", "normalize_x"]
+__all__ = ["ParameterLayout", "evaluate", "flat_parameters", "normalize_x"]
 
 Model = Callable[..., Any]
 
@@ -223,9 +223,24 @@ def make_bounds(
     return lower, upper
 
 
+def flat_parameters(
+    p0: Mapping[str, Any],
+    per_group: Sequence[str] | str,
+    bounds: Mapping[str, Any] | None,
+    n_groups: int,
+) -> tuple[ParameterLayout, np.ndarray, np.ndarray, np.ndarray]:
+    """``(layout, start, lower, upper)`` from the named arguments, every one checked."""
+    layout = make_layout(p0, per_group, n_groups)
+    start = layout.pack(p0)
+    lower, upper = make_bounds(layout, bounds)
+    check_start(layout, start, lower, upper)
+    return layout, start, lower, upper
+
+
 def check_start(
     layout: ParameterLayout, p0: np.ndarray, lower: np.ndarray, upper: np.ndarray
 ) -> None:
+    """``p0`` must be finite and inside the bounds."""
     names = layout.flat_names()
     bad = [names[i] for i in np.flatnonzero(~np.isfinite(p0))]
     if bad:

@@ -29,6 +29,7 @@ import numpy as np
 
 from .._versions import parse
 from ..errors import BackendUnavailableError
+from ._data import ChunkStacks
 from ._model import Model, ParameterLayout, evaluate
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "import_nlsq",
     "nlsq_version",
     "raw_chunked_curve_fit",
+    "weighted_data",
     "x64",
 ]
 
@@ -107,6 +109,26 @@ def flat_model(
         return out * cols[n_x + 1] if weighted else out
 
     return flat
+
+
+def weighted_data(
+    model: Model,
+    layout: ParameterLayout,
+    x_is_tuple: bool,
+    stacks: ChunkStacks,
+    *,
+    point_major: bool,
+) -> tuple[Callable[..., Any], np.ndarray, np.ndarray]:
+    """``(f, X, y)`` for nlsq from the chunk stacks: weights (0 on padding) folded in.
+
+    ``X`` is what :func:`flat_model` decodes: the x arrays, the group codes and
+    the weights, as rows (``point_major=False``) or columns.
+    """
+    xs, codes, weight, y = stacks.flat()
+    columns = [*xs, codes.astype(np.float64), weight]
+    xdata = np.column_stack(columns) if point_major else np.vstack(columns)
+    f = flat_model(model, layout, x_is_tuple, len(xs), point_major=point_major, weighted=True)
+    return f, xdata, y * weight
 
 
 def _result_fields(res: Any, nfev_fallback: int = 0) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import _nlsq
 from .._model import ParameterLayout
 from .._problem import Outcome, Problem
@@ -21,23 +19,11 @@ def peak_bytes(n_points: int, layout: ParameterLayout) -> float:
 
 
 def run(problem: Problem) -> Outcome:
-    """Fit every point with ``nlsq.curve_fit``; the weights (0 on padding) fold into the model."""
-    xs, codes, weight, y = problem.stacks.flat()
-    flat = _nlsq.flat_model(
-        problem.model,
-        problem.layout,
-        problem.x_is_tuple,
-        len(xs),
-        point_major=False,
-        weighted=True,
+    """Fit every point with ``nlsq.curve_fit``."""
+    f, xdata, y = _nlsq.weighted_data(
+        problem.model, problem.layout, problem.x_is_tuple, problem.stacks, point_major=False
     )
     popt, info = _nlsq.curve_fit_full(
-        flat,
-        np.vstack([*xs, codes.astype(np.float64), weight]),
-        y * weight,
-        problem.start,
-        problem.lower,
-        problem.upper,
-        max_nfev=problem.max_nfev,
+        f, xdata, y, problem.start, problem.lower, problem.upper, max_nfev=problem.max_nfev
     )
     return Outcome(popt, info["nfev"], info["success"], info["message"], info)

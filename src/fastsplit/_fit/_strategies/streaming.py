@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import _nlsq
 from .._problem import Outcome, Problem
 
@@ -11,24 +9,18 @@ __all__ = ["run"]
 
 
 def run(problem: Problem) -> Outcome:
-    """L-BFGS warm-up then streaming Gauss-Newton over the chunks; weights fold into the model.
+    """L-BFGS warm-up, then streaming Gauss-Newton over the chunks.
 
     nlsq cuts its batches along the points: with the padded chunk length as its
     batch size, each batch is one stratified chunk and holds every group.
     """
-    xs, codes, weight, y = problem.stacks.flat()
-    flat = _nlsq.flat_model(
-        problem.model,
-        problem.layout,
-        problem.x_is_tuple,
-        len(xs),
-        point_major=True,
-        weighted=True,
+    f, xdata, y = _nlsq.weighted_data(
+        problem.model, problem.layout, problem.x_is_tuple, problem.stacks, point_major=True
     )
     popt, info = _nlsq.hybrid_streaming(
-        flat,
-        np.column_stack([*xs, codes.astype(np.float64), weight]),
-        y * weight,
+        f,
+        xdata,
+        y,
         problem.start,
         problem.lower,
         problem.upper,
