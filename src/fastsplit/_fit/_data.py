@@ -121,7 +121,7 @@ def in_input_order(
     ``counted`` grouped the labels; ``seconds`` is what counts as stratification.
     """
     plan = dataclasses.replace(counted, chunk_size=chunk_size)
-    codes = np.searchsorted(plan.groups, labels)  # labels equal to their group's exactly
+    codes = np.searchsorted(plan.groups, labels)  # plan groups by equality: an exact hit
     return Grouping(plan=plan, order=None, codes=codes, diagnostics=None, seconds=seconds)
 
 
