@@ -1,8 +1,9 @@
-"""fastsplit.fit end to end: recovery, the raw nlsq failure, never-silent checks, fallbacks.
+"""fastsplit.fit end to end: recovery, the raw nlsq failure, the never-silent checks.
 
 These tests need nlsq (and JAX); the CI runs them against nlsq 0.6.x and 0.7.x.
 Tolerances come from the fit's own covariance: every parameter must lie within
-``Z`` standard errors of the truth.
+``Z`` standard errors of the truth. The other ``test_fit_*`` modules import the
+helpers defined here (strategies, bad input); ``test_fit_parts`` needs no nlsq.
 """
 
 from __future__ import annotations
@@ -16,36 +17,21 @@ import pytest
 pytestmark = pytest.mark.nlsq
 nlsq = pytest.importorskip("nlsq")
 
-import jax.numpy as jnp  # noqa: E402  (after importorskip: nlsq brings JAX)
-
-from fastsplit._fit import (  # noqa: E402
+from fastsplit._fit import (  # noqa: E402  (after importorskip: nlsq brings JAX)
     FitQualityWarning,
     FitResult,
     fit,
     nlsq_chunked_baseline,
 )
-from fastsplit._fit import _fit as fit_module  # noqa: E402
-from fastsplit.errors import (  # noqa: E402
-    BackendUnavailableError,
-    FitFailedError,
-    InvalidArgumentError,
-    InvalidShapeError,
-    InvalidTypeError,
-    LengthMismatchError,
-)
+from fastsplit._versions import parse  # noqa: E402
+from fastsplit.errors import FitFailedError  # noqa: E402
 from fastsplit.xpcs import synthesize  # noqa: E402
 
 Z = 5.0  # standard errors allowed between fit and truth
 PER_GROUP = ("contrast", "offset")
 
 
-def _nlsq_version() -> tuple[int, ...]:
-    return tuple(
-        int("".join(c for c in p if c.isdigit()) or 0) for p in nlsq.__version__.split(".")[:3]
-    )
-
-
-def _rough_start(model):
+def rough_start(model):
     p0 = model.default_p0()
     p0.update(D0=1.0e4, alpha=-0.8, D_offset=500.0)
     return p0
@@ -60,6 +46,19 @@ def assert_recovers(result: FitResult, truth: dict, names) -> None:
         assert np.all(z < Z), f"{name}: |fit - truth| / error = {np.max(z):.2f}"
 
 
+def fit_xpcs(d, **kwargs):
+    """The XPCS fit of these tests: rough start, per-angle contrast and offset, model bounds."""
+    m = d.model
+    options = {
+        "groups": d.phi,
+        "p0": rough_start(m),
+        "per_group": PER_GROUP,
+        "sigma": d.sigma,
+        "bounds": m.default_bounds(),
+    }
+    return fit(m, d.x, d.g2, **{**options, **kwargs})
+
+
 @pytest.fixture(scope="module")
 def xpcs3():
     return synthesize(n_angles=3, n_frames=60, seed=0)
@@ -67,18 +66,7 @@ def xpcs3():
 
 @pytest.fixture(scope="module")
 def chunked3(xpcs3):
-    m = xpcs3.model
-    return fit(
-        m,
-        xpcs3.x,
-        xpcs3.g2,
-        groups=xpcs3.phi,
-        p0=_rough_start(m),
-        per_group=PER_GROUP,
-        sigma=xpcs3.sigma,
-        bounds=m.default_bounds(),
-        chunk_size=2000,
-    )
+    return fit_xpcs(xpcs3, chunk_size=2000)
 
 
 # -- end to end --------------------------------------------------------------------
@@ -115,17 +103,7 @@ def test_xpcs_3_angles_recovers_truth(xpcs3, chunked3):
 def test_xpcs_23_angles_recovers_truth():
     d = synthesize(n_angles=23, n_frames=24, seed=3)
     m = d.model
-    r = fit(
-        m,
-        d.x,
-        d.g2,
-        groups=d.phi,
-        p0=_rough_start(m),
-        per_group=PER_GROUP,
-        sigma=d.sigma,
-        bounds=m.default_bounds(),
-        chunk_size=2000,
-    )
+    r = fit_xpcs(d, chunk_size=2000)
     assert r.success and r.strategy == "chunked" and len(r.groups) == 23
     assert r.info["n_chunks"] == math.ceil(d.n_points / 2000)
     assert r.diagnostics.groups_per_chunk_min == 23  # every chunk holds every angle
@@ -136,19 +114,9 @@ def test_xpcs_23_angles_recovers_truth():
 def test_xpcs_laminar_flow_23_angles_53_parameters():
     d = synthesize(n_angles=23, n_frames=30, mode="laminar_flow", seed=4)
     m = d.model
-    p0 = _rough_start(m)
+    p0 = rough_start(m)
     p0.update(gamma_dot_t0=1e-3, beta=0.0, gamma_dot_t_offset=0.0, phi0=0.0)
-    r = fit(
-        m,
-        d.x,
-        d.g2,
-        groups=d.phi,
-        p0=p0,
-        per_group=PER_GROUP,
-        sigma=d.sigma,
-        bounds=m.default_bounds(),
-        chunk_size=5000,
-    )
+    r = fit_xpcs(d, p0=p0, chunk_size=5000)
     assert r.success and len(r.x) == 7 + 2 * 23
     assert_recovers(r, d.truth, m.parameter_names)
 
@@ -156,17 +124,7 @@ def test_xpcs_laminar_flow_23_angles_53_parameters():
 @pytest.mark.slow
 def test_full_and_chunked_agree(xpcs3, chunked3):
     m = xpcs3.model
-    full = fit(
-        m,
-        xpcs3.x,
-        xpcs3.g2,
-        groups=xpcs3.phi,
-        p0=_rough_start(m),
-        per_group=PER_GROUP,
-        sigma=xpcs3.sigma,
-        bounds=m.default_bounds(),
-        strategy="full",
-    )
+    full = fit_xpcs(xpcs3, strategy="full")
     assert full.strategy == "full" and full.success
     # Both are exact least squares on every point: same minimum.
     np.testing.assert_allclose(
@@ -185,7 +143,7 @@ def test_raw_nlsq_chunked_path_on_angle_major_data_and_the_fix():
     d = synthesize(n_angles=3, n_frames=30, seed=0)
     m = d.model
     per_angle = d.n_points // 3
-    p0 = _rough_start(m)
+    p0 = rough_start(m)
     raw = nlsq_chunked_baseline(
         m,
         d.x,
@@ -198,7 +156,7 @@ def test_raw_nlsq_chunked_path_on_angle_major_data_and_the_fix():
         chunk_size=per_angle,
     )
     assert raw.strategy == "nlsq-chunked" and raw.info["n_chunks"] == 3
-    if _nlsq_version() < (0, 7, 2):
+    if parse(nlsq.__version__) < (0, 7, 2):
         # nlsq fits the chunks in order and says it succeeded...
         assert raw.info["success"] is True and not raw.info["shuffles"]
         # ... but the per-angle values of angles not in the last chunk are wrong,
@@ -211,17 +169,7 @@ def test_raw_nlsq_chunked_path_on_angle_major_data_and_the_fix():
     else:
         # 0.7.2+ shuffles every point before chunking: each chunk sees every angle.
         assert raw.info["shuffles"] is True
-    fixed = fit(
-        m,
-        d.x,
-        d.g2,
-        groups=d.phi,
-        p0=p0,
-        per_group=PER_GROUP,
-        sigma=d.sigma,
-        bounds=m.default_bounds(),
-        chunk_size=per_angle,
-    )
+    fixed = fit_xpcs(d, p0=p0, chunk_size=per_angle)
     assert fixed.success and fixed.strategy == "chunked"
     assert fixed.diagnostics.groups_per_chunk_min == 3
     assert_recovers(fixed, d.truth, m.parameter_names)
@@ -290,12 +238,12 @@ def test_check_flags_a_fit_that_did_not_move_and_untouched_groups(xpcs3, chunked
     from fastsplit._fit._model import make_bounds, make_layout
 
     m = xpcs3.model
-    layout = make_layout(_rough_start(m), PER_GROUP, 3)
+    layout = make_layout(rough_start(m), PER_GROUP, 3)
     lower, upper = make_bounds(layout, m.default_bounds())
-    p0 = layout.pack(_rough_start(m))
+    p0 = layout.pack(rough_start(m))
     # Re-evaluate the exact normal equations at p0 through a fit's own machinery.
-    problem = _problem_for(xpcs3, layout)
-    at_p0 = problem.normal(p0)
+    objective = _objective_for(xpcs3, layout)
+    at_p0 = objective.normal(p0)
     cov, constrained = covariance_from(at_p0, xpcs3.n_points, False)
     check = check_solution(
         layout, chunked3.groups, p0, p0, lower, upper, at_p0, at_p0.cost, cov, constrained
@@ -305,7 +253,7 @@ def test_check_flags_a_fit_that_did_not_move_and_untouched_groups(xpcs3, chunked
     # A solution where group 1's per-group values never left p0.
     x = chunked3.x.copy()
     x[layout.group_index(1)] = p0[layout.group_index(1)]
-    normal = problem.normal(x)
+    normal = objective.normal(x)
     cov, constrained = covariance_from(normal, xpcs3.n_points, False)
     check = check_solution(
         layout, chunked3.groups, x, p0, lower, upper, normal, at_p0.cost, cov, constrained
@@ -315,25 +263,23 @@ def test_check_flags_a_fit_that_did_not_move_and_untouched_groups(xpcs3, chunked
     assert "contrast[1]" in check.not_converged
 
 
-def _problem_for(data, layout):
-    from fastsplit._fit._fit import _group
-    from fastsplit._fit._normal import ChunkStacks, Problem
+def _objective_for(data, layout):
+    from fastsplit._fit._data import ChunkStacks, stratified
+    from fastsplit._fit._normal import Objective
 
-    grouped = _group(data.phi, 2000, True, "auto")
-    stacks = ChunkStacks.build(
-        data.x, data.g2, 1 / data.sigma, grouped.codes, grouped.bounds, grouped.order
-    )
-    return Problem(data.model, layout, True, stacks)
+    grouping = stratified(data.phi, 2000, "auto", 0.0)
+    stacks = ChunkStacks.build(data.x, data.g2, 1 / data.sigma, grouping)
+    return Objective(data.model, layout, True, stacks)
 
 
-# -- sparse groups -----------------------------------------------------------------------
+# -- shared data ----------------------------------------------------------------------
 
 
-def _line(x, *, slope, offset):
+def line(x, *, slope, offset):
     return slope * x + offset
 
 
-def _sparse_data():
+def sparse_data():
     rng = np.random.default_rng(1)
     counts = [2000, 2000, 5]
     g = np.repeat([1.0, 2.0, 3.0], counts)
@@ -343,285 +289,21 @@ def _sparse_data():
     return x, y, g
 
 
-def test_sparse_group_gets_bigger_chunks_and_is_reported():
-    x, y, g = _sparse_data()
-    r = fit(
-        _line,
-        x,
-        y,
-        groups=g,
-        p0={"slope": 1.0, "offset": 0.0},
-        per_group=["offset"],
-        sigma=0.01,
-        chunk_size=500,
-    )
-    assert r.success and r.strategy == "chunked"
-    assert "3.0" in r.reason and "fewer points than the 9 chunks" in r.reason
-    assert r.info["chunk_size"] == math.ceil(4005 / 5)
-    assert r.info["n_chunks"] == 5 and r.diagnostics.sparse_groups == []
-    np.testing.assert_allclose(r.params["offset"], [0.3, -0.2, 1.5], atol=0.05)
-
-
-def test_sparse_group_without_memory_falls_back_to_sequential(monkeypatch):
-    monkeypatch.setattr(fit_module, "_available_memory", lambda: 1)
-    x, y, g = _sparse_data()
-    r = fit(
-        _line,
-        x,
-        y,
-        groups=g,
-        p0={"slope": 1.0, "offset": 0.0},
-        per_group=["offset"],
-        sigma=0.01,
-        chunk_size=500,
-    )
-    assert r.strategy == "sequential" and r.success
-    assert "max_imbalance_ratio" in r.reason and "3.0" in r.reason
-    # The sparse group's offset comes from its own 5 points.
-    assert abs(r.params["offset"][2] - 1.5) < 5 * r.errors["offset"][2] + 0.05
-    assert any("sparse group" in note for note in r.check.notes)
-
-
-# -- sequential fallback -----------------------------------------------------------------
-
-
-def _decay(x, *, rate, amplitude, base):
-    return amplitude * jnp.exp(-rate * x) + base
-
-
-def _decay_data(seed=2):
-    rng = np.random.default_rng(seed)
-    truth = {
-        "rate": 1.3,
-        "amplitude": np.array([0.5, 2.0, 7.0, 1.5]),
-        "base": np.array([1.0, -3.0, 0.25, 10.0]),
-    }
-    counts = [400, 250, 600, 300]
-    g = np.repeat([-10.0, 0.5, 22.0, 90.0], counts)
-    x = rng.uniform(0, 3, g.size)
-    k = np.searchsorted([-10.0, 0.5, 22.0, 90.0], g)
-    y = truth["amplitude"][k] * np.exp(-truth["rate"] * x) + truth["base"][k]
-    y = y + rng.normal(0, 0.01, g.size)
-    return x, y, g, truth
-
-
-@pytest.mark.parametrize("weighting", ["inverse_variance", "uniform", "n_points"])
-def test_sequential_recovers_per_group_parameters_that_differ(weighting):
-    x, y, g, truth = _decay_data()
-    config = {"optimization": {"sequential": {"weighting": weighting}}}
-    r = fit(
-        _decay,
-        x,
-        y,
-        groups=g,
-        p0={"rate": 1.0, "amplitude": 1.0, "base": 0.0},
-        per_group=["amplitude", "base"],
-        sigma=0.01,
-        strategy="sequential",
-        config=config,
-    )
-    assert r.strategy == "sequential" and r.success
-    assert r.info["weighting"] == weighting and r.info["success_rate"] == 1.0
-    assert all(f["success"] for f in r.info["group_fits"])
-    assert_recovers(r, truth, ["rate", "amplitude", "base"])
-
-
-def _quadratic(x, *, a, slope, curv):
-    return a + slope * x + curv * x * x
-
-
-def test_sequential_never_uses_a_fit_that_cannot_constrain_a_parameter():
-    rng = np.random.default_rng(4)
-    # Group 0 has only two distinct x: slope and curvature are not separable there.
-    x = np.concatenate([np.tile([0.0, 1.0], 100), rng.uniform(-1, 2, 300), rng.uniform(-1, 2, 300)])
-    g = np.repeat([0.0, 1.0, 2.0], [200, 300, 300])
-    a = np.repeat([1.0, 2.0, 3.0], [200, 300, 300])
-    y = a + 0.5 * x - 0.25 * x * x + rng.normal(0, 0.01, x.size)
-    r = fit(
-        _quadratic,
-        x,
-        y,
-        groups=g,
-        p0={"a": 0.0, "slope": 0.0, "curv": 0.0},
-        per_group=["a"],
-        sigma=0.01,
-        strategy="sequential",
-    )
-    weights = r.info["weights"]
-    assert weights["curv"][0] == 0 and weights["slope"][0] == 0
-    assert weights["curv"][1] > 0 and weights["curv"][2] > 0
-    assert_recovers(r, {"a": [1.0, 2.0, 3.0], "slope": 0.5, "curv": -0.25}, ["a", "slope", "curv"])
-
-
-def test_sequential_min_success_rate():
-    x, y, g, _ = _decay_data()
-    with pytest.raises(FitFailedError, match="min_success_rate"):
-        fit(
-            _decay,
-            x,
-            y,
-            groups=g,
-            p0={"rate": 1.0, "amplitude": 1.0, "base": 0.0},
-            per_group=["amplitude", "base"],
-            sigma=0.01,
-            strategy="sequential",
-            max_nfev=1,
-        )
-
-
-# -- streaming ---------------------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_streaming_strategy_on_stratified_data():
-    d = synthesize(n_angles=3, n_frames=20, seed=5)
-    m = d.model
-    r = fit(
-        m,
-        d.x,
-        d.g2,
-        groups=d.phi,
-        p0=_rough_start(m),
-        per_group=PER_GROUP,
-        sigma=d.sigma,
-        bounds=m.default_bounds(),
-        chunk_size=400,
-        strategy="streaming",
-    )
-    assert r.strategy == "streaming" and r.success
-    assert_recovers(r, d.truth, m.parameter_names)
-
-
-# -- config ------------------------------------------------------------------------------
-
-
-def test_config_drives_the_strategy_and_diagnostics():
-    x, y, g, truth = _decay_data()
-    p0 = {"rate": 1.0, "amplitude": 1.0, "base": 0.0}
-    forced = fit(
-        _decay,
-        x,
-        y,
-        groups=g,
-        p0=p0,
-        per_group=["amplitude", "base"],
-        sigma=0.01,
-        config={"optimization": {"stratification": {"force_sequential_fallback": True}}},
-    )
-    assert forced.strategy == "sequential" and "force_sequential_fallback" in forced.reason
-    plain = fit(
-        _decay,
-        x,
-        y,
-        groups=g,
-        p0=p0,
-        per_group=["amplitude", "base"],
-        sigma=0.01,
-        config={
-            "optimization": {
-                "stratification": {
-                    "enabled": False,
-                    "collect_diagnostics": False,
-                    "target_chunk_size": 300,
-                }
-            }
-        },
-    )
-    assert plain.strategy == "chunked" and plain.info["chunk_size"] == 300
-    assert plain.diagnostics is None
-    assert any("stratification disabled" in n for n in plain.check.notes)
-    assert_recovers(plain, truth, ["rate", "amplitude", "base"])
-    explicit = fit(
-        _decay,
-        x,
-        y,
-        groups=g,
-        p0=p0,
-        per_group=["amplitude", "base"],
-        sigma=0.01,
-        strategy="chunked",
-        chunk_size=500,
-        config={"fastsplit": {"strategy": "sequential"}},
-    )
-    assert explicit.strategy == "chunked"  # an explicit argument wins over the config
-
-
-# -- bad input ---------------------------------------------------------------------------
-
-
-def test_input_errors_name_the_argument():
-    x, y, g = _sparse_data()
+def fit_sparse_line(**kwargs):
+    """A line with per-group offsets; group 3.0 has 5 points, fewer than the 9 chunks."""
+    x, y, g = sparse_data()
     p0 = {"slope": 1.0, "offset": 0.0}
-    kw = dict(groups=g, p0=p0, per_group=["offset"])
-    with pytest.raises(InvalidTypeError, match="p0 must be a mapping"):
-        fit(_line, x, y, groups=g, p0=[1.0, 0.0], per_group=["offset"])
-    with pytest.raises(InvalidArgumentError, match="per_group names"):
-        fit(_line, x, y, groups=g, p0=p0, per_group=["intercept"])
-    with pytest.raises(InvalidArgumentError, match="bounds has names"):
-        fit(_line, x, y, **kw, bounds={"gain": (0, 1)})
-    with pytest.raises(InvalidArgumentError, match="p0 is outside the bounds"):
-        fit(_line, x, y, **kw, bounds={"slope": (2, 3)})
-    with pytest.raises(InvalidShapeError, match="per-group"):
-        fit(_line, x, y, groups=g, p0={"slope": 1.0, "offset": [0.0, 1.0]}, per_group=["offset"])
-    with pytest.raises(LengthMismatchError, match="x has"):
-        fit(_line, x[:-1], y, **kw)
-    with pytest.raises(LengthMismatchError, match="groups"):
-        fit(_line, x, y, groups=g[:-1], p0=p0, per_group=["offset"])
-    with pytest.raises(InvalidShapeError, match="tuple of 1-D arrays"):
-        fit(_line, np.stack([x, x]), y, **kw)
-    with pytest.raises(InvalidArgumentError, match="sigma"):
-        fit(_line, x, y, **kw, sigma=-1.0)
-    with pytest.raises(InvalidArgumentError, match="NaN"):
-        fit(_line, x, np.where(x > 0.5, np.nan, y), **kw)
-    with pytest.raises(InvalidArgumentError, match="strategy must be one of"):
-        fit(_line, x, y, **kw, strategy="fastest")
-    with pytest.raises(InvalidArgumentError, match="does not accept the parameters"):
-        fit(lambda x, *, slope: slope * x, x, y, **kw)
-    with pytest.raises(InvalidTypeError, match="chunk_size"):
-        fit(_line, x, y, **kw, chunk_size=10.5)
+    return fit(
+        line, x, y, groups=g, p0=p0, per_group=["offset"], sigma=0.01, chunk_size=500, **kwargs
+    )
 
 
-def test_non_pointwise_model_is_rejected():
-    x, y, g = _sparse_data()
-
-    def normalised(x, *, slope, offset):
-        return slope * x + offset / jnp.mean(offset)
-
-    with pytest.raises(InvalidArgumentError, match="not pointwise"):
-        fit(normalised, x, y, groups=g, p0={"slope": 1.0, "offset": 1.0}, per_group=["offset"])
-
-
-def test_missing_nlsq_is_a_clear_error(monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def fake(name, *args, **kwargs):
-        if name == "nlsq":
-            raise ImportError("No module named 'nlsq'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake)
-    from fastsplit._fit import _nlsq
-
-    with pytest.raises(BackendUnavailableError, match=r"fastsplit\[fit\]"):
-        _nlsq.import_nlsq()
+# -- a clean fit ----------------------------------------------------------------------
 
 
 def test_no_warnings_on_a_clean_fit(xpcs3):
-    m = xpcs3.model
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        r = fit(
-            m,
-            xpcs3.x,
-            xpcs3.g2,
-            groups=xpcs3.phi,
-            p0=xpcs3.truth,
-            per_group=PER_GROUP,
-            sigma=xpcs3.sigma,
-            bounds=m.default_bounds(),
-            chunk_size=5000,
-        )
+        r = fit_xpcs(xpcs3, p0=xpcs3.truth, chunk_size=5000)
     # Starting at the truth: the checks accept a fit that barely moves from a minimum.
     assert r.success

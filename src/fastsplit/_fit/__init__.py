@@ -3,13 +3,15 @@
 >>> from fastsplit import fit, FitResult
 
 Importing this package is cheap; nlsq, JAX and SciPy are imported on the first
-fit. See :func:`fit` and ``docs/fit.md``.
+fit. See :func:`fit` and ``docs/fit.md``. This module is the fit package's
+interface for the rest of fastsplit: other modules import from here only.
 """
 
 from __future__ import annotations
 
+from ._baseline import nlsq_chunked_baseline
 from ._checks import FitQualityWarning, SolutionCheck
-from ._fit import fit, nlsq_chunked_baseline
+from ._fit import fit
 from ._result import FitResult, Timings
 
 __all__ = [

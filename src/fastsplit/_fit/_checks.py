@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FitFailedError
+from ._common import at_bound, degrees_of_freedom, listing, unit_diagonal
 from ._model import ParameterLayout
 from ._normal import NormalEquations
 
@@ -83,11 +84,6 @@ def _label(names: list[str], layout: ParameterLayout, groups: list[Any], i: Any)
     return f"{names[i]} (group {groups[g]!r})"
 
 
-def _listing(items: list[str], limit: int = 8) -> str:
-    shown = ", ".join(items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
-
-
 def covariance_from(
     normal: NormalEquations, n_points: int, absolute_sigma: bool
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -108,10 +104,8 @@ def covariance_from(
     cov = np.full((size, size), np.nan)
     idx = np.flatnonzero(constrained)
     if idx.size:
-        sub = h[np.ix_(idx, idx)]
         # Scale to unit diagonal before inverting: D0 ~ 1e4 next to alpha ~ 1.
-        d = 1.0 / np.sqrt(np.diag(sub))
-        scaled = sub * d[:, None] * d[None, :]
+        scaled, d = unit_diagonal(h[np.ix_(idx, idx)])
         lam, vec = np.linalg.eigh(scaled)
         small = lam <= 1e-12 * max(float(lam.max()), 1e-300)
         degenerate = (vec[:, small] ** 2).sum(axis=1) > 1e-6
@@ -122,9 +116,8 @@ def covariance_from(
         block[:, degenerate] = np.nan
         cov[np.ix_(idx, idx)] = block
         constrained[idx[degenerate]] = False
-    dof = max(n_points - int(constrained.sum()), 1)
     if not absolute_sigma:
-        cov *= 2.0 * normal.cost / dof
+        cov *= 2.0 * normal.cost / degrees_of_freedom(n_points, constrained)
     return cov, constrained
 
 
@@ -152,14 +145,14 @@ def check_solution(
 
     bad = [_label(names, layout, labels_of, i) for i in np.flatnonzero(~np.isfinite(x))]
     if bad:
-        problems.append(f"non-finite parameter values: {_listing(bad)}.")
+        problems.append(f"non-finite parameter values: {listing(bad)}.")
 
     unconstrained_idx = np.flatnonzero(~constrained)
     unconstrained = [names[i] for i in unconstrained_idx]
     if unconstrained_idx.size:
         labels = [_label(names, layout, labels_of, i) for i in unconstrained_idx]
         problems.append(
-            f"the data do not constrain {_listing(labels)}: their Jacobian column is zero "
+            f"the data do not constrain {listing(labels)}: their Jacobian column is zero "
             "(for a per-group parameter: no point of its group exercises it) or they only "
             "enter in a degenerate combination with other parameters. Fix p0, the bounds, "
             "or drop them."
@@ -168,26 +161,18 @@ def check_solution(
     if failed_groups:
         labels = [repr(labels_of[g]) for g in failed_groups]
         problems.append(
-            f"the own fit of group(s) {_listing(labels)} failed, so their per-group "
+            f"the own fit of group(s) {listing(labels)} failed, so their per-group "
             f"parameters {list(layout.per_group)} are unknown (NaN)."
         )
 
     # Remaining Gauss-Newton step in units of standard error, free parameters only.
     h, g = normal.hessian, normal.gradient
-    at_bound = ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
-    free = constrained & ~at_bound & np.isfinite(x)
+    free = constrained & ~at_bound(x, g, lower, upper) & np.isfinite(x)
     step_sigma = np.zeros(layout.size)
     idx = np.flatnonzero(free)
     if idx.size and np.isfinite(normal.cost):
-        sub = h[np.ix_(idx, idx)]
-        d = 1.0 / np.sqrt(np.diag(sub))
-        step = (
-            -(
-                np.linalg.pinv(sub * d[:, None] * d[None, :], rcond=1e-13, hermitian=True)
-                @ (g[idx] * d)
-            )
-            * d
-        )
+        scaled, d = unit_diagonal(h[np.ix_(idx, idx)])
+        step = -(np.linalg.pinv(scaled, rcond=1e-13, hermitian=True) @ (g[idx] * d)) * d
         # A step below the float64 resolution of the parameter is convergence, even
         # when noise-free data make the standard errors vanish too.
         scale = np.maximum(np.abs(x[idx]), np.abs(p0[idx]))
@@ -206,7 +191,7 @@ def check_solution(
         sentence = (
             f"not a minimum of the full-data cost: the remaining Gauss-Newton step is "
             f"{worst:.3g} standard errors (limit {max_step_sigma:g}); per parameter "
-            f"{_listing(labels)}."
+            f"{listing(labels)}."
         )
         (problems if judge_convergence else notes).append(sentence)
 
@@ -224,7 +209,7 @@ def check_solution(
                 untouched.append(labels_of[grp])
         if untouched:
             problems.append(
-                f"group(s) {_listing([repr(u) for u in untouched])} kept their per-group "
+                f"group(s) {listing([repr(u) for u in untouched])} kept their per-group "
                 f"parameters {list(layout.per_group)} exactly at p0 while the data pull them "
                 "away: the optimiser never exercised them."
             )

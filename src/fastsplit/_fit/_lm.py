@@ -15,13 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._common import at_bound
 from ._normal import NormalEquations
 
 __all__ = ["LMResult", "levenberg_marquardt"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class LMResult:
+    """Where the solver stopped, with the exact normal equations there."""
+
     x: np.ndarray
     cost: float
     normal: NormalEquations
@@ -40,13 +43,6 @@ def _scaled_gradient(normal: NormalEquations, free: np.ndarray) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(denom > 0, np.abs(normal.gradient) / denom, 0.0)
     return float(ratio[free].max()) if free.any() else 0.0
-
-
-def _free(x: np.ndarray, g: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    # The step is -H^{-1} g, so g > 0 pushes x down: frozen when already at the lower bound.
-    at_lower = (x <= lower) & (g > 0)
-    at_upper = (x >= upper) & (g < 0)
-    return ~(at_lower | at_upper)
 
 
 def levenberg_marquardt(
@@ -83,7 +79,7 @@ def levenberg_marquardt(
     for nit in range(1, max_iter + 1):
         g = normal.gradient
         h = normal.hessian
-        free = _free(x, g, lower, upper)
+        free = ~at_bound(x, g, lower, upper)
         if _scaled_gradient(normal, free) <= gtol:
             success, message = True, "gradient tolerance reached"
             break

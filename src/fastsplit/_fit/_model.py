@@ -23,13 +23,13 @@ order of ``p0``), then every per-group parameter name-major: ``contrast[0..G-1]`
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .._validate import check_1d
 from ..errors import (
     InvalidArgumentError,
     InvalidShapeError,
@@ -37,9 +37,12 @@ from ..errors import (
     LengthMismatchError,
 )
 
-__all__ = ["ParameterLayout", "normalize_x"]
+__all__ = ["ParameterLayout", "evaluate", "flat_parameters", "normalize_x"]
 
 Model = Callable[..., Any]
+
+REAL = "fiu"
+"""dtype kinds accepted for data: real numbers (not bool, not complex)."""
 
 
 @dataclass(frozen=True)
@@ -87,19 +90,6 @@ class ParameterLayout:
         """Flat indices of the per-group parameters of group ``g`` (name order)."""
         return self.n_shared + np.arange(self.n_per_group) * self.n_groups + g
 
-    def is_per_group(self) -> np.ndarray:
-        mask = np.zeros(self.size, dtype=bool)
-        mask[self.n_shared :] = True
-        return mask
-
-    def group_of_flat(self) -> np.ndarray:
-        """For each flat entry: its group index, or -1 for shared parameters."""
-        out = np.full(self.size, -1, dtype=np.int64)
-        for j in range(self.n_per_group):
-            start = self.n_shared + j * self.n_groups
-            out[start : start + self.n_groups] = np.arange(self.n_groups)
-        return out
-
     def pack(self, values: Mapping[str, Any], *, what: str = "p0") -> np.ndarray:
         """Flatten named values; per-group ones may be scalars (broadcast) or length-G."""
         flat = np.empty(self.size, dtype=np.float64)
@@ -142,6 +132,16 @@ class ParameterLayout:
     def split(self, flat: Any) -> tuple[Any, Any]:
         """``(shared vector, per-group matrix of shape (n_per_group, G))``; numpy or jax."""
         return flat[: self.n_shared], flat[self.n_shared :].reshape(self.n_per_group, self.n_groups)
+
+
+def evaluate(
+    model: Model, layout: ParameterLayout, x_is_tuple: bool, xs: Any, shared: Any, per_point: Any
+) -> Any:
+    """``model(x, **params)``: ``shared[i]`` for each shared name, ``per_point[j]`` (one
+    value per point) for each per-group name; numpy or jax."""
+    params = {name: shared[i] for i, name in enumerate(layout.shared)}
+    params.update({name: per_point[j] for j, name in enumerate(layout.per_group)})
+    return model(xs if x_is_tuple else xs[0], **params)
 
 
 def make_layout(
@@ -223,9 +223,24 @@ def make_bounds(
     return lower, upper
 
 
+def flat_parameters(
+    p0: Mapping[str, Any],
+    per_group: Sequence[str] | str,
+    bounds: Mapping[str, Any] | None,
+    n_groups: int,
+) -> tuple[ParameterLayout, np.ndarray, np.ndarray, np.ndarray]:
+    """``(layout, start, lower, upper)`` from the named arguments, every one checked."""
+    layout = make_layout(p0, per_group, n_groups)
+    start = layout.pack(p0)
+    lower, upper = make_bounds(layout, bounds)
+    check_start(layout, start, lower, upper)
+    return layout, start, lower, upper
+
+
 def check_start(
     layout: ParameterLayout, p0: np.ndarray, lower: np.ndarray, upper: np.ndarray
 ) -> None:
+    """``p0`` must be finite and inside the bounds."""
     names = layout.flat_names()
     bad = [names[i] for i in np.flatnonzero(~np.isfinite(p0))]
     if bad:
@@ -264,19 +279,12 @@ def normalize_x(x: Any, n: int | None = None) -> tuple[tuple[np.ndarray, ...], b
 
 
 def _one_array(a: Any, name: str) -> np.ndarray:
-    if type(a).__module__.startswith("jax"):
-        a = np.asarray(a)
-    arr = np.asarray(a)
-    if arr.ndim != 1:
-        hint = (
-            " Pass several input variables as a tuple of 1-D arrays, e.g. x=(phi, t1, t2)."
-            if arr.ndim == 2
-            else " Flatten it with .ravel()."
+    if np.ndim(a) == 2:  # the likeliest mistake: x stacked as rows
+        raise InvalidShapeError(
+            f"{name} must be 1-D, got shape {np.shape(a)}. Pass several input variables as "
+            "a tuple of 1-D arrays, e.g. x=(phi, t1, t2)."
         )
-        raise InvalidShapeError(f"{name} must be 1-D, got shape {arr.shape}.{hint}")
-    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
-        raise InvalidTypeError(f"{name} must hold real numbers, got dtype {arr.dtype}.")
-    return arr
+    return check_1d(name, a, kinds=REAL, host=True)
 
 
 def finite_or_raise(arr: np.ndarray, name: str) -> None:
@@ -321,8 +329,3 @@ def check_model_names(model: Model, layout: ParameterLayout) -> None:
         raise InvalidArgumentError(
             f"the model requires parameters {absent} that p0 does not give; add them to p0."
         )
-
-
-def finite_float(value: Any) -> float:
-    number = float(value)
-    return number if math.isfinite(number) else math.nan

@@ -27,9 +27,21 @@ from typing import Any
 
 import numpy as np
 
+from .._versions import parse
 from ..errors import BackendUnavailableError
+from ._data import ChunkStacks
+from ._model import Model, ParameterLayout, evaluate
 
-__all__ = ["import_nlsq", "nlsq_version", "x64"]
+__all__ = [
+    "curve_fit_full",
+    "flat_model",
+    "hybrid_streaming",
+    "import_nlsq",
+    "nlsq_version",
+    "raw_chunked_curve_fit",
+    "weighted_data",
+    "x64",
+]
 
 log = logging.getLogger("fastsplit")
 
@@ -47,20 +59,8 @@ def import_nlsq() -> ModuleType:
 
 
 def nlsq_version() -> tuple[int, int, int]:
-    """The installed nlsq version as a tuple (0, 0, 0 when unknown)."""
-    nlsq = import_nlsq()
-    parts = []
-    for piece in str(getattr(nlsq, "__version__", "0.0.0")).split(".")[:3]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits) if digits else 0)
-    while len(parts) < 3:
-        parts.append(0)
-    return parts[0], parts[1], parts[2]
-
-
-def chunked_path_shuffles() -> bool:
-    """Whether nlsq's own chunked path shuffles the points first (0.7.2 and later)."""
-    return nlsq_version() >= (0, 7, 2)
+    """The installed nlsq version as a tuple (0, 0, 0 when unknown); imports nlsq."""
+    return parse(getattr(import_nlsq(), "__version__", "0.0.0"))
 
 
 @contextlib.contextmanager
@@ -80,7 +80,58 @@ def x64() -> Iterator[None]:
         yield
 
 
-def _result_fields(res: Any) -> dict[str, Any]:
+def flat_model(
+    model: Model,
+    layout: ParameterLayout,
+    x_is_tuple: bool,
+    n_x: int,
+    *,
+    point_major: bool,
+    weighted: bool,
+) -> Callable[..., Any]:
+    """The model as nlsq calls it: ``f(X, *theta)`` with one scalar per flat parameter.
+
+    X holds the x arrays, then the group codes, then (``weighted``) the weights
+    ``1 / sigma``, which multiply the model (the caller multiplies ``y`` too):
+    nlsq's streaming optimiser does not take ``sigma`` on every release line, and
+    padding points (weight 0) then add nothing. Point-major X is ``(n, k)`` and
+    may also arrive one point at a time, ``(k,)``.
+    """
+    import jax.numpy as jnp
+
+    def flat(xdata: Any, *theta: Any) -> Any:
+        vec = jnp.stack([jnp.asarray(t, dtype=jnp.float64) for t in theta])
+        shared, group_mat = layout.split(vec)
+        n_cols = n_x + 2 if weighted else n_x + 1
+        cols = [xdata[..., i] for i in range(n_cols)] if point_major else list(xdata)
+        codes = cols[n_x].astype(jnp.int32)
+        out = evaluate(model, layout, x_is_tuple, tuple(cols[:n_x]), shared, group_mat[:, codes])
+        return out * cols[n_x + 1] if weighted else out
+
+    return flat
+
+
+def weighted_data(
+    model: Model,
+    layout: ParameterLayout,
+    x_is_tuple: bool,
+    stacks: ChunkStacks,
+    *,
+    point_major: bool,
+) -> tuple[Callable[..., Any], np.ndarray, np.ndarray]:
+    """``(f, X, y)`` for nlsq from the chunk stacks: weights (0 on padding) folded in.
+
+    ``X`` is what :func:`flat_model` decodes: the x arrays, the group codes and
+    the weights, as rows (``point_major=False``) or columns.
+    """
+    xs, codes, weight, y = stacks.flat()
+    columns = [*xs, codes.astype(np.float64), weight]
+    xdata = np.column_stack(columns) if point_major else np.vstack(columns)
+    f = flat_model(model, layout, x_is_tuple, len(xs), point_major=point_major, weighted=True)
+    return f, xdata, y * weight
+
+
+def _result_fields(res: Any, nfev_fallback: int = 0) -> dict[str, Any]:
     def get(name: str, default: Any = None) -> Any:
         try:
             return res[name]
@@ -88,39 +139,39 @@ def _result_fields(res: Any) -> dict[str, Any]:
             return getattr(res, name, default)
 
     return {
-        "nfev": int(get("nfev", 0) or 0),
+        "nfev": int(get("nfev", 0) or nfev_fallback or 0),
         "success": bool(get("success", False)),
         "message": str(get("message", "")),
     }
 
 
+def _max_nfev(max_nfev: int | None) -> dict[str, Any]:
+    return {} if max_nfev is None else {"max_nfev": int(max_nfev)}
+
+
 def curve_fit_full(
-    flat_model: Callable[..., Any],
+    flat: Callable[..., Any],
     xdata: np.ndarray,
     y: np.ndarray,
     p0: np.ndarray,
-    sigma: np.ndarray | None,
     lower: np.ndarray,
     upper: np.ndarray,
     *,
     max_nfev: int | None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """``nlsq.curve_fit`` on every point at once (exact; memory O(n x P))."""
+    """``nlsq.curve_fit`` on every point at once (exact; memory O(n x P)).
+
+    The weights are folded into ``flat`` and ``y`` by the caller.
+    """
     nlsq = import_nlsq()
-    kwargs: dict[str, Any] = {}
-    if max_nfev is not None:
-        kwargs["max_nfev"] = int(max_nfev)
-    bounds = (lower, upper)
-    res = nlsq.curve_fit(
-        flat_model, xdata, y, p0=p0, sigma=sigma, bounds=bounds, absolute_sigma=True, **kwargs
-    )
-    popt = np.asarray(res[0] if isinstance(res, tuple) else res.x, dtype=np.float64)
-    info = _result_fields(res) if not isinstance(res, tuple) else {"nfev": 0, "success": True}
-    return popt, info
+    res = nlsq.curve_fit(flat, xdata, y, p0=p0, bounds=(lower, upper), **_max_nfev(max_nfev))
+    if isinstance(res, tuple):  # releases that return only (popt, pcov)
+        return np.asarray(res[0], dtype=np.float64), {"nfev": 0, "success": True, "message": ""}
+    return np.asarray(res.x, dtype=np.float64), _result_fields(res)
 
 
 def hybrid_streaming(
-    flat_model: Callable[..., Any],
+    flat: Callable[..., Any],
     xdata: np.ndarray,
     y: np.ndarray,
     p0: np.ndarray,
@@ -157,25 +208,14 @@ def hybrid_streaming(
     optimizer: Any = AdaptiveHybridStreamingOptimizer(config=config)
     finite = np.isfinite(lower) | np.isfinite(upper)
     bounds = (lower, upper) if finite.any() else None
-    out = optimizer.fit(
-        data_source=(xdata, y),
-        func=flat_model,
-        p0=p0,
-        bounds=bounds,
-        verbose=0,
-    )
-    popt = np.asarray(out["x"], dtype=np.float64)
+    out = optimizer.fit(data_source=(xdata, y), func=flat, p0=p0, bounds=bounds, verbose=0)
     diagnostics = out.get("streaming_diagnostics") or {}
-    info = {
-        "nfev": int(out.get("nfev", 0) or diagnostics.get("total_iterations", 0) or 0),
-        "success": bool(out.get("success", False)),
-        "message": str(out.get("message", "")),
-    }
-    return popt, info
+    info = _result_fields(out, nfev_fallback=diagnostics.get("total_iterations", 0))
+    return np.asarray(out["x"], dtype=np.float64), info
 
 
 def raw_chunked_curve_fit(
-    flat_model: Callable[..., Any],
+    flat: Callable[..., Any],
     xdata: np.ndarray,
     y: np.ndarray,
     p0: np.ndarray,
@@ -203,12 +243,10 @@ def raw_chunked_curve_fit(
         max_chunk_size=int(chunk_size),
     )
     fitter = LargeDatasetFitter(memory_limit_gb=memory_gb, config=config)
-    kwargs: dict[str, Any] = {}
-    if max_nfev is not None:
-        kwargs["max_nfev"] = int(max_nfev)
+    kwargs = _max_nfev(max_nfev)
     if sigma is not None:
         kwargs["sigma"] = sigma
-    res = fitter.fit(flat_model, xdata, y, p0=p0, bounds=(lower, upper), method="trf", **kwargs)
+    res = fitter.fit(flat, xdata, y, p0=p0, bounds=(lower, upper), method="trf", **kwargs)
     popt = np.asarray(res.get("popt", res.get("x")), dtype=np.float64)
     info = _result_fields(res)
     info["n_chunks"] = int(res.get("n_chunks", 1) or 1)

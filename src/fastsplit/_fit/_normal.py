@@ -10,84 +10,30 @@ forward-mode tangents, whatever the number of groups, and the blocks of
 * ``B_g = sum_{i in g} Js_i Jp_i^T``  (shared x per-group, per group)
 * ``C_g = sum_{i in g} Jp_i Jp_i^T``  (per-group x per-group, per group)
 
-Chunks are padded to one shape (weight 0 on padding) and scanned inside one
-compiled function, so a pass over the data is one dispatch, one compilation,
-and holds one chunk's Jacobian at a time.
+Chunks are padded to one shape (weight 0 on padding, see ``_data``) and
+scanned inside one compiled function, so a pass over the data is one dispatch,
+one compilation, and holds one chunk's Jacobian at a time. The blocks of
+several passes (several devices, several out-of-core blocks) add up before
+:func:`assemble` scatters them into the dense system.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ._model import ParameterLayout
+from ..errors import InvalidArgumentError
+from ._data import ChunkStacks
+from ._model import ParameterLayout, evaluate
 
-__all__ = ["ChunkStacks", "NormalEquations", "Problem"]
-
-
-@dataclass
-class ChunkStacks:
-    """The data as ``(K, C)`` device arrays: ``K`` chunks padded to ``C`` points."""
-
-    x: tuple[Any, ...]
-    y: Any
-    weight: Any
-    codes: Any
-    n_points: int
-    n_chunks: int
-    chunk_len: int
-
-    @classmethod
-    def build(
-        cls,
-        x: Sequence[np.ndarray],
-        y: np.ndarray,
-        weight: np.ndarray,
-        codes: np.ndarray,
-        bounds: np.ndarray,
-        order: np.ndarray | None = None,
-    ) -> ChunkStacks:
-        """Gather the points of each chunk ``[bounds[k], bounds[k+1])`` into padded rows.
-
-        ``order`` maps stratified positions to input points (index mode);
-        ``None`` means the arrays are already in chunk order. ``codes`` (group
-        index of each point) are always given in chunk order. Padding repeats the
-        chunk's last point with weight 0, so it is finite and contributes nothing.
-        """
-        import jax.numpy as jnp
-
-        bounds = np.asarray(bounds, dtype=np.int64)
-        n_chunks = int(bounds.shape[0] - 1)
-        sizes = np.diff(bounds)
-        chunk_len = int(sizes.max()) if n_chunks else 0
-        pos = bounds[:-1, None] + np.arange(chunk_len, dtype=np.int64)[None, :]
-        np.minimum(pos, bounds[1:, None] - 1, out=pos)
-        valid = np.arange(chunk_len)[None, :] < sizes[:, None]
-        src = pos if order is None else np.take(order, pos, mode="clip")
-
-        def gather(a: np.ndarray, dtype: Any, index: np.ndarray = src) -> Any:
-            out = np.take(a, index, mode="clip")
-            return jnp.asarray(out.astype(dtype, copy=False))
-
-        xs = tuple(gather(a, np.float64) for a in x)
-        w = np.take(weight, src, mode="clip")
-        w[~valid] = 0.0
-        return cls(
-            x=xs,
-            y=gather(y, np.float64),
-            weight=jnp.asarray(w.astype(np.float64, copy=False)),
-            codes=gather(codes, np.int32, pos),
-            n_points=int(bounds[-1]),
-            n_chunks=n_chunks,
-            chunk_len=chunk_len,
-        )
+__all__ = ["NormalEquations", "Objective", "assemble", "check_pointwise"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class NormalEquations:
     """``J^T J``, ``J^T r`` and the cost ``0.5 * sum(r**2)`` over the whole data."""
 
@@ -141,13 +87,13 @@ def _build_kernels(
         return target(*args, **kwargs)
 
     ns, npg, n_groups = layout.n_shared, layout.n_per_group, layout.n_groups
-    shared_names, group_names = layout.shared, layout.per_group
+
+    def predict(shared: Any, per_point: Any, xs: tuple[Any, ...]) -> Any:
+        out = evaluate(model, layout, x_is_tuple, xs, shared, per_point)
+        return jnp.asarray(out, dtype=jnp.float64)
 
     def residual(shared: Any, per_point: Any, xs: tuple[Any, ...], y: Any, w: Any) -> Any:
-        params = {name: shared[i] for i, name in enumerate(shared_names)}
-        params.update({name: per_point[j] for j, name in enumerate(group_names)})
-        pred = model(xs if x_is_tuple else xs[0], **params)
-        return (jnp.asarray(pred, dtype=jnp.float64) - y) * w
+        return (predict(shared, per_point, xs) - y) * w
 
     def chunk_cost(flat: Any, xs: tuple[Any, ...], y: Any, w: Any, codes: Any) -> Any:
         shared, group_mat = layout.split(flat)
@@ -218,39 +164,27 @@ def _build_kernels(
         acc, _ = jax.lax.scan(body, init, (xs, y, w, codes))
         return acc
 
-    def chunk_residual(flat: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
-        shared, group_mat = layout.split(flat)
-        return residual(shared, group_mat[:, codes], xs, y, w)
-
     def probe(flat: Any, xs: Any, codes: Any, tangent: Any) -> Any:
         # Derivatives of the model along per-point tangents 1 and t, for each
-        # per-group name (see Problem.pointwise_probe).
+        # per-group name (see check_pointwise).
         shared, group_mat = layout.split(flat)
         values = group_mat[:, codes]
 
-        def pred(v: Any) -> Any:
-            params = {name: shared[i] for i, name in enumerate(shared_names)}
-            params.update({name: v[j] for j, name in enumerate(group_names)})
-            out = model(xs if x_is_tuple else xs[0], **params)
-            return jnp.asarray(out, dtype=jnp.float64)
-
         def along(j: int, t: Any) -> Any:
             direction = jnp.zeros_like(values).at[j].set(t)
-            return jax.jvp(pred, (values,), (direction,))[1]
+            return jax.jvp(lambda v: predict(shared, v, xs), (values,), (direction,))[1]
 
         ones = jnp.ones_like(tangent)
         return jnp.stack([jnp.stack([along(j, ones), along(j, tangent)]) for j in range(npg)])
 
-    return (
-        jax.jit(total_cost),
-        jax.jit(total_normal),
-        jax.jit(chunk_residual),
-        jax.jit(probe),
-    )
+    return jax.jit(total_cost), jax.jit(total_normal), jax.jit(probe)
 
 
-class Problem:
-    """Compiled cost and normal equations of one model on one set of chunk stacks."""
+class Objective:
+    """The full-data cost and exact normal equations of one model on the chunk stacks.
+
+    ``n_cost`` and ``n_jac`` count the passes over the data.
+    """
 
     def __init__(
         self,
@@ -264,7 +198,7 @@ class Problem:
         self.n_cost = 0
         self.n_jac = 0
         kernels = _compiled(model, layout, x_is_tuple)
-        self._cost, self._normal, self._chunk_residual, self._probe = kernels
+        self._cost, self._normal, self._probe = kernels
 
     def _args(self) -> tuple[Any, ...]:
         s = self.stacks
@@ -289,11 +223,29 @@ class Problem:
         xs = tuple(a[0, :m] for a in s.x)
         return np.asarray(self._probe(flat, xs, s.codes[0, :m], tangent))
 
-    def residual_of_chunk(self, flat: np.ndarray, k: int) -> np.ndarray:
-        """Weighted residuals of chunk ``k`` (padding included, as zeros)."""
-        s = self.stacks
-        xs = tuple(a[k] for a in s.x)
-        return np.asarray(self._chunk_residual(flat, xs, s.y[k], s.weight[k], s.codes[k]))
+
+def check_pointwise(objective: Objective, flat: np.ndarray) -> None:
+    """Verify, on a few points, that per-group parameters act pointwise.
+
+    For a pointwise model the directional derivative along any per-point
+    tangent ``t`` is ``diag(J) * t``: compare the derivative along a random ``t``
+    with the one along ``1`` times ``t``.
+    """
+    layout = objective.layout
+    if layout.n_per_group == 0 or objective.stacks.chunk_len == 0:
+        return
+    m = min(64, objective.stacks.chunk_len)
+    tangent = np.random.default_rng(12345).uniform(0.5, 1.5, m)
+    d = objective.pointwise_probe(flat, m, tangent)  # (npg, 2, m)
+    for j, name in enumerate(layout.per_group):
+        expected = d[j, 0] * tangent
+        scale = np.abs(d[j]).max() + 1e-300
+        if not np.allclose(d[j, 1], expected, rtol=1e-7, atol=1e-10 * scale):
+            raise InvalidArgumentError(
+                f"the model is not pointwise in {name!r}: output i depends on the value of "
+                f"{name!r} at other points. fastsplit.fit needs model(x, **params)[i] to depend "
+                "only on x[i] and on the parameter values at point i."
+            )
 
 
 def assemble(

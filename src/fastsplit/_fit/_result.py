@@ -16,9 +16,10 @@ __all__ = ["FitResult", "Timings"]
 class Timings:
     """Wall-clock seconds of a fit.
 
-    ``stratify`` is the :func:`fastsplit.stratify` call (plus any re-stratify);
-    ``fit`` is everything else: gathering the chunks, compiling, the optimiser
-    and the full-data checks. ``ratio = stratify / fit``.
+    ``stratify`` is grouping the labels (to size the chunks) and the
+    :func:`fastsplit.stratify` call; ``fit`` is everything else: gathering the
+    chunks, compiling, the optimiser and the full-data checks.
+    ``ratio = stratify / fit``.
     """
 
     stratify: float

@@ -1,4 +1,4 @@
-"""The sequential per-group fallback: fit each group alone, combine only what is shared.
+"""``sequential``: the per-group fallback. Fit each group alone, combine only what is shared.
 
 * Each group is fitted on its own points only (``scipy.optimize.least_squares``,
   JAX Jacobians), with all shared parameters and that group's per-group ones.
@@ -11,28 +11,31 @@
   constrain that parameter (finite, positive variance). A fit that cannot
   constrain a parameter never contributes to it.
 * Fewer successful group fits than ``min_success_rate`` fails the fit.
+
+Each group's points are taken from the inputs through the grouping (its
+members), padded to a power-of-two length with weight 0.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..config import SequentialSettings
-from ._checks import covariance_from
-from ._model import ParameterLayout
-from ._normal import NormalEquations
+from .._checks import covariance_from
+from .._common import padded_gather
+from .._model import Model, ParameterLayout, evaluate
+from .._normal import NormalEquations
+from .._problem import Outcome, Problem
 
 log = logging.getLogger("fastsplit")
 
-__all__ = ["GroupFit", "SequentialOutcome", "fit_sequential"]
+__all__ = ["GroupFit", "SequentialOutcome", "fit_sequential", "run"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class GroupFit:
     """The own fit of one group."""
 
@@ -46,8 +49,10 @@ class GroupFit:
     nfev: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class SequentialOutcome:
+    """The combined answer and every group's own fit."""
+
     x: np.ndarray
     nfev: int
     success_rate: float
@@ -71,20 +76,15 @@ def _bucket(n: int) -> int:
 class _GroupProblem:
     """JIT-compiled residuals and Jacobians of one group's own fit."""
 
-    def __init__(
-        self, model: Callable[..., Any], layout: ParameterLayout, x_is_tuple: bool
-    ) -> None:
+    def __init__(self, model: Model, layout: ParameterLayout, x_is_tuple: bool) -> None:
         import jax
         import jax.numpy as jnp
 
-        shared_names, group_names = layout.shared, layout.per_group
         ns = layout.n_shared
 
         def residual(theta: Any, xs: Any, y: Any, w: Any) -> Any:
-            params = {name: theta[i] for i, name in enumerate(shared_names)}
-            for j, name in enumerate(group_names):
-                params[name] = jnp.broadcast_to(theta[ns + j], y.shape)
-            pred = model(xs if x_is_tuple else xs[0], **params)
+            per_point = [jnp.broadcast_to(v, y.shape) for v in theta[ns:]]
+            pred = evaluate(model, layout, x_is_tuple, xs, theta[:ns], per_point)
             return (jnp.asarray(pred, dtype=jnp.float64) - y) * w
 
         def residual_fixed(local: Any, shared: Any, xs: Any, y: Any, w: Any) -> Any:
@@ -96,73 +96,88 @@ class _GroupProblem:
         self.jacobian_fixed = jax.jit(jax.jacfwd(residual_fixed))
 
 
-def _pad(arrays: list[np.ndarray], weight: np.ndarray, size: int) -> tuple[list[Any], Any]:
-    import jax.numpy as jnp
+def run(problem: Problem) -> Outcome:
+    """Fit every group alone, then judge the success rate and the shared parameters."""
+    settings = problem.settings.sequential
+    seq = fit_sequential(problem)
+    problems = []
+    rate = settings.min_success_rate
+    if seq.success_rate < rate:
+        problems.append(
+            f"only {100 * seq.success_rate:.0f} % of the per-group fits succeeded "
+            f"(min_success_rate {100 * rate:.0f} %)."
+        )
+    if seq.uncombined_shared:
+        problems.append(
+            f"no successful per-group fit constrains the shared parameter(s) "
+            f"{seq.uncombined_shared}; they were left at p0."
+        )
+    fits_info = [
+        {
+            "group": f.label,
+            "n_points": f.n_points,
+            "success": f.success,
+            "message": f.message,
+            "cost": f.cost,
+        }
+        for f in seq.group_fits
+    ]
+    return Outcome(
+        seq.x,
+        seq.nfev,
+        not problems,
+        "sequential per-group fits combined",
+        info={
+            "group_fits": fits_info,
+            "success_rate": seq.success_rate,
+            "weighting": settings.weighting,
+            "weights": {k: v.tolist() for k, v in seq.weights.items()},
+        },
+        failed_groups=tuple(seq.failed_groups),
+        problems=tuple(problems),
+        # Nothing here minimised the full-data cost: a remaining step is a note.
+        judge_convergence=False,
+    )
 
-    n = weight.shape[0]
-    out = []
-    for a in arrays:
-        padded = np.empty(size, dtype=np.float64)
-        padded[:n] = a
-        padded[n:] = a[-1] if n else 0.0
-        out.append(jnp.asarray(padded))
-    w = np.zeros(size)
-    w[:n] = weight
-    return out, jnp.asarray(w)
 
-
-def fit_sequential(
-    model: Callable[..., Any],
-    layout: ParameterLayout,
-    x_is_tuple: bool,
-    x: list[np.ndarray],
-    y: np.ndarray,
-    weight: np.ndarray,
-    codes: np.ndarray,
-    groups: np.ndarray,
-    p0: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    settings: SequentialSettings,
-    *,
-    absolute_sigma: bool,
-    max_nfev: int | None,
-    progress: Callable[[str], None] | None = None,
-) -> SequentialOutcome:
+def fit_sequential(problem: Problem) -> SequentialOutcome:
     """Fit every group alone and combine the shared parameters; see the module docstring."""
     from scipy.optimize import least_squares
 
-    ns, npg, n_groups = layout.n_shared, layout.n_per_group, layout.n_groups
-    problem = _GroupProblem(model, layout, x_is_tuple)
-    order = np.argsort(codes, kind="stable")
-    counts = np.bincount(codes, minlength=n_groups)
-    starts = np.concatenate([[0], np.cumsum(counts)])
+    layout, inputs = problem.layout, problem.inputs
+    p0, lower, upper = problem.start, problem.lower, problem.upper
+    settings = problem.settings.sequential
+    max_nfev, progress = problem.max_nfev, problem.progress
+    ns, n_groups = layout.n_shared, layout.n_groups
+    groups = problem.grouping.groups
+    residuals = _GroupProblem(problem.model, layout, inputs.x_is_tuple)
+    members = problem.grouping.members()
     shared_p0 = p0[:ns]
     shared_lo, shared_hi = lower[:ns], upper[:ns]
 
-    def group_data(g: int) -> tuple[list[Any], Any, Any, int]:
-        idx = order[starts[g] : starts[g + 1]]
+    def group_data(g: int) -> tuple[tuple[Any, ...], Any, Any, int]:
+        idx = members[g]
         n_g = int(idx.shape[0])
         size = _bucket(n_g)
-        xs, w = _pad([a[idx] for a in x], weight[idx], size)
-        (ys,), _ = _pad([y[idx]], weight[idx], size)
-        return xs, ys, w, n_g
+        index = np.concatenate([idx, np.full(size - n_g, idx[-1])])
+        valid = np.arange(size) < n_g
+        (*xs, ys), w = padded_gather([*inputs.x, inputs.y], inputs.weight, index, valid)
+        return tuple(xs), ys, w, n_g
 
     fits: list[GroupFit] = []
     nfev = 0
     for g in range(n_groups):
-        xs, ys, w, n_g = group_data(g)
+        xs_t, ys, w, n_g = group_data(g)
         slots = layout.group_index(g)
         theta0 = np.concatenate([shared_p0, p0[slots]])
         lo = np.concatenate([shared_lo, lower[slots]])
         hi = np.concatenate([shared_hi, upper[slots]])
-        xs_t = tuple(xs)
 
         def fun(theta: np.ndarray, xs_t: Any = xs_t, ys: Any = ys, w: Any = w) -> np.ndarray:
-            return np.asarray(problem.residual(theta, xs_t, ys, w))
+            return np.asarray(residuals.residual(theta, xs_t, ys, w))
 
         def jac(theta: np.ndarray, xs_t: Any = xs_t, ys: Any = ys, w: Any = w) -> np.ndarray:
-            return np.asarray(problem.jacobian(theta, xs_t, ys, w))
+            return np.asarray(residuals.jacobian(theta, xs_t, ys, w))
 
         label = groups[g].item() if hasattr(groups[g], "item") else groups[g]
         try:
@@ -177,7 +192,7 @@ def fit_sequential(
             )
             j = np.asarray(res.jac)
             normal = NormalEquations(hessian=j.T @ j, gradient=j.T @ res.fun, cost=float(res.cost))
-            cov, constrained = covariance_from(normal, n_g, absolute_sigma)
+            cov, constrained = covariance_from(normal, n_g, problem.absolute_sigma)
             variance = np.where(constrained, np.diag(cov), np.inf)
             if n_g <= len(theta0):  # fewer points than parameters: nothing is determined
                 variance = np.full(len(theta0), np.inf)
@@ -208,11 +223,8 @@ def fit_sequential(
                     0,
                 )
             )
-        if progress is not None:
-            status = "ok" if fits[-1].success else f"FAILED ({fits[-1].message})"
-            progress(
-                f"sequential: group {g + 1}/{n_groups} (label {label!r}, {n_g} points) {status}"
-            )
+        status = "ok" if fits[-1].success else f"FAILED ({fits[-1].message})"
+        progress(f"sequential: group {g + 1}/{n_groups} (label {label!r}, {n_g} points) {status}")
 
     succeeded = [f.success for f in fits]
     success_rate = float(np.mean(succeeded)) if fits else 0.0
@@ -248,14 +260,13 @@ def fit_sequential(
         if not f.success:
             x_out[slots] = np.nan
             continue
-        xs, ys, w, _ = group_data(g)
-        xs_t = tuple(xs)
+        xs_t, ys, w, _ = group_data(g)
 
         def fun_l(local: np.ndarray, xs_t: Any = xs_t, ys: Any = ys, w: Any = w) -> np.ndarray:
-            return np.asarray(problem.residual_fixed(local, shared_dev, xs_t, ys, w))
+            return np.asarray(residuals.residual_fixed(local, shared_dev, xs_t, ys, w))
 
         def jac_l(local: np.ndarray, xs_t: Any = xs_t, ys: Any = ys, w: Any = w) -> np.ndarray:
-            return np.asarray(problem.jacobian_fixed(local, shared_dev, xs_t, ys, w))
+            return np.asarray(residuals.jacobian_fixed(local, shared_dev, xs_t, ys, w))
 
         start = np.clip(f.x[ns:], lower[slots], upper[slots])
         try:
@@ -278,7 +289,6 @@ def fit_sequential(
         len(fits),
         settings.weighting,
     )
-    _ = npg
     return SequentialOutcome(
         x=x_out,
         nfev=nfev,

@@ -1,0 +1,181 @@
+"""The data of a fit, in chunk order, built once.
+
+:func:`count_groups` groups the labels (``fastsplit.plan``) so the strategy
+choice can size the chunks before anything is reordered; :func:`stratified`
+then calls ``fastsplit.stratify`` once, with the final chunk size, and
+:func:`in_input_order` keeps the input order when the config turns
+stratification off. Either gives a :class:`Grouping`, from which
+:meth:`ChunkStacks.build` gathers every array into padded ``(K, C)`` stacks:
+the one representation every strategy consumes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._common import padded_gather
+
+if TYPE_CHECKING:
+    from .. import ChunkPlan, Diagnostics
+
+__all__ = ["ChunkStacks", "Grouping", "count_groups", "in_input_order", "stratified"]
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """The chunks a fit runs on.
+
+    Attributes
+    ----------
+    plan : ChunkPlan
+        Groups, counts, chunk bounds.
+    order : numpy.ndarray or None
+        Input point at each position in chunk order (``None``: input order).
+    codes : numpy.ndarray
+        Group index of each point, in chunk order.
+    diagnostics : Diagnostics or None
+        Of the stratification (``None`` when the data were not stratified).
+    seconds : float
+        Wall time of grouping the labels and stratifying.
+    """
+
+    plan: ChunkPlan
+    order: np.ndarray | None
+    codes: np.ndarray
+    diagnostics: Diagnostics | None
+    seconds: float
+
+    @property
+    def groups(self) -> np.ndarray:
+        return self.plan.groups
+
+    @property
+    def counts(self) -> np.ndarray:
+        return self.plan.counts
+
+    @property
+    def n_chunks(self) -> int:
+        return self.plan.n_chunks
+
+    @property
+    def sparse(self) -> np.ndarray:
+        """Groups with fewer points than chunks: absent from some chunks."""
+        return self.plan.sparse
+
+    def members(self) -> list[np.ndarray]:
+        """Input indices of the points of each group (in chunk order within a group)."""
+        by_group = np.argsort(self.codes, kind="stable")
+        if self.order is not None:
+            by_group = self.order[by_group]
+        return np.split(by_group, np.cumsum(self.counts)[:-1])
+
+
+def count_groups(labels: np.ndarray, chunk_size: Any, backend: str) -> tuple[ChunkPlan, float]:
+    """Groups and counts of ``labels`` (``fastsplit.plan``), and the seconds it took.
+
+    Also where ``chunk_size`` is checked, by the same rule as everywhere else.
+    """
+    from .. import plan
+
+    t0 = time.perf_counter()
+    counted = plan(labels, chunk_size=chunk_size, backend=backend)
+    return counted, time.perf_counter() - t0
+
+
+def stratified(
+    labels: np.ndarray, chunk_size: int, backend: str, seconds_before: float
+) -> Grouping:
+    """``fastsplit.stratify`` in index mode, once; sparse groups are the fit's to report."""
+    from .. import stratify
+    from ..errors import SparseGroupWarning
+
+    with warnings.catch_warnings():
+        # fit reports sparse groups itself (result.check.notes / the strategy reason).
+        warnings.simplefilter("ignore", SparseGroupWarning)
+        t0 = time.perf_counter()
+        s = stratify(labels, chunk_size=chunk_size, mode="index", backend=backend)
+        seconds = time.perf_counter() - t0
+    # Codes in chunk order are the fit's own data preparation (one gather, like x
+    # and y); only grouping and the stratify call count as stratification time.
+    return Grouping(
+        plan=s.plan,
+        order=np.asarray(s.order),
+        codes=np.asarray(s.codes),
+        diagnostics=s.diagnostics,
+        seconds=seconds_before + seconds,
+    )
+
+
+def in_input_order(
+    labels: np.ndarray, counted: ChunkPlan, chunk_size: int, seconds: float
+) -> Grouping:
+    """Chunks that follow the input order: equal sizes (+-1), groups wherever they fall.
+
+    ``counted`` grouped the labels; ``seconds`` is what counts as stratification.
+    """
+    plan = dataclasses.replace(counted, chunk_size=chunk_size)
+    codes = np.searchsorted(plan.groups, labels)  # plan groups by equality: an exact hit
+    return Grouping(plan=plan, order=None, codes=codes, diagnostics=None, seconds=seconds)
+
+
+@dataclass(frozen=True)
+class ChunkStacks:
+    """The data as ``(K, C)`` JAX arrays: ``K`` chunks padded to ``C`` points (weight 0)."""
+
+    x: tuple[Any, ...]
+    y: Any
+    weight: Any
+    codes: Any
+    n_points: int
+    n_chunks: int
+    chunk_len: int
+
+    @classmethod
+    def build(
+        cls, x: Sequence[np.ndarray], y: np.ndarray, weight: np.ndarray, grouping: Grouping
+    ) -> ChunkStacks:
+        """Gather the points of each chunk ``[bounds[k], bounds[k+1])`` into padded rows.
+
+        ``x``, ``y`` and ``weight`` are in input order; each point is gathered once.
+        Padding repeats the chunk's last point with weight 0.
+        """
+        import jax.numpy as jnp
+
+        bounds = grouping.plan.bounds
+        n_chunks = int(bounds.shape[0] - 1)
+        sizes = np.diff(bounds)
+        chunk_len = int(sizes.max()) if n_chunks else 0
+        pos = bounds[:-1, None] + np.arange(chunk_len, dtype=np.int64)[None, :]
+        np.minimum(pos, bounds[1:, None] - 1, out=pos)
+        valid = np.arange(chunk_len)[None, :] < sizes[:, None]
+        src = pos if grouping.order is None else np.take(grouping.order, pos, mode="clip")
+        (*xs, ys), w = padded_gather([*x, y], weight, src, valid)
+        return cls(
+            x=tuple(xs),
+            y=ys,
+            weight=w,
+            codes=jnp.asarray(np.take(grouping.codes, pos, mode="clip").astype(np.int32)),
+            n_points=int(bounds[-1]),
+            n_chunks=n_chunks,
+            chunk_len=chunk_len,
+        )
+
+    def flat(self) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+        """``(x arrays, codes, weight, y)`` as 1-D host arrays in chunk order.
+
+        Views of the stacks, padding included: its weight 0 must be folded into
+        the model and ``y`` by whoever fits them.
+        """
+        return (
+            [np.asarray(a).reshape(-1) for a in self.x],
+            np.asarray(self.codes).reshape(-1),
+            np.asarray(self.weight).reshape(-1),
+            np.asarray(self.y).reshape(-1),
+        )

@@ -1,0 +1,116 @@
+"""The interface of a strategy: the :class:`Problem` it is given, the :class:`Outcome` it returns.
+
+The front end (:func:`fastsplit.fit`) prepares the problem once: checked
+inputs, the chunks, the data in chunk order, the parameter layout, start and
+bounds, and the compiled full-data objective. A strategy only fits; the judge
+(``_judge``) turns its outcome into a :class:`~fastsplit.FitResult`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._progress import Progress
+from ..config import Settings
+from ._data import ChunkStacks, Grouping
+from ._inputs import Inputs
+from ._model import ParameterLayout
+from ._normal import NormalEquations, Objective
+
+__all__ = ["Outcome", "Problem"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything a strategy needs, prepared once.
+
+    Attributes
+    ----------
+    model : callable
+        ``model(x, **params)`` (see ``_model``).
+    layout : ParameterLayout
+        Where each parameter lives in the flat vector.
+    inputs : Inputs
+        The checked data in input order.
+    grouping : Grouping
+        Chunks, permutation and group codes.
+    stacks : ChunkStacks
+        The data in chunk order, padded (weight 0).
+    objective : Objective
+        Full-data cost and exact normal equations over ``stacks``.
+    start, lower, upper : numpy.ndarray
+        Flat start vector and bounds.
+    settings : Settings
+        The resolved configuration.
+    max_nfev : int or None
+        Iteration limit of the strategy's optimiser.
+    absolute_sigma : bool
+        ``sigma`` is absolute.
+    progress : Progress
+        Where progress lines go.
+    """
+
+    model: Callable[..., Any]
+    layout: ParameterLayout
+    inputs: Inputs
+    grouping: Grouping
+    stacks: ChunkStacks
+    objective: Objective
+    start: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    settings: Settings
+    max_nfev: int | None
+    absolute_sigma: bool
+    progress: Progress
+
+    @property
+    def x_is_tuple(self) -> bool:
+        return self.inputs.x_is_tuple
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a strategy found, before the judge looks at it on all the data.
+
+    Attributes
+    ----------
+    x : numpy.ndarray
+        Flat solution (NaN where the strategy could not determine a value).
+    nfev : int
+        Passes of the model over the data (or the optimiser's own count).
+    success : bool
+        The strategy's own verdict.
+    message : str
+        Its termination message.
+    info : mapping
+        Strategy details, copied into ``FitResult.info``.
+    normal : NormalEquations or None
+        Exact full-data normal equations at ``x``, when the strategy has them
+        (the judge computes them otherwise).
+    cost_start : float or None
+        Full-data cost at the start, likewise.
+    failed_groups : tuple of int
+        Groups whose own fit failed (per-group values unknown).
+    problems : tuple of str
+        Failures only the strategy can see; each fails the fit.
+    judge_convergence : bool
+        Whether a remaining Gauss-Newton step larger than ``max_step_sigma``
+        is a problem (``False``: a note) - not for fits that never minimised
+        the full-data cost.
+    """
+
+    x: np.ndarray
+    nfev: int
+    success: bool
+    message: str
+    info: Mapping[str, Any] = field(default_factory=dict)
+    normal: NormalEquations | None = None
+    cost_start: float | None = None
+    failed_groups: tuple[int, ...] = ()
+    problems: tuple[str, ...] = ()
+    judge_convergence: bool = True

@@ -1,0 +1,30 @@
+"""``streaming``: nlsq's adaptive hybrid streaming optimiser, one stratified chunk per batch."""
+
+from __future__ import annotations
+
+from .. import _nlsq
+from .._problem import Outcome, Problem
+
+__all__ = ["run"]
+
+
+def run(problem: Problem) -> Outcome:
+    """L-BFGS warm-up, then streaming Gauss-Newton over the chunks.
+
+    nlsq cuts its batches along the points: with the padded chunk length as its
+    batch size, each batch is one stratified chunk and holds every group.
+    """
+    f, xdata, y = _nlsq.weighted_data(
+        problem.model, problem.layout, problem.x_is_tuple, problem.stacks, point_major=True
+    )
+    popt, info = _nlsq.hybrid_streaming(
+        f,
+        xdata,
+        y,
+        problem.start,
+        problem.lower,
+        problem.upper,
+        chunk_size=problem.stacks.chunk_len,
+        max_nfev=problem.max_nfev,
+    )
+    return Outcome(popt, info["nfev"], info["success"], info["message"], info)
