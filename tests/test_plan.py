@@ -107,3 +107,31 @@ def test_diagnostics_coverage_matches_the_counts_matrix(counts, chunk_size):
     present = (plan.counts_matrix > 0).sum(axis=1)
     assert d.groups_per_chunk_min == present.min()
     assert d.full_coverage_chunks == int((present == counts.size).sum())
+
+
+def test_stratify_a_plan_reuses_its_grouping(monkeypatch):
+    """plan first, choose the chunk size, then stratify the plan: labels are grouped once."""
+    import fastsplit
+    from fastsplit.backends import get_backend
+
+    phi = np.repeat([-2.5, 0.0, 7.5], [400, 250, 350])
+    y = np.arange(1000.0)
+    counted = fastsplit.plan(phi, chunk_size=100)
+    backend = get_backend("numpy")
+    monkeypatch.setattr(
+        type(backend), "factorize", lambda self, labels: pytest.fail("labels grouped again")
+    )
+    s = fastsplit.stratify(counted, y, chunk_size=300, backend="numpy")
+    monkeypatch.undo()
+    ref = fastsplit.stratify(phi, y, chunk_size=300, backend="numpy")
+    assert s.n_chunks == 4 and np.array_equal(s.order, ref.order)
+    assert np.array_equal(s.arrays[0], ref.arrays[0])
+    sized = fastsplit.plan(None, group_sizes=[400, 250, 350], chunk_size=100)
+    assert np.array_equal(
+        fastsplit.stratify(sized, y, chunk_size=300).arrays[0],
+        y[fastsplit.stratify(None, y, group_sizes=[400, 250, 350], chunk_size=300).order],
+    )
+    with pytest.raises(ValueError, match="do not pass them again"):
+        fastsplit.stratify(counted, y, decimals=2)
+    with pytest.raises(ValueError, match="the plan has 1000 points"):
+        fastsplit.stratify(counted, y[:10])

@@ -30,7 +30,6 @@ _LAZY = {
     "FitQualityWarning": "._fit",
     "SolutionCheck": "._fit",
     "Timings": "._fit",
-    "nlsq_chunked_baseline": "._fit",
     "load_config": ".config",
     "Settings": ".config",
 }
@@ -63,7 +62,6 @@ __all__ = [
     "estimate_memory",
     "fit",
     "load_config",
-    "nlsq_chunked_baseline",
     "plan",
     "stratify",
     "warmup",

@@ -9,6 +9,7 @@ import functools
 import logging
 import time
 import warnings
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +36,8 @@ def _group(
     group_sizes: Sequence[int] | np.ndarray | None,
     backend: Backend,
 ) -> Grouping:
+    if isinstance(labels, ChunkPlan):
+        return _grouping_of(labels, n_hint, decimals=decimals, atol=atol, group_sizes=group_sizes)
     if labels is None:
         if group_sizes is None:
             raise InvalidArgumentError(
@@ -57,6 +60,36 @@ def _group(
     if atol is not None:
         grouping = merge_close(grouping, atol, backend.remap)
     return grouping
+
+
+def _grouping_of(
+    counted: ChunkPlan,
+    n_hint: int | None,
+    *,
+    decimals: int | None,
+    atol: float | None,
+    group_sizes: Any,
+) -> Grouping:
+    """The grouping a plan was made from: its labels are not read again."""
+    if decimals is not None or atol is not None or group_sizes is not None:
+        raise InvalidArgumentError(
+            "labels is a plan: its labels were grouped by fastsplit.plan(), with the "
+            "decimals/atol/group_sizes given there; do not pass them again."
+        )
+    if n_hint is not None and counted.n != n_hint:
+        raise LengthMismatchError(
+            f"the plan has {counted.n} points but arrays[0] has {n_hint}; pass the plan of "
+            "these arrays' labels."
+        )
+    grouping = _GROUPINGS.get(counted)
+    if grouping is None:  # planned from group sizes: the codes are the runs
+        return from_group_sizes(counted.counts)
+    return grouping
+
+
+# The grouping behind each plan that plan() made, for stratify(plan) to reuse; held
+# only as long as the plan itself lives.
+_GROUPINGS: weakref.WeakKeyDictionary[ChunkPlan, Grouping] = weakref.WeakKeyDictionary()
 
 
 def _resolve_layout(layout: str, arrays: tuple[Any, ...]) -> str:
@@ -121,13 +154,16 @@ def plan(
             backend=get_backend(name),
         )
         groups, counts = grouping.groups, grouping.counts
-    return ChunkPlan(
+    result = ChunkPlan(
         n=int(counts.sum()),
         chunk_size=chunk_size,
         layout="strided" if layout == "auto" else layout,
         groups=groups,
         counts=counts,
     )
+    if not (labels is None or isinstance(labels, ChunkPlan)):
+        _GROUPINGS[result] = grouping
+    return result
 
 
 def stratify(
@@ -147,9 +183,11 @@ def stratify(
 
     Parameters
     ----------
-    labels : array_like or None
+    labels : array_like, None or ChunkPlan
         Group label of every point: float angles (exact equality, -0.0 == 0.0),
-        integers, or ``None`` with ``group_sizes`` for group-major data.
+        integers, or ``None`` with ``group_sizes`` for group-major data. A plan
+        from :func:`plan` stands for the labels it was made from, which are then
+        not grouped again (plan first, pick ``chunk_size``, then stratify).
     *arrays : array_like
         1-D arrays with one value per label, reordered together (copy mode).
     chunk_size : int, default 100_000
@@ -296,6 +334,8 @@ def _lower_bound(labels: Any, arrays: tuple[Any, ...], group_sizes: Any) -> tupl
     """
     if arrays:
         return int(arrays[0].shape[0]), 1
+    if isinstance(labels, ChunkPlan):
+        return labels.n, max(labels.n_groups, 1)
     if labels is None and group_sizes is not None:
         sizes = np.asarray(group_sizes)
         if sizes.ndim != 1 or sizes.dtype.kind not in "iu" or (sizes < 0).any():

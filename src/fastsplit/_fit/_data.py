@@ -90,9 +90,13 @@ def count_groups(labels: np.ndarray, chunk_size: Any, backend: str) -> tuple[Chu
 
 
 def stratified(
-    labels: np.ndarray, chunk_size: int, backend: str, seconds_before: float
+    counted: ChunkPlan, chunk_size: int, backend: str, seconds_before: float
 ) -> Grouping:
-    """``fastsplit.stratify`` in index mode, once; sparse groups are the fit's to report."""
+    """``fastsplit.stratify`` of the counted plan in index mode, once.
+
+    Stratifying the plan reuses the grouping :func:`count_groups` made: the labels
+    are grouped once. Sparse groups are the fit's to report.
+    """
     from .. import stratify
     from ..errors import SparseGroupWarning
 
@@ -100,7 +104,7 @@ def stratified(
         # fit reports sparse groups itself (result.check.notes / the strategy reason).
         warnings.simplefilter("ignore", SparseGroupWarning)
         t0 = time.perf_counter()
-        s = stratify(labels, chunk_size=chunk_size, mode="index", backend=backend)
+        s = stratify(counted, chunk_size=chunk_size, mode="index", backend=backend)
         seconds = time.perf_counter() - t0
     # Codes in chunk order are the fit's own data preparation (one gather, like x
     # and y); only grouping and the stratify call count as stratification time.

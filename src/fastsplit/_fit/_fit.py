@@ -177,7 +177,7 @@ def fit(
             grouping = _data.in_input_order(inputs.labels, counted, choice.chunk_size, seconds)
             report(f"stratification disabled: {grouping.n_chunks} chunks in input order")
         else:
-            grouping = _data.stratified(inputs.labels, choice.chunk_size, options.backend, seconds)
+            grouping = _data.stratified(counted, choice.chunk_size, options.backend, seconds)
             report(
                 f"stratified {inputs.n_points:,} points into {grouping.n_chunks} chunks x "
                 f"{len(grouping.groups)} groups in {1e3 * grouping.seconds:.1f} ms"
