@@ -9,8 +9,9 @@ from typing import Any
 from .. import _memory
 from .._progress import Progress
 from . import _data, _nlsq
+from ._groups import group_bytes
 from ._setup import avoid_sequential_gaps, set_up
-from ._strategies import chunked, full, sequential
+from ._strategies import chunked, full
 
 __all__ = ["StrategyChoice", "choose_strategy"]
 
@@ -155,7 +156,7 @@ def choose_strategy(
             "full": full.peak_bytes(n, layout),
             "chunked": chunked.chunk_bytes(chunk_points, layout),
             "streaming": chunked.chunk_bytes(chunk_points, layout),
-            "sequential": sequential.group_bytes(int(counted.counts.max()), layout),
+            "sequential": group_bytes(int(counted.counts.max()), layout),
         },
         budget=_memory.budget() if check else None,
     )

@@ -56,9 +56,14 @@ def fit(
     The data are stratified (:func:`fastsplit.stratify`) so that every chunk
     holds every group, fitted with one strategy, and then judged on all points:
     the full-data cost and gradient are computed chunk by chunk, every per-group
-    parameter must be constrained by data, and the solution must have moved
-    from ``p0`` to a minimum. A fit that fails these checks raises
-    :class:`~fastsplit.errors.FitFailedError` naming the groups and parameters.
+    parameter must be constrained by data, and the remaining Gauss-Newton step
+    must be small against the larger of the statistical error, the sigma-based
+    error (when ``sigma`` is given) and the solver's precision, so exact data
+    pass and a fit stopped short does not. A fit that fails these checks raises
+    :class:`~fastsplit.errors.FitFailedError` naming the groups and parameters;
+    ``result.success`` is never ``False`` quietly. Every argument is checked
+    before any work; :func:`fastsplit.choose_strategy` takes the same arguments
+    and says which strategy this call would run, without fitting.
 
     Parameters
     ----------
@@ -92,11 +97,12 @@ def fit(
         the stratified chunks (memory of one chunk's Jacobian).
         ``streaming``: nlsq's hybrid streaming optimiser on the stratified data.
         ``sequential``: each group alone, shared parameters combined.
-        ``auto``: ``full`` when everything is one chunk and fits in memory,
-        else ``chunked``; sparse groups (fewer points than chunks) get bigger
+        ``auto``: ``chunked``, the fastest at every size measured
+        (``docs/fit.md``); sparse groups (fewer points than chunks) get bigger
         chunks when memory allows, else ``sequential`` if the groups are very
-        unequal; ``force_sequential_fallback`` in the config forces it. The
-        chunk size is settled before the data are stratified, once.
+        unequal (``force_sequential_fallback`` in the config asks for it), unless
+        one group alone cannot constrain some shared parameter. The chunk size
+        is settled before the data are stratified, once.
     backend : str
         Backend of :func:`fastsplit.stratify`.
     config : path, mapping or Settings, optional
@@ -110,6 +116,13 @@ def fit(
     max_step_sigma : float
         Largest remaining Gauss-Newton step, in standard errors, accepted as
         converged.
+    loss : {"linear", "soft_l1", "huber", "cauchy", "arctan"}
+        Robust loss, as :func:`scipy.optimize.least_squares` defines it, on the
+        residuals ``(model - y) / sigma``; every strategy minimises it and the
+        checks judge it.
+    f_scale : float
+        Residual size (in units of ``sigma``) where a robust loss starts to
+        down-weight points.
     progress : Progress, callable or bool, optional
         ``progress(line)`` receives progress lines (``True``: print to stderr);
         they also go to the ``fastsplit`` logger.
@@ -120,6 +133,8 @@ def fit(
 
     Raises
     ------
+    InvalidArgumentError, InvalidTypeError
+        An argument is wrong (named in the message), before any work.
     FitFailedError
         The fit did not move, left a group or parameter unconstrained, did not
         reach a minimum of the full-data cost, or too few groups succeeded in

@@ -16,10 +16,10 @@ import numpy as np
 
 from . import _data
 from ._choose import Choice, choose
+from ._groups import gap_names, lone_group_gaps
 from ._inputs import Inputs, Options, check_inputs, resolve_options
 from ._model import ParameterLayout, check_model_names, flat_parameters, make_layout
 from ._strategies import STRATEGIES
-from ._strategies.sequential import gap_names, lone_group_gaps
 
 if TYPE_CHECKING:
     from .. import ChunkPlan
