@@ -212,3 +212,31 @@ def test_exact_data_pass_with_the_precision_floor_and_a_wrong_answer_never_does(
         normal_at, _ = _line_normal(x, truth[1:], 0.01, at)
         check = _verdict(normal_at, at, truth, scale=0.01)
         assert check.ok == ok and check.step_sigma[0] == pytest.approx(shift, rel=1e-6)
+
+
+# -- timings: stratify's first-call compilation is counted apart ---------------------------
+
+
+def test_stratify_compilation_is_not_stratify_time(monkeypatch):
+    import time
+    from types import SimpleNamespace
+
+    import fastsplit
+    from fastsplit._fit import _data
+
+    labels = np.repeat([1.0, 2.0], 50)
+    counted, _ = _data.count_groups(labels, 40, "numpy")
+    real = fastsplit.stratify
+
+    def compiling_stratify(*args, **kwargs):
+        s = real(*args, **kwargs)
+        time.sleep(0.2)  # "compiling"
+        diagnostics = SimpleNamespace(compile_seconds=0.2)
+        return SimpleNamespace(
+            plan=s.plan, order=s.order, codes=s.codes, diagnostics=diagnostics, backend="numba"
+        )
+
+    monkeypatch.setattr(fastsplit, "stratify", compiling_stratify)
+    chunking = _data.stratified(counted, 40, "numpy", 0.0)
+    assert chunking.compile_seconds == pytest.approx(0.2)
+    assert chunking.seconds < 0.1

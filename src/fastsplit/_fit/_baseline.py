@@ -58,10 +58,10 @@ def nlsq_chunked_baseline(
     --------
     >>> from fastsplit.xpcs import synthesize
     >>> from fastsplit._fit import nlsq_chunked_baseline
-    >>> d = synthesize(n_angles=3, n_frames=40, seed=0)
+    >>> d = synthesize(n_angles=3, n_frames=12, seed=0)   # one chunk: quick to show
     >>> r = nlsq_chunked_baseline(d.model, d.x, d.g2, groups=d.phi,
     ...                           p0=d.model.default_p0(), per_group=("contrast", "offset"),
-    ...                           bounds=d.model.default_bounds(), chunk_size=1000)
+    ...                           bounds=d.model.default_bounds(), chunk_size=500)
     >>> r.strategy
     'nlsq-chunked'
     """
