@@ -240,3 +240,16 @@ def test_stratify_compilation_is_not_stratify_time(monkeypatch):
     chunking = _data.stratified(counted, 40, "numpy", 0.0)
     assert chunking.compile_seconds == pytest.approx(0.2)
     assert chunking.seconds < 0.1
+
+
+def test_a_chunk_whose_jacobian_would_not_fit_is_made_smaller(monkeypatch):
+    from fastsplit._fit._strategies import chunked
+
+    layout = _layout()
+    per_point = chunked.chunk_bytes(1, layout)
+    monkeypatch.setattr("fastsplit._memory.budget", lambda *args: 1000 * per_point)
+    c = _choose(counts=(10_000, 10_000, 10_000), chunk_size=30_000)
+    assert (c.strategy, c.chunk_size) == ("chunked", 1000)
+    assert "lowered to 1,000" in c.reason and "memory budget" in c.reason
+    full = _choose("full", counts=(10_000, 10_000, 10_000), chunk_size=30_000)
+    assert full.chunk_size == 30_000  # full does not fit chunk by chunk

@@ -265,7 +265,13 @@ def check_solution(
         problems.append(
             f"the full-data cost rose from {cost_start:.6g} at p0 to {normal.cost:.6g}."
         )
-    if not np.isfinite(normal.cost):
+    if not np.isfinite(cost_start):
+        problems.append(
+            "the full-data cost is not finite at p0: the model gives NaN or infinite values "
+            "there, or residuals too large to square in float64. Start where it is finite, "
+            "bound the parameters so that it stays finite, or rescale the data."
+        )
+    elif not np.isfinite(normal.cost):
         problems.append("the full-data cost is not finite at the solution.")
 
     return SolutionCheck(

@@ -66,9 +66,35 @@ def choose(
     strat = settings.stratification
     counts = np.asarray(counts, dtype=np.int64)
     n = int(counts.sum())
+    budget = _memory.budget() if strat.check_memory_safety else None
+    choice = _choose(requested, counts, chunk_size, n, layout, settings, budget, groups)
+    if budget is None or not STRATEGIES[choice.strategy].chunked:
+        return choice
+    # One chunk's Jacobian must fit too: a chunk_size near n on a large fit would not.
+    per_point = chunked.chunk_bytes(1, layout)
+    largest = max(int(budget // per_point), 1)
+    if min(choice.chunk_size, n) <= largest:
+        return choice
+    reason = (
+        f"{choice.reason}; chunk_size lowered to {largest:,} so that one chunk's Jacobian "
+        f"({per_point * largest / 2**30:.1f} GiB) fits the memory budget"
+    )
+    return Choice(choice.strategy, reason, largest, choice.requested)
+
+
+def _choose(
+    requested: str,
+    counts: np.ndarray,
+    chunk_size: int,
+    n: int,
+    layout: ParameterLayout,
+    settings: Settings,
+    budget: float | None,
+    groups: np.ndarray,
+) -> Choice:
+    strat = settings.stratification
     n_chunks = -(-n // chunk_size)
     sparse = counts < n_chunks
-    budget = _memory.budget() if strat.check_memory_safety else None
 
     def fits(nbytes: float) -> bool:
         return budget is None or nbytes <= budget

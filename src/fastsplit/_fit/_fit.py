@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from .._progress import Progress
 from . import _data, _nlsq
 from ._checks import raise_or_warn
@@ -222,8 +224,14 @@ def fit(
             progress=report,
             loss=options.loss,
         )
-        outcome = STRATEGIES[choice.strategy].run(problem)
-        result = judge(outcome, problem, choice, max_step_sigma=options.max_step_sigma, clock=clock)
+        # Data near float64's range overflow in the normal equations: the checks report
+        # the non-finite values they leave, numpy's warnings would only repeat it.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            outcome = STRATEGIES[choice.strategy].run(problem)
+            result = judge(
+                outcome, problem, choice, max_step_sigma=options.max_step_sigma, clock=clock
+            )
+
     timings = result.timings
     report(
         f"done: cost {result.cost:.6g} (start {result.cost_start:.6g}), "

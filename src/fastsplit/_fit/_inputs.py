@@ -135,15 +135,12 @@ class Inputs:
     labels: np.ndarray
     weight: np.ndarray
     sigma_given: bool
+    data_scale: float
+    """Root mean square of ``y / sigma``: the size of the data the residuals compare to."""
 
     @property
     def n_points(self) -> int:
         return int(self.y.shape[0])
-
-    def data_scale(self) -> float:
-        """Root mean square of ``y / sigma``: the size of the data the residuals compare to."""
-        wy = self.y * self.weight
-        return float(np.sqrt(np.dot(wy, wy) / max(self.n_points, 1)))
 
 
 def check_inputs(model: Callable[..., Any], x: Any, y: Any, groups: Any, sigma: Any) -> Inputs:
@@ -160,7 +157,21 @@ def check_inputs(model: Callable[..., Any], x: Any, y: Any, groups: Any, sigma: 
         finite_or_raise(a, f"x[{i}]" if x_is_tuple else "x")
     # NaN labels are refused by the grouping itself (fastsplit.plan), at no extra pass.
     labels = check_1d("groups", groups, n=n, kinds=REAL, host=True, length_of="the y values")
-    return Inputs(x_arrays, x_is_tuple, y_arr, labels, _weights(sigma, n), sigma is not None)
+    weight = _weights(sigma, n)
+    scale = _data_scale(y_arr, weight)
+    return Inputs(x_arrays, x_is_tuple, y_arr, labels, weight, sigma is not None, scale)
+
+
+def _data_scale(y: np.ndarray, weight: np.ndarray) -> float:
+    with np.errstate(over="ignore", invalid="ignore"):
+        wy = y * weight
+        mean_square = float(np.dot(wy, wy)) / y.shape[0]
+    if not math.isfinite(mean_square):
+        raise InvalidArgumentError(
+            "y / sigma is too large for least squares in float64: its squares overflow. "
+            "Rescale y (and sigma) to values well below 1e150, e.g. divide both by a constant."
+        )
+    return math.sqrt(mean_square)
 
 
 def _weights(sigma: Any, n: int) -> np.ndarray:

@@ -66,7 +66,7 @@ def judge(
     inverse, constrained = information_inverse(normal.hessian)
     fit_scale = math.sqrt(max(2.0 * normal.cost, 0.0) / degrees_of_freedom(n, constrained))
     covariance = inverse if problem.absolute_sigma else inverse * fit_scale**2
-    floor = max(outcome.tolerance, MODEL_PRECISION) * inputs.data_scale()
+    floor = max(outcome.tolerance, MODEL_PRECISION) * inputs.data_scale
     given = 1.0 if (inputs.sigma_given or problem.absolute_sigma) else 0.0
     reported = 1.0 if problem.absolute_sigma else fit_scale
     check = check_solution(
