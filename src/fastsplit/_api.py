@@ -261,7 +261,10 @@ def stratify(
         n_hint = arrays[0].shape[0]
         v.check_arrays(arrays, n_hint)
     name = resolve(backend, arrays)
-    kernels = get_backend(name)
+    loading = time.perf_counter()
+    kernels = get_backend(name)  # the first call imports the backend's compiler
+    loaded = time.perf_counter() - loading
+    compiled = kernels.compile_seconds()
     kernels.validate(arrays)  # backend-specific refusals, before any work
     layout = _resolve_layout(layout, arrays)
     chosen = "copy" if mode == "auto" else mode
@@ -300,7 +303,8 @@ def stratify(
         order = kernels.order(grouping, chunk_plan)
     else:
         out_arrays, order = kernels.reorder(grouping, chunk_plan, arrays)
-    seconds = time.perf_counter() - start
+    compiling = loaded + kernels.compile_seconds() - compiled
+    seconds = time.perf_counter() - start - compiling
     result = Stratified(
         plan=chunk_plan,
         grouping=grouping,
@@ -311,6 +315,7 @@ def stratify(
         backend=name,
         kernels=kernels,
         seconds=seconds,
+        compile_seconds=compiling,
     )
     log.debug("stratified %s in %.2f ms", chunk_plan.summary(), 1e3 * seconds)
     if chunk_plan.sparse.any():

@@ -3,9 +3,9 @@
 A backend is two classes registered under one name in ``backends/__init__.py``:
 
 * a :class:`Backend` (the kernels): four hooks every backend writes
-  (``factorize``, ``remap``, ``order``, ``take``) and four with a default that a
+  (``factorize``, ``remap``, ``order``, ``gather``) and five with a default that a
   backend overrides only when it does better (``reorder``, ``gather_chunks``,
-  ``validate``, ``memory_inputs``);
+  ``compile_seconds``, ``validate``, ``memory_inputs``);
 * a :class:`MemoryModel`: the bytes its kernels allocate for a :class:`Shape`,
   importable without the backend's own library (deciding whether a call fits must
   not import numba or jax).
@@ -151,22 +151,36 @@ class Backend(Protocol):
         """The permutation: output point p is input point ``order[p]`` (host NumPy array)."""
         ...
 
-    def take(self, array: Any, indices: np.ndarray) -> Any:
-        """``array[indices]`` into fresh memory, dtype preserved."""
+    def gather(self, arrays: tuple[Any, ...], indices: np.ndarray) -> tuple[Any, ...]:
+        """``a[indices]`` for every array, into fresh memory, dtypes preserved."""
         ...
 
-    def reorder(self, grouping: Grouping, plan: ChunkPlan, arrays: tuple[Any, ...]) -> Reordered:
-        """Copy mode: every array in stratified order. Default: the order, then a gather each."""
-        order = self.order(grouping, plan)
-        return Reordered(tuple(self.take(a, order) for a in arrays), order)
+    def reorder(
+        self,
+        grouping: Grouping,
+        plan: ChunkPlan,
+        arrays: tuple[Any, ...],
+        order: np.ndarray | None = None,
+    ) -> Reordered:
+        """Every array in stratified order (copy mode, ``Stratified.take``).
+
+        ``order`` is the permutation when it was built already (index mode). Default:
+        the permutation (built if needed), then one fused gather of every array.
+        """
+        if order is None:
+            order = self.order(grouping, plan)
+        return Reordered(self.gather(arrays, order) if arrays else (), order)
 
     def gather_chunks(
         self, sources: tuple[Any, ...], order: np.ndarray, bounds: np.ndarray
     ) -> Iterator[tuple[Any, ...]]:
         """Index mode: each chunk gathered from ``sources`` when it is reached (O(chunk))."""
         for k in range(bounds.shape[0] - 1):
-            indices = order[int(bounds[k]) : int(bounds[k + 1])]
-            yield tuple(self.take(a, indices) for a in sources)
+            yield self.gather(sources, order[int(bounds[k]) : int(bounds[k + 1])])
+
+    def compile_seconds(self) -> float:
+        """Seconds this thread has spent compiling (or loading) kernels so far. Default: 0."""
+        return 0.0
 
     def validate(self, arrays: tuple[Any, ...]) -> None:
         """Refuse, before any work, inputs this backend would get wrong. Default: none."""

@@ -6,9 +6,9 @@ turns it off; it is also turned off, with a debug log line, when no cache
 directory is writable (a read-only install), instead of failing at import.
 
 Kernels release the GIL and run on a small thread pool, one input segment per
-thread (:func:`segment_bounds`); :func:`parallel` runs the first call of a new type
-signature alone, because numba compiles on first call and two threads compiling
-one dispatcher at once can corrupt it.
+thread (:func:`segment_bounds`); :func:`parallel` compiles a new type signature
+first, alone and timed (:func:`compile_seconds`), because numba compiles on first
+call and two threads compiling one dispatcher at once can corrupt it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -64,14 +65,19 @@ def cache_enabled() -> bool:
 CACHE = cache_enabled()
 
 
-def jit(*, parallel: bool = False) -> Callable[[Callable[..., Any]], Any]:
-    """``numba.njit`` with fastsplit's options: cached, GIL released, no Python errors."""
+def jit(*, inline: bool = False) -> Callable[[Callable[..., Any]], Any]:
+    """``numba.njit`` with fastsplit's options: cached, GIL released, no Python errors.
+
+    ``inline``: a small helper inlined into its callers at numba's IR level. It is
+    then not compiled on its own (each compiled function costs ~50 ms cold) and
+    its callers pass it arrays without reference counting.
+    """
     return numba.njit(
         cache=CACHE,
         nogil=True,
-        parallel=parallel,
         error_model="numpy",
         boundscheck=False,
+        inline="always" if inline else "never",
     )
 
 
@@ -92,6 +98,16 @@ def _pool() -> ThreadPoolExecutor:
 
 _compiled: set[tuple[Any, ...]] = set()
 _compile_lock = threading.Lock()
+_clock = threading.local()
+
+
+def compile_seconds() -> float:
+    """Seconds this thread has spent compiling kernels or loading them from the cache.
+
+    Read before and after a call: the difference is that call's compilation, which
+    :func:`fastsplit.stratify` reports apart from its own time.
+    """
+    return float(getattr(_clock, "seconds", 0.0))
 
 
 def _signature(arg: Any) -> Any:
@@ -103,22 +119,38 @@ def _signature(arg: Any) -> Any:
     return type(arg)
 
 
+def _ensure_compiled(kernel: Any, job: tuple[Any, ...]) -> None:
+    """Compile (or load from the cache) ``kernel`` for ``job``'s types, once, timed.
+
+    Done in the calling thread, alone: numba compiles on first call, and two threads
+    compiling one dispatcher at once can corrupt it.
+    """
+    key = (kernel, *(_signature(arg) for arg in job))
+    if key in _compiled:
+        return
+    with _compile_lock:
+        if key in _compiled:
+            return
+        start = time.perf_counter()
+        kernel.compile(tuple(numba.typeof(arg) for arg in job))
+        _clock.seconds = compile_seconds() + time.perf_counter() - start
+        _compiled.add(key)
+
+
 def parallel(kernel: Any, jobs: list[tuple[Any, ...]]) -> list[Any]:
-    """Run ``kernel`` on each argument tuple, one thread each; return the results in order."""
-    results: list[Any] = []
-    if len(jobs) <= 1:  # nothing runs concurrently: no compile guard needed
-        return [kernel(*job) for job in jobs]
-    key = (kernel, *(_signature(arg) for arg in jobs[0]))
-    if key not in _compiled:
-        with _compile_lock:
-            results.append(kernel(*jobs[0]))
-            _compiled.add(key)
-        jobs = jobs[1:]
+    """Run ``kernel`` on each argument tuple, one thread each; return the results in order.
+
+    Every kernel call goes through here, so that compilation is timed apart
+    (:func:`compile_seconds`) and never happens in two threads at once.
+    """
+    if not jobs:
+        return []
+    _ensure_compiled(kernel, jobs[0])
     if len(jobs) == 1:
-        results.append(kernel(*jobs[0]))
-    elif jobs:
-        results += [future.result() for future in [_pool().submit(kernel, *j) for j in jobs]]
-    return results
+        return [kernel(*jobs[0])]
+    futures = [_pool().submit(kernel, *job) for job in jobs[1:]]
+    first = kernel(*jobs[0])  # the calling thread does its share
+    return [first, *(future.result() for future in futures)]
 
 
-__all__ = ["CACHE", "jit", "num_threads", "parallel", "segment_bounds"]
+__all__ = ["CACHE", "compile_seconds", "jit", "num_threads", "parallel", "segment_bounds"]

@@ -1,0 +1,135 @@
+"""Kernels move bits, not numbers: the table of moves every numba writer follows.
+
+A numba kernel is compiled once per type signature. Passing the data arrays
+themselves would compile a variant per dtype and per number of arrays (a tuple
+of 5 arrays is a new type). Instead every array a kernel reads or writes is one
+row of a small int64 table, a *move*: its address and how its points are laid
+out in *words* of 1, 2, 4 or 8 bytes (the widest that divides the item size, the
+stride and the address). float64, int64 and datetime64 are all one 8-byte word
+per point, complex128 two, a 3-byte string three 1-byte words. The kernels take
+the table (always ``int64[:, ::1]``) and view each row's memory as unsigned words
+with :func:`words`, so one compiled variant serves every dtype and any number of
+arrays, and each word size has its own specialised loop inside it.
+
+Two kinds of move:
+
+``COPY``
+    point ``i`` of the source (``WIDTH`` words from word ``ORIGIN + i * STEP``)
+    is copied to point ``p`` of the destination (words ``p * WIDTH ...``);
+``INDEX``
+    the destination is the permutation: ``i`` itself is written at ``p`` as a
+    ``WORD``-byte integer (index mode).
+
+A row holds raw addresses: the caller keeps the arrays alive while a kernel runs
+(the tables are built and used inside one function call). Destinations are
+always fresh, C-contiguous arrays; sources may be any 1-D view (strided,
+reversed, misaligned, memory-mapped, read-only). Rows of 2-D arrays (one row
+per point) are the same move with a larger ``WIDTH``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import carray, types
+from numba.extending import intrinsic
+
+from ._jit import jit
+
+COPY, INDEX = 0, 1
+KIND, WORD, WIDTH, SRC, ORIGIN, STEP, SRC_LEN, DST, DST_LEN = range(9)
+COLUMNS = 9
+
+WORD_TYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+"""The unsigned integer type of each word size."""
+
+
+def _word(itemsize: int, stride: int, address: int) -> int:
+    """Widest word that divides the item size, the stride and the address."""
+    for word in (8, 4, 2, 1):
+        if itemsize % word == 0 and stride % word == 0 and address % word == 0:
+            return word
+    raise AssertionError("unreachable: 1 divides everything")  # pragma: no cover
+
+
+def source(a: np.ndarray) -> tuple[int, int, int, int, int, int]:
+    """(word, width, lowest address, origin, step, span in words) of a 1-D array."""
+    n = a.shape[0]
+    stride = a.strides[0] if n > 1 else a.itemsize
+    address = a.__array_interface__["data"][0]
+    word = _word(a.itemsize, stride, address)
+    width = a.itemsize // word
+    step = stride // word
+    # The span's lowest word: point n - 1 when the stride is negative.
+    low = address + min(0, (n - 1) * stride)
+    origin = (address - low) // word
+    span = (abs(step) * (n - 1) + width) if n else 0
+    return word, width, low, origin, step, span
+
+
+def copy_moves(sources: tuple[np.ndarray, ...], outputs: tuple[np.ndarray, ...]) -> np.ndarray:
+    """One ``COPY`` row per (source, fresh output) pair."""
+    table = np.zeros((len(sources), COLUMNS), dtype=np.int64)
+    for row, (a, out) in zip(table, zip(sources, outputs, strict=True), strict=True):
+        word, width, low, origin, step, span = source(a)
+        row[:] = (
+            COPY,
+            word,
+            width,
+            low,
+            origin,
+            step,
+            span,
+            out.__array_interface__["data"][0],
+            out.shape[0] * width,
+        )
+    return table
+
+
+def index_moves(order: np.ndarray) -> np.ndarray:
+    """The one ``INDEX`` row that writes the permutation into ``order`` (int32 or int64)."""
+    table = np.zeros((1, COLUMNS), dtype=np.int64)
+    table[0, KIND] = INDEX
+    table[0, WORD] = order.itemsize
+    table[0, WIDTH] = 1
+    table[0, DST] = order.__array_interface__["data"][0]
+    table[0, DST_LEN] = order.shape[0]
+    return table
+
+
+@intrinsic
+def _pointer(typingctx, address, dtype):
+    """``address`` (an int64) as a pointer to ``dtype``."""
+    target = dtype.dtype if isinstance(dtype, types.DTypeSpec) else dtype.instance_type
+    signature = types.CPointer(target)(address, dtype)
+
+    def codegen(context, builder, sig, args):
+        return builder.inttoptr(args[0], context.get_value_type(sig.return_type))
+
+    return signature, codegen
+
+
+@jit(inline=True)
+def words(address, length, dtype):
+    """``length`` words of type ``dtype`` at ``address`` (no copy, no reference count)."""
+    return carray(_pointer(address, dtype), length)  # type: ignore[call-arg]
+
+
+__all__ = [
+    "COLUMNS",
+    "COPY",
+    "DST",
+    "DST_LEN",
+    "INDEX",
+    "KIND",
+    "ORIGIN",
+    "SRC",
+    "SRC_LEN",
+    "STEP",
+    "WIDTH",
+    "WORD",
+    "WORD_TYPES",
+    "copy_moves",
+    "index_moves",
+    "source",
+    "words",
+]
