@@ -259,11 +259,13 @@ def stratify(
     if arrays:
         arrays = v.check_arrays(arrays, None)
         n_hint = arrays[0].shape[0]
-        v.check_arrays(arrays, n_hint)
+        if any(a.shape[0] != n_hint for a in arrays):
+            v.check_arrays(arrays, n_hint)  # raises, naming the array
     name = resolve(backend, arrays)
     loading = time.perf_counter()
+    loads = get_backend.cache_info().misses
     kernels = get_backend(name)  # the first call imports the backend's compiler
-    loaded = time.perf_counter() - loading
+    loaded = time.perf_counter() - loading if get_backend.cache_info().misses > loads else 0.0
     compiled = kernels.compile_seconds()
     kernels.validate(arrays)  # backend-specific refusals, before any work
     layout = _resolve_layout(layout, arrays)
@@ -317,7 +319,8 @@ def stratify(
         seconds=seconds,
         compile_seconds=compiling,
     )
-    log.debug("stratified %s in %.2f ms", chunk_plan.summary(), 1e3 * seconds)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("stratified %s in %.2f ms", chunk_plan.summary(), 1e3 * seconds)
     if chunk_plan.sparse.any():
         sparse = chunk_plan.sparse_groups
         shown = ", ".join(repr(x) for x in sparse[:5].tolist())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -209,8 +210,14 @@ class Stratified:
         self.backend = backend
         memory = sum(a.nbytes for a in arrays) if arrays is not None else 0
         memory += order.nbytes if order is not None else 0
-        self.diagnostics = Diagnostics.from_plan(
-            plan, seconds, memory, mode, backend, compile_seconds
+        self._cost = (seconds, memory, compile_seconds)
+
+    @cached_property
+    def diagnostics(self) -> Diagnostics:
+        """Chunk balance, coverage, sparse groups, time and memory (computed when first read)."""
+        seconds, memory, compiling = self._cost
+        return Diagnostics.from_plan(
+            self._plan, seconds, memory, self.mode, self.backend, compiling
         )
 
     # -- what the plan knows ------------------------------------------------------

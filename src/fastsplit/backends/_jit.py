@@ -6,9 +6,9 @@ turns it off; it is also turned off, with a debug log line, when no cache
 directory is writable (a read-only install), instead of failing at import.
 
 Kernels release the GIL and run on a small thread pool, one input segment per
-thread (:func:`segment_bounds`); :func:`parallel` compiles a new type signature
-first, alone and timed (:func:`compile_seconds`), because numba compiles on first
-call and two threads compiling one dispatcher at once can corrupt it.
+thread (:func:`segment_bounds`), through :func:`parallel`. The time spent compiling
+(or loading from the cache) is measured per thread (:func:`compile_seconds`) so
+that a call can report it apart from its own time.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numba
-import numpy as np
+from numba.core import event
 
 from ._numba_sizes import segment_count
 
@@ -86,9 +86,10 @@ def num_threads() -> int:
     return int(numba.get_num_threads())
 
 
-def segment_bounds(n: int) -> np.ndarray:
-    """Bounds of the input segments, one per thread (fewer when segments would be small)."""
-    return np.linspace(0, n, segment_count(n, num_threads()) + 1).astype(np.int64)
+def segment_bounds(n: int) -> tuple[tuple[int, int], ...]:
+    """The input segments (lo, hi), one per thread (fewer when segments would be small)."""
+    count = segment_count(n, num_threads())
+    return tuple((n * i // count, n * (i + 1) // count) for i in range(count))
 
 
 @functools.cache
@@ -96,9 +97,33 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=num_threads(), thread_name_prefix="fastsplit")
 
 
-_compiled: set[tuple[Any, ...]] = set()
-_compile_lock = threading.Lock()
-_clock = threading.local()
+class _CompileClock(event.Listener):
+    """Time each thread spends compiling kernels or loading them from the cache.
+
+    numba holds its global compiler lock while it compiles or loads a cached
+    kernel, and announces every acquisition as a ``numba:compiler_lock`` event;
+    the outermost one of each thread is timed (waiting for the lock included: a
+    thread that waits for another's compilation is waiting for compilation).
+    """
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+
+    def on_start(self, event: Any) -> None:
+        depth = getattr(self.local, "depth", 0)
+        if depth == 0:
+            self.local.start = time.perf_counter()
+        self.local.depth = depth + 1
+
+    def on_end(self, event: Any) -> None:
+        self.local.depth -= 1
+        if self.local.depth == 0:
+            seconds = getattr(self.local, "seconds", 0.0)
+            self.local.seconds = seconds + time.perf_counter() - self.local.start
+
+
+_clock = _CompileClock()
+event.register("numba:compiler_lock", _clock)
 
 
 def compile_seconds() -> float:
@@ -107,49 +132,20 @@ def compile_seconds() -> float:
     Read before and after a call: the difference is that call's compilation, which
     :func:`fastsplit.stratify` reports apart from its own time.
     """
-    return float(getattr(_clock, "seconds", 0.0))
-
-
-def _signature(arg: Any) -> Any:
-    """What numba dispatches on, cheaply (``numba.typeof`` costs ~10 us an argument)."""
-    if isinstance(arg, np.ndarray):
-        return (arg.dtype.str, arg.ndim, arg.flags.c_contiguous, arg.flags.writeable)
-    if isinstance(arg, tuple):
-        return tuple(_signature(a) for a in arg)
-    return type(arg)
-
-
-def _ensure_compiled(kernel: Any, job: tuple[Any, ...]) -> None:
-    """Compile (or load from the cache) ``kernel`` for ``job``'s types, once, timed.
-
-    Done in the calling thread, alone: numba compiles on first call, and two threads
-    compiling one dispatcher at once can corrupt it.
-    """
-    key = (kernel, *(_signature(arg) for arg in job))
-    if key in _compiled:
-        return
-    with _compile_lock:
-        if key in _compiled:
-            return
-        start = time.perf_counter()
-        kernel.compile(tuple(numba.typeof(arg) for arg in job))
-        _clock.seconds = compile_seconds() + time.perf_counter() - start
-        _compiled.add(key)
+    return float(getattr(_clock.local, "seconds", 0.0))
 
 
 def parallel(kernel: Any, jobs: list[tuple[Any, ...]]) -> list[Any]:
     """Run ``kernel`` on each argument tuple, one thread each; return the results in order.
 
-    Every kernel call goes through here, so that compilation is timed apart
-    (:func:`compile_seconds`) and never happens in two threads at once.
+    The calling thread runs the first job itself. A kernel met with new types
+    compiles on its first call; numba compiles under a global lock and checks for
+    an existing compilation first, so concurrent first calls compile once.
     """
-    if not jobs:
-        return []
-    _ensure_compiled(kernel, jobs[0])
-    if len(jobs) == 1:
-        return [kernel(*jobs[0])]
+    if len(jobs) <= 1:
+        return [kernel(*job) for job in jobs]
     futures = [_pool().submit(kernel, *job) for job in jobs[1:]]
-    first = kernel(*jobs[0])  # the calling thread does its share
+    first = kernel(*jobs[0])
     return [first, *(future.result() for future in futures)]
 
 

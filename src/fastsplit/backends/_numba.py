@@ -64,17 +64,21 @@ class NumbaBackend(Backend):
         arrays: tuple[Any, ...],
         order: np.ndarray | None = None,
     ) -> Reordered:
-        """Copy mode: scatter every array straight into its output slot, no permutation.
+        """Every array in stratified order, in one pass for all of them.
 
-        A permutation already built (``order``) is not needed: the scatter reads the
-        inputs in order and writes whole output blocks, which is faster than
-        gathering through it.
+        Copy mode (no ``order``): scatter every array straight into its output
+        slot; the permutation is never built. With the permutation already built
+        (index mode, ``Stratified.take``): gather through it, chunks in lockstep,
+        which reads and writes whole cache lines where the scatter writes blocks
+        of 16 values at scattered places.
         """
+        if order is not None:
+            return Reordered(gather(arrays, order, plan.bounds), order)
         sources = tuple(np.asarray(a) for a in arrays)
         outs = tuple(np.empty(plan.n, dtype=a.dtype) for a in sources)
         if plan.n and sources:
             Tables(grouping, plan).run(grouping.codes, copy_moves(sources, outs))
-        return Reordered(outs, order)
+        return Reordered(outs, None)
 
 
 __all__ = ["NumbaBackend"]

@@ -34,8 +34,12 @@ def _copy(src, origin, step, width, dst, runs, n_runs):
         if width == 1:
             base = origin + s * step
             stride = k * step
-            for u in range(m):
-                dst[d + u] = src[base + u * stride]
+            if m == 16:  # a whole block: unrolled
+                for u in range(16):
+                    dst[d + u] = src[base + u * stride]
+            else:
+                for u in range(m):
+                    dst[d + u] = src[base + u * stride]
             continue
         for u in range(m):
             first = origin + (s + u * k) * step

@@ -124,6 +124,13 @@ def _remap(codes, table, out):
         out[i] = table[codes[i]]
 
 
+def _is_identity(table: np.ndarray) -> bool:
+    """``table == arange(size)``: strictly increasing up to size - 1."""
+    if not table.size:
+        return True
+    return int(table[-1]) == table.size - 1 and bool((table[1:] > table[:-1]).all())
+
+
 def factorize(labels: np.ndarray) -> Grouping:
     """Ascending unique labels, counts and per-point codes, in O(n).
 
@@ -136,8 +143,7 @@ def factorize(labels: np.ndarray) -> Grouping:
         word, _, low, origin, step, span = source(labels)
     probe = np.empty(0, dtype=WORD_TYPES[word])  # kernels read bits, not numbers
     float_bits = 8 * labels.dtype.itemsize if labels.dtype.kind == "f" else 0
-    seg = segment_bounds(labels.size)
-    spans = [(int(seg[s]), int(seg[s + 1])) for s in range(seg.size - 1)]
+    spans = segment_bounds(labels.size)
     max_groups = 256
     while True:
         codes = np.empty(labels.size, dtype=code_dtype(max_groups))
@@ -149,33 +155,33 @@ def factorize(labels: np.ndarray) -> Grouping:
                 for lo, hi in spans
             ],
         )
-        bad = [lo + int(f[1]) for (lo, _), f in zip(spans, found, strict=True) if f[0] == 2]
-        if bad:
+        if any(f[0] == 2 for f in found):
+            bad = [lo + int(f[1]) for (lo, _), f in zip(spans, found, strict=True) if f[0] == 2]
             raise non_finite_error(labels, min(bad))
         if all(f[0] == 0 for f in found):
             break
         max_groups = 65536 if max_groups == 256 else 2**32  # a segment overflowed: redo
     values = [f[2].astype(probe.dtype).view(labels.dtype) for f in found]
-    groups = np.unique(np.concatenate(values))
+    # Codes are numbered by first appearance; the groups ascend by value.
+    groups = np.unique(np.concatenate(values)) if len(values) > 1 else np.sort(values[0])
     # Every segment fits its codes, but together they may need a wider type: the
     # merge pass below then writes the global codes into a wider array.
     merged = codes if groups.size <= max_groups else np.empty(labels.size, code_dtype(groups.size))
     counts = np.zeros((len(spans), groups.size), dtype=np.int64)
     jobs = []
     for s, ((lo, hi), local, found_s) in enumerate(zip(spans, values, found, strict=True)):
-        table = np.searchsorted(groups, local).astype(merged.dtype)
+        table = groups.searchsorted(local).astype(merged.dtype)
         counts[s, table] = found_s[3]
-        if merged is not codes or (table != np.arange(table.size)).any():
+        if merged is not codes or not _is_identity(table):
             jobs.append((codes[lo:hi], table, merged[lo:hi]))
     if jobs:
         parallel(_remap, jobs)
-    codes = merged
     # The per-segment counts spare the scatter its own counting pass.
     return Grouping(
-        codes=codes,
-        groups=np.asarray(groups),
+        codes=merged,
+        groups=groups,
         counts=counts.sum(axis=0),
-        scatter_hint=(seg, counts),
+        scatter_hint=(spans, counts),
     )
 
 

@@ -1,11 +1,17 @@
 """The fused parallel gather of the numba backend: ``a[indices]`` for many arrays at once.
 
-Each thread takes one slice of the output and gathers it a block at a time,
-every array's block before the next one, so the indices are read from memory
-once for all arrays; int32 indices are used as they are (numpy's ``take``
-converts them to int64 first and runs on one thread). Every array is a row of
-the table of moves (``_numba_moves``): one compiled variant per index type,
-whatever the dtypes and the number of arrays, with a loop per word size inside.
+Every array is a row of the table of moves (``_numba_moves``): one compiled
+variant per index type (int32 indices are used as they are; numpy's ``take``
+converts them to int64 first and runs on one thread), whatever the dtypes and
+the number of arrays, with a loop per word size inside.
+
+Gathering a whole permutation chunk by chunk would read every input cache line
+once per chunk: in the strided layout chunk k takes ranks t, t + K, ... of every
+group, and chunk k + 1 the ranks next to them. So when the chunk ``bounds`` are
+given, ``LOCKSTEP`` consecutive chunks are gathered together, position by
+position: their reads fall on the same input lines while those are in cache,
+and every output is still written in order, whole lines at a time. Each thread
+takes its share of the positions of every chunk.
 """
 
 from __future__ import annotations
@@ -14,11 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from ._jit import jit, parallel, segment_bounds
+from ._jit import jit, num_threads, parallel
 from ._numba_moves import DST, DST_LEN, ORIGIN, SRC, SRC_LEN, STEP, WIDTH, WORD, copy_moves, words
+from ._numba_sizes import MIN_SEGMENT
 
-_BLOCK = 2048
-"""Output points of every array gathered before moving on (the indices stay in L1)."""
+LOCKSTEP = 16
+"""Chunks gathered together (16 float64 reads of one group's rows share 2 cache lines)."""
+
+_BLOCK = 256
+"""Positions of each chunk gathered before moving to the next chunk of the lockstep."""
 
 
 @jit()
@@ -54,28 +64,45 @@ def _gather_rows(moves, indices, lo, hi):
 
 
 @jit()
-def _gather_segment(moves, indices, lo, hi):
-    for start in range(lo, hi, _BLOCK):
-        _gather_rows(moves, indices, start, min(start + _BLOCK, hi))
+def _gather_part(moves, indices, bounds, part, parts):
+    """Share ``part`` of ``parts`` of every chunk's positions, LOCKSTEP chunks at a time."""
+    n_chunks = bounds.size - 1
+    for first in range(0, n_chunks, LOCKSTEP):
+        last = min(first + LOCKSTEP, n_chunks)
+        size = 0
+        for k in range(first, last):
+            size = max(size, bounds[k + 1] - bounds[k])
+        q0 = size * part // parts
+        q1 = size * (part + 1) // parts
+        for q in range(q0, q1, _BLOCK):
+            for k in range(first, last):
+                lo = bounds[k] + q
+                hi = min(bounds[k] + min(q + _BLOCK, q1), bounds[k + 1])
+                if lo < hi:
+                    _gather_rows(moves, indices, lo, hi)
 
 
-def gather(arrays: tuple[Any, ...], indices: np.ndarray) -> tuple[np.ndarray, ...]:
+def gather(
+    arrays: tuple[Any, ...], indices: np.ndarray, bounds: np.ndarray | None = None
+) -> tuple[np.ndarray, ...]:
     """``a[indices]`` for every array, into fresh memory, dtypes preserved.
 
     ``indices`` (int32 or int64) must lie in ``0 .. len(a) - 1``: nothing checks.
+    ``bounds`` (int64): ``indices`` is a permutation cut into these chunks, gathered
+    in lockstep (see the module docstring); by default one chunk.
     """
     sources = tuple(np.asarray(a) for a in arrays)
     indices = np.ascontiguousarray(indices)
-    outs = tuple(np.empty(indices.shape[0], dtype=a.dtype) for a in sources)
-    if not sources or not indices.shape[0]:
+    m = indices.shape[0]
+    outs = tuple(np.empty(m, dtype=a.dtype) for a in sources)
+    if not sources or not m:
         return outs
+    if bounds is None:
+        bounds = np.array([0, m], dtype=np.int64)
     moves = copy_moves(sources, outs)
-    seg = segment_bounds(indices.shape[0])
-    parallel(
-        _gather_segment,
-        [(moves, indices, int(seg[s]), int(seg[s + 1])) for s in range(seg.size - 1)],
-    )
+    parts = max(1, min(num_threads(), m // MIN_SEGMENT))
+    parallel(_gather_part, [(moves, indices, bounds, part, parts) for part in range(parts)])
     return outs
 
 
-__all__ = ["gather"]
+__all__ = ["LOCKSTEP", "gather"]

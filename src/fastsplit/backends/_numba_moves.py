@@ -45,55 +45,39 @@ WORD_TYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 def _word(itemsize: int, stride: int, address: int) -> int:
     """Widest word that divides the item size, the stride and the address."""
-    for word in (8, 4, 2, 1):
-        if itemsize % word == 0 and stride % word == 0 and address % word == 0:
-            return word
-    raise AssertionError("unreachable: 1 divides everything")  # pragma: no cover
+    bits = itemsize | stride | address
+    return 8 if not bits & 7 else 4 if not bits & 3 else 2 if not bits & 1 else 1
 
 
 def source(a: np.ndarray) -> tuple[int, int, int, int, int, int]:
     """(word, width, lowest address, origin, step, span in words) of a 1-D array."""
     n = a.shape[0]
-    stride = a.strides[0] if n > 1 else a.itemsize
-    address = a.__array_interface__["data"][0]
-    word = _word(a.itemsize, stride, address)
-    width = a.itemsize // word
+    itemsize = a.itemsize
+    stride = a.strides[0] if n > 1 else itemsize
+    address = a.ctypes.data
+    word = _word(itemsize, stride, address)
+    width = itemsize // word
     step = stride // word
-    # The span's lowest word: point n - 1 when the stride is negative.
-    low = address + min(0, (n - 1) * stride)
-    origin = (address - low) // word
-    span = (abs(step) * (n - 1) + width) if n else 0
-    return word, width, low, origin, step, span
+    if stride >= 0:
+        return word, width, address, 0, step, step * (n - 1) + width if n else 0
+    # A negative stride: the span starts at point n - 1, point 0 is `origin` words in.
+    origin = -step * (n - 1)
+    return word, width, address + stride * (n - 1), origin, step, origin + width
 
 
 def copy_moves(sources: tuple[np.ndarray, ...], outputs: tuple[np.ndarray, ...]) -> np.ndarray:
     """One ``COPY`` row per (source, fresh output) pair."""
-    table = np.zeros((len(sources), COLUMNS), dtype=np.int64)
-    for row, (a, out) in zip(table, zip(sources, outputs, strict=True), strict=True):
+    rows = []
+    for a, out in zip(sources, outputs, strict=True):
         word, width, low, origin, step, span = source(a)
-        row[:] = (
-            COPY,
-            word,
-            width,
-            low,
-            origin,
-            step,
-            span,
-            out.__array_interface__["data"][0],
-            out.shape[0] * width,
-        )
-    return table
+        rows.append((COPY, word, width, low, origin, step, span, out.ctypes.data, out.size * width))
+    return np.array(rows, dtype=np.int64).reshape(len(rows), COLUMNS)
 
 
 def index_moves(order: np.ndarray) -> np.ndarray:
     """The one ``INDEX`` row that writes the permutation into ``order`` (int32 or int64)."""
-    table = np.zeros((1, COLUMNS), dtype=np.int64)
-    table[0, KIND] = INDEX
-    table[0, WORD] = order.itemsize
-    table[0, WIDTH] = 1
-    table[0, DST] = order.__array_interface__["data"][0]
-    table[0, DST_LEN] = order.shape[0]
-    return table
+    row = (INDEX, order.itemsize, 1, 0, 0, 0, 0, order.ctypes.data, order.size)
+    return np.array([row], dtype=np.int64)
 
 
 @intrinsic

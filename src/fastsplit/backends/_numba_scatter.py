@@ -324,44 +324,40 @@ class Tables:
         k = plan.n_chunks
         q, r = plan.per_chunk, plan.extra
         nb1, nb0, blocks = block_counts(q, r, k)
-        blk_base = np.cumsum(blocks) - blocks
+        blk_base = blocks.cumsum() - blocks
         pos_type = np.int32 if plan.chunk_size < 2**31 else np.int64
         self.block_pos = block_pos = np.empty(int(blocks.sum()), dtype=pos_type)
-        self.gt = np.ascontiguousarray(np.stack((q, r, plan.shift, nb1, nb0, blk_base), axis=1))
+        self.gt = np.array((q, r, plan.shift, nb1, nb0, blk_base)).T.copy()
         self.bounds = plan.bounds
         self.n_chunks = k
         self.strided = plan.layout == "strided"
-        self.seg_bounds = segment_bounds(plan.n)
-        n_seg = self.seg_bounds.size - 1
-        split = np.linspace(0, k, n_seg + 1).astype(np.int64)
-        dense = np.flatnonzero(q > 0)
-        extra_end = np.cumsum(r)
+        self.spans = spans = segment_bounds(plan.n)
+        n_seg = len(spans)
+        split = [k * i // n_seg for i in range(n_seg + 1)]
+        dense, extra_end = (q > 0).nonzero()[0], r.cumsum()
         per_group = (q, r, plan.shift, nb1, nb0, blk_base, k, block_pos, dense, extra_end)
-        layout_jobs = [(int(split[i]), int(split[i + 1]), *per_group) for i in range(n_seg)]
+        layout_jobs = [(split[i], split[i + 1], *per_group) for i in range(n_seg)]
         parallel(_block_positions_range, layout_jobs)
         self.words = _words(codes)
         self.repeat = _REPEAT[codes.itemsize]
         hint = grouping.scatter_hint
-        if hint is not None and np.array_equal(hint[0], self.seg_bounds):
+        if hint is not None and hint[0] == spans:
             seg_counts = hint[1]  # factorize counted these already
         else:
             seg_counts = np.zeros((n_seg, plan.n_groups), dtype=np.int64)
             count_jobs = [
-                (codes, self.words, self.repeat, *self._segment(i), seg_counts[i])
-                for i in range(n_seg)
+                (codes, self.words, self.repeat, lo, hi, seg_counts[i])
+                for i, (lo, hi) in enumerate(spans)
             ]
             parallel(_count_segment, count_jobs)
-        self.rank0 = np.cumsum(seg_counts, axis=0) - seg_counts
-
-    def _segment(self, i: int) -> tuple[int, int]:
-        return int(self.seg_bounds[i]), int(self.seg_bounds[i + 1])
+        self.rank0 = seg_counts.cumsum(axis=0) - seg_counts
 
     def run(self, codes: np.ndarray, moves: np.ndarray) -> None:
         """Scatter every input segment in parallel through the table of ``moves``."""
-        layout = (self.gt, self.bounds, self.block_pos, self.n_chunks, self.strided)
+        layout = (self.gt, self.bounds, self.block_pos, self.n_chunks, self.strided, moves)
         jobs = [
-            (codes, self.words, self.repeat, *self._segment(i), self.rank0[i], *layout, moves)
-            for i in range(self.seg_bounds.size - 1)
+            (codes, self.words, self.repeat, lo, hi, self.rank0[i], *layout)
+            for i, (lo, hi) in enumerate(self.spans)
         ]
         parallel(_segment, jobs)
 
