@@ -30,7 +30,9 @@ per point) are the same move with a larger ``WIDTH``.
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 from numba import carray, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._jit import jit
@@ -92,6 +94,42 @@ def _pointer(typingctx, address, dtype):
     return signature, codegen
 
 
+@intrinsic
+def store_stream(typingctx, array, index, value):
+    """``array[index] = value`` as a streaming (non-temporal) store: the line is not read first.
+
+    The scatter writes whole output blocks at scattered places; an ordinary store
+    first reads every line it writes into the cache (write-allocate). Streaming
+    stores of whole lines skip that read. Call :func:`fence` before the data is
+    read by another thread.
+    """
+    signature = types.void(array, index, value)
+
+    def codegen(context, builder, sig, args):
+        kind = sig.args[0]
+        view = context.make_array(kind)(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(context, builder, kind, view, [args[1]])
+        item = context.cast(builder, args[2], sig.args[2], kind.dtype)
+        store = builder.store(item, pointer)
+        store.set_metadata(
+            "nontemporal", builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)])
+        )
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@intrinsic
+def fence(typingctx):
+    """A full memory fence: orders streaming stores before everything after it."""
+
+    def codegen(context, builder, sig, args):
+        builder.fence("seq_cst")
+        return context.get_dummy_value()
+
+    return types.void(), codegen
+
+
 @jit(inline=True)
 def words(address, length, dtype):
     """``length`` words of type ``dtype`` at ``address`` (no copy, no reference count)."""
@@ -113,7 +151,9 @@ __all__ = [
     "WORD",
     "WORD_TYPES",
     "copy_moves",
+    "fence",
     "index_moves",
     "source",
+    "store_stream",
     "words",
 ]

@@ -22,6 +22,7 @@ from .._labels import Grouping
 from .._plan import ChunkPlan, place_blocks
 from ._jit import jit, parallel, segment_bounds
 from ._numba_emit import RUNS, D, K, N, S, emit
+from ._numba_moves import fence
 from ._numba_sizes import block_counts
 
 # ------------------------------------------------------------------ within-chunk layout
@@ -314,6 +315,7 @@ def _segment(codes, words, repeat, lo, hi, rank0, gt, bounds, block_pos, n_chunk
                 i += count
     if nr:
         emit(moves, runs, nr)
+    fence()  # the streaming stores land before another thread reads the outputs
 
 
 class Tables:
