@@ -52,7 +52,7 @@ def _copy(src, origin, step, width, dst, runs, n_runs):
             stride = k * step
             if m == 16 and dst.itemsize == 8:  # a whole block of 2 lines: streamed, unrolled
                 for u in range(16):
-                    store_stream(dst, d + u, src[base + u * stride])
+                    store_stream(dst, d + u, src[base + u * stride])  # type: ignore[call-arg]
             elif m == 16:
                 for u in range(16):
                     dst[d + u] = src[base + u * stride]

@@ -30,7 +30,7 @@ per point) are the same move with a larger ``WIDTH``.
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
+from llvmlite import ir  # type: ignore[import-untyped]
 from numba import carray, types
 from numba.core import cgutils
 from numba.extending import intrinsic

@@ -315,7 +315,7 @@ def _segment(codes, words, repeat, lo, hi, rank0, gt, bounds, block_pos, n_chunk
                 i += count
     if nr:
         emit(moves, runs, nr)
-    fence()  # the streaming stores land before another thread reads the outputs
+    fence()  # type: ignore[call-arg]  # the streaming stores land before another thread reads the outputs
 
 
 class Tables:
