@@ -21,13 +21,26 @@ from typing import Any
 import numpy as np
 
 from ._jit import jit, num_threads, parallel
-from ._numba_moves import DST, DST_LEN, ORIGIN, SRC, SRC_LEN, STEP, WIDTH, WORD, copy_moves, words
-from ._numba_sizes import MIN_SEGMENT
+from ._numba_moves import (
+    DST,
+    DST_LEN,
+    ORIGIN,
+    SRC,
+    SRC_LEN,
+    STEP,
+    WIDTH,
+    WORD,
+    copy_moves,
+    words,
+)
 
 LOCKSTEP = 16
 """Chunks gathered together (16 float64 reads of one group's rows share 2 cache lines)."""
 
 _BLOCK = 256
+
+MIN_PART = 1 << 14
+"""Fewest output points a thread gathers (a chunk of 100,000 is shared by 2 threads)."""
 """Positions of each chunk gathered before moving to the next chunk of the lockstep."""
 
 
@@ -100,7 +113,7 @@ def gather(
     if bounds is None:
         bounds = np.array([0, m], dtype=np.int64)
     moves = copy_moves(sources, outs)
-    parts = max(1, min(num_threads(), m // MIN_SEGMENT))
+    parts = max(1, min(num_threads(), m // MIN_PART))
     parallel(_gather_part, [(moves, indices, bounds, part, parts) for part in range(parts)])
     return outs
 
