@@ -144,3 +144,16 @@ def test_report_shows_compile_time_apart():
     assert d.compile_seconds >= 0 and d.seconds > 0
     text = s.report()
     assert ("compile" in text) == (d.compile_seconds > 0)
+
+
+def test_warmup_covers_common_calls():
+    fastsplit.warmup("numba")
+    rng = np.random.default_rng(1)
+    arrays = [rng.random(6000).astype(d) for d in ("f8", "f4", "c16", "i2")]
+    for labels in (np.repeat(np.arange(3.0), 2000), np.repeat(np.arange(300.0), 20)):
+        for dtype in ("f8", "f4", "i8"):
+            lab = labels.astype(dtype)
+            s = _stratify(lab, arrays, chunk_size=1000, mode="copy")
+            t = _stratify(lab, arrays, chunk_size=1000, mode="index")
+            t.take(*arrays)
+            assert s.diagnostics.compile_seconds + t.diagnostics.compile_seconds < 0.05

@@ -359,10 +359,13 @@ def warmup(backend: str = "auto") -> None:
     """Compile (or load from cache) the kernels for common inputs ahead of time.
 
     Numba compiles a kernel the first time it sees a type signature: seconds cold,
-    milliseconds once cached on disk. Call this at start-up to keep that cost out
-    of timed or interactive work. For ``"jax"`` this warms the host kernels that
-    compute its order; JAX compiles its gather for each new array shape on first
-    use (and reuses it afterwards).
+    milliseconds once cached on disk. The numba kernels are compiled per code width
+    (up to 256 groups, up to 65,536) and per label item size, never per data dtype
+    or number of arrays, so this covers every call with float64, float32 or integer
+    labels, whatever the data arrays. Call it at start-up (or once after installing)
+    to keep compilation out of timed or interactive work. For ``"jax"`` this warms
+    the host kernels that compute its order; JAX compiles its gather for each new
+    array shape on first use (and reuses it afterwards).
 
     Examples
     --------
@@ -372,11 +375,16 @@ def warmup(backend: str = "auto") -> None:
     name = resolve(backend)
     if name == "jax":
         name = host_backend()  # what jax runs on the host; its gather compiles per shape
-    phi = np.repeat(np.array([-1.5, 0.0, 2.5]), 100)
-    for labels in (phi, phi.astype(np.float32), np.repeat(np.arange(3), 100)):
+    few = np.repeat(np.array([-1.5, 0.0, 2.5]), 100)  # uint8 codes
+    many = np.repeat(np.arange(300.0), 20)  # 300 groups: uint16 codes
+    for labels in (few, few.astype(np.float32), np.repeat(np.arange(3), 100), many):
+        data = np.arange(labels.size, dtype=np.float64)
         for layout in ("strided", "contiguous"):
-            stratify(labels, mode="index", layout=layout, backend=name, chunk_size=64)
-    for dtype in (np.float64, np.float32):
-        data = tuple(np.arange(300, dtype=dtype) for _ in range(4))
-        for count in (1, 2, 3, 4):
-            stratify(phi, *data[:count], mode="copy", backend=name, chunk_size=64)
+            kwargs = {"layout": layout, "backend": name, "chunk_size": labels.size // 5}
+            stratify(labels, data, mode="index", **kwargs).take(data, data)  # + the gather
+            stratify(labels, data, mode="copy", **kwargs)
+    # group sizes (codes counted by the scatter itself) and, on two threads or more,
+    # segments that meet the groups in different orders (their codes renumbered)
+    stratify(None, np.arange(300.0), group_sizes=[100, 200], backend=name, chunk_size=64)
+    shuffled = np.random.default_rng(0).permutation(np.repeat(np.arange(3.0), 50_000))
+    stratify(shuffled, mode="index", backend=name)
