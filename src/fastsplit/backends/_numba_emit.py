@@ -43,10 +43,17 @@ RUNS = 128
 
 
 @jit()
-def _copy(src, origin, step, width, dst, runs, n_runs):
-    """Every run's points (width words each, step words apart) to their output positions."""
+def _copy(src, origin, step, width, dst, runs, n_runs, index):
+    """Every run's points (width words each, step words apart) to their output positions.
+
+    ``index``: write each point's input index instead (the permutation; one word).
+    """
     for r in range(n_runs):
         s, k, d, m = runs[S, r], runs[K, r], runs[D, r], runs[N, r]
+        if index:
+            for u in range(m):
+                dst[d + u] = s + u * k
+            continue
         if width == 1:
             base = origin + s * step
             stride = k * step
@@ -68,29 +75,17 @@ def _copy(src, origin, step, width, dst, runs, n_runs):
 
 
 @jit()
-def _index(dst, runs, n_runs):
-    """The input index of every run's points written at their output positions."""
-    for r in range(n_runs):
-        s, k, d, m = runs[S, r], runs[K, r], runs[D, r], runs[N, r]
-        for u in range(m):
-            dst[d + u] = s + u * k
-
-
-@jit()
 def emit(moves, runs, n_runs):
     """Apply every move of the table to the first ``n_runs`` runs of the buffer."""
     for r in range(moves.shape[0]):
         word = moves[r, WORD]
+        index = moves[r, KIND] == INDEX
+        src, n_src = (
+            (moves[r, DST], moves[r, DST_LEN]) if index else (moves[r, SRC], moves[r, SRC_LEN])
+        )
         dst, n_dst = moves[r, DST], moves[r, DST_LEN]
-        if moves[r, KIND] == INDEX:
-            if word == 4:
-                _index(words(dst, n_dst, np.int32), runs, n_runs)
-            else:
-                _index(words(dst, n_dst, np.int64), runs, n_runs)
-            continue
-        src, n_src = moves[r, SRC], moves[r, SRC_LEN]
         at = (moves[r, ORIGIN], moves[r, STEP], moves[r, WIDTH])
-        buffer = (runs, n_runs)
+        buffer = (runs, n_runs, index)
         if word == 8:
             _copy(words(src, n_src, np.uint64), *at, words(dst, n_dst, np.uint64), *buffer)
         elif word == 4:
