@@ -377,7 +377,8 @@ def warmup(backend: str = "auto") -> None:
         name = host_backend()  # what jax runs on the host; its gather compiles per shape
     few = np.repeat(np.array([-1.5, 0.0, 2.5]), 100)  # uint8 codes
     many = np.repeat(np.arange(300.0), 20)  # 300 groups: uint16 codes
-    for labels in (few, few.astype(np.float32), np.repeat(np.arange(3), 100), many):
+    ints = np.repeat(np.arange(3), 100)
+    for labels in (few, few.astype(np.float32), ints, many, many.astype(np.float32)):
         data = np.arange(labels.size, dtype=np.float64)
         for layout in ("strided", "contiguous"):
             kwargs = {"layout": layout, "backend": name, "chunk_size": labels.size // 5}
