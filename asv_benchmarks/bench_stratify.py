@@ -78,7 +78,7 @@ class Targets:
         return common.best_time(lambda: common.stratify(labels, arrays, mode, "numba"), repeat)
 
     def track_ratio_to_plain_copy(self, mode):
-        """Stratify time / time of copying the same arrays (target for copy mode: <= 2.0)."""
+        """Stratify time / time of copying the same arrays (targets: copy <= 1.6, index <= 0.5)."""
         arrays = self.arrays
         floor = common.best_time(lambda: [np.array(a, copy=True) for a in arrays], 7)
         return self._time(self.labels, self.arrays, mode) / floor
@@ -128,7 +128,7 @@ class Targets:
 
 
 class RealSize:
-    """Ratios to the floor at the real size, 23 x 1001 x 1001 = 23,023,023 points (targets:
+    """Ratios to the floor at the real size, 23 x 1001 x 1001 = 23,046,023 points (targets:
     copy <= 1.6, index <= 0.5, index mode + gathering every array <= 1.5)."""
 
     params = (["copy", "index", "index+take"],)

@@ -109,9 +109,10 @@ def run_python(code: str) -> str:
 
 def run_file(script, env) -> str:
     """Run a script file (numba caches nothing from ``-c``) in a fresh interpreter."""
-    return subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, check=True, env=env
-    ).stdout
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env)
+    if out.returncode:
+        raise RuntimeError(f"{script.name} failed:\n{out.stderr[-3000:]}")
+    return out.stdout
 
 
 def take_all(result, arrays):

@@ -2,7 +2,7 @@
 
 Run from the repository root (``make bench`` runs it with ``--all-targets``)::
 
-    python -m benchmarks.bench [--sizes 3e6 23023023] [--groups 23] [--repeat 9]
+    python -m benchmarks.bench [--sizes 3e6 23046023] [--groups 23] [--repeat 9]
                                [--all-targets | --targets first-call fit ...]
 
 At each size it times, in one process, on the same angle-major data (4 float64
@@ -139,7 +139,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         default=list(DEFAULT_SIZES),
         metavar="N",
-        help="numbers of points, one side-by-side run each (default 3e6 and 23023023, "
+        help="numbers of points, one side-by-side run each (default 3e6 and 23046023, "
         "the real size: 23 x 1001 x 1001)",
     )
     parser.add_argument("--n", type=_positive_int, help="one size only (same as --sizes N)")

@@ -2,7 +2,7 @@
 
 Run on a machine with a GPU (and ``jax[cuda]``)::
 
-    python -m benchmarks.gpu [--sizes 23023023 100000000] [--json gpu.json]
+    python -m benchmarks.gpu [--sizes 23046023 100000000] [--json gpu.json]
     python -m benchmarks.gpu --small     # tiny sizes: checks the script on any JAX device
 
 At each size (angle-major data, 23 groups, 4 float32 arrays, chunk_size 100,000)

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python -m benchmarks.profile [--sizes 3e6 23023023] [--repeat 5]
+    python -m benchmarks.profile [--sizes 3e6 23046023] [--repeat 5]
 
 At each size (angle-major, 23 groups, 4 float64 arrays, chunk_size 100,000) it
 times, as the minimum of ``--repeat`` calls, interleaved:
