@@ -18,6 +18,25 @@ from . import common
 ROUGH = {"D0": 1e4, "alpha": -0.8, "D_offset": 500.0, "contrast": 0.3, "offset": 0.9}
 
 
+def _fit_function():
+    """``fastsplit.fit``: a function, or in early versions a subpackage holding it."""
+    import importlib
+
+    import fastsplit
+
+    found = getattr(fastsplit, "fit", None)
+    if found is None:
+        try:
+            found = importlib.import_module("fastsplit.fit")
+        except ImportError as exc:
+            raise NotImplementedError(f"fastsplit.fit is not available: {exc}") from exc
+    if not callable(found):
+        found = getattr(found, "fit", None)
+    if not callable(found):
+        raise NotImplementedError("fastsplit.fit is not available")
+    return found
+
+
 def _fitter():
     """(synthesize, fit(model, data, p0) -> result, rough start) for this version."""
     try:
@@ -37,13 +56,10 @@ def _fitter():
 
     if hasattr(xpcs, "fit_two_time"):
         return xpcs.synthesize, lambda m, d, p0: xpcs.fit_two_time(m, d, p0=p0), rough
-    import fastsplit
-
-    if not hasattr(fastsplit, "fit"):
-        raise NotImplementedError("fastsplit.fit is not available")
+    fit_function = _fit_function()
 
     def fit(model, data, p0):
-        return fastsplit.fit(
+        return fit_function(
             model,
             data.x,
             data.g2,

@@ -79,10 +79,9 @@ def _curve_fit(model: Any, data: Any, p0: dict[str, Any]) -> dict[str, Any]:
     start = [float(p0[name]) for name in names]
     lower = [bounds[name][0] for name in names]
     upper = [bounds[name][1] for name in names]
-    popt = nlsq.curve_fit(flat, xdata, data.g2, p0=start, sigma=data.sigma, bounds=(lower, upper))[
-        0
-    ]
-    popt = np.asarray(popt, dtype=np.float64)
+    res = nlsq.curve_fit(flat, xdata, data.g2, p0=start, sigma=data.sigma, bounds=(lower, upper))
+    # (popt, pcov) on some releases, a result object with .x on others
+    popt = np.asarray(res[0] if isinstance(res, tuple) else res.x, dtype=np.float64)
     params: dict[str, Any] = dict(zip(shared, popt[: len(shared)], strict=True))
     for j, name in enumerate(per_group):
         params[name] = popt[len(shared) + j * n_groups : len(shared) + (j + 1) * n_groups]
@@ -129,7 +128,8 @@ def _in_child(kind: str, n_frames: int, mode: str, timeout: float) -> dict[str, 
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout
     )
     if out.returncode != 0:
-        raise RuntimeError(f"{kind} fit failed: {out.stderr[-2000:]}")
+        last = out.stderr.strip().splitlines()[-1:] or ["no message"]
+        raise RuntimeError(f"{kind} fit failed in its child process: {last[0]}")
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 

@@ -72,6 +72,8 @@ class Target:
     lower: float | None = None  # for a range target (the scaling exponent)
 
     def line(self) -> str:
+        if self.value != self.value:  # NaN: nothing was measured
+            return f"NOT MEASURED {self.name}; {self.detail}"
         verdict = "MET   " if self.met else "MISSED"
         bound = (
             f"in {self.lower:g} .. {self.limit:g}"

@@ -163,3 +163,36 @@ def test_every_extra_target_is_judged(tmp_path: Path, monkeypatch: pytest.Monkey
     assert any(name.startswith("360 vs 3 groups") for name in names)
     line = targets.Target("x", 2.0, 1.5, "x", False, "why").line()
     assert line.startswith("MISSED x: 2 x (target <= 1.5 x); why")
+
+
+def test_gpu_script_runs_small_on_any_device() -> None:
+    pytest.importorskip("jax")
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.gpu", "--small", "--no-fit", "--sizes", "20000"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert "device gather (jax backend)" in proc.stdout and "GB/s" in proc.stdout
+
+
+def test_dashboard_copy_loads_only_local_files(tmp_path: Path) -> None:
+    from benchmarks import dashboard
+
+    if not all(p.exists() for p in dashboard.LOCAL.values()):
+        pytest.skip("the Debian javascript packages are not installed")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(
+        '<script src="https://code.jquery.com/jquery-3.3.1.min.js" integrity="x" '
+        'crossorigin="anonymous" onerror="f()"></script>\n'
+        '<script src="https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.time.min.js">'
+        "</script>\n"
+        '<link href="https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/css/bootstrap.min.css">\n'
+    )
+    out = dashboard.offline_copy(site, tmp_path / "copy")
+    text = (out / "index.html").read_text()
+    assert "https://" not in text and "integrity" not in text
+    assert 'src="vendor/jquery.min.js"' in text and (out / "vendor" / "jquery.min.js").exists()

@@ -380,10 +380,11 @@ def warmup(backend: str = "auto") -> None:
     ints = np.repeat(np.arange(3), 100)
     for labels in (few, few.astype(np.float32), ints, many, many.astype(np.float32)):
         data = np.arange(labels.size, dtype=np.float64)
-        for layout in ("strided", "contiguous"):
-            kwargs = {"layout": layout, "backend": name, "chunk_size": labels.size // 5}
-            stratify(labels, data, mode="index", **kwargs).take(data, data)  # + the gather
-            stratify(labels, data, mode="copy", **kwargs)
+        size = labels.size // 5
+        for lay in ("strided", "contiguous"):
+            index = stratify(labels, data, mode="index", layout=lay, backend=name, chunk_size=size)
+            index.take(data, data)  # the gather through the permutation
+            stratify(labels, data, mode="copy", layout=lay, backend=name, chunk_size=size)
     # group sizes (codes counted by the scatter itself) and, on two threads or more,
     # segments that meet the groups in different orders (their codes renumbered)
     stratify(None, np.arange(300.0), group_sizes=[100, 200], backend=name, chunk_size=64)
