@@ -50,7 +50,9 @@ def order_by_blocks(name: str, codes: np.ndarray, plan: ChunkPlan, cuts, per_blo
     first = np.zeros(plan.n_groups, dtype=np.int64)
     offset = 0
     for block in np.split(codes, cuts):
-        perm, per_chunk = kernels.route(block, first.copy(), plan)
+        dest, per_chunk = kernels.route(block, first.copy(), plan)
+        perm = np.full(block.size, -1)
+        perm[dest] = np.arange(block.size)
         assert np.array_equal(np.sort(perm), np.arange(block.size))
         assert per_chunk.sum() == block.size
         ends = np.concatenate(([0], np.cumsum(per_chunk)))
@@ -101,6 +103,18 @@ def test_numba_kernels_equal_the_numpy_ones(problem):
     assert np.array_equal(
         numpy_kernels.place(arrived, counts, plan, 0), numba_kernels.place(arrived, counts, plan, 0)
     )
+
+
+@pytest.mark.parametrize("name", KERNELS)
+@pytest.mark.parametrize("dtype", ["f8", ">f8", "f4", "i2", "u1", "?", "c16", "M8[ns]", "i8"])
+def test_scatter_moves_the_bytes_of_any_dtype(name, dtype):
+    values = np.arange(50).astype(dtype)[::-1]  # a reversed view: not contiguous
+    dest = np.random.default_rng(1).permutation(50)
+    out = np.empty(50, dtype=values.dtype)
+    block_kernels(name).scatter(values, dest, out)
+    expected = np.empty_like(out)
+    expected[dest] = values
+    assert out.tobytes() == expected.tobytes()
 
 
 def test_a_device_backend_has_no_block_kernels():

@@ -182,6 +182,7 @@ def resolve(backend: str, arrays: tuple[Any, ...] = ()) -> str:
 
 __all__ = [
     "BACKENDS",
+    "BlockKernels",
     "available_backends",
     "block_kernels",
     "get_backend",

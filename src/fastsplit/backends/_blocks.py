@@ -2,7 +2,7 @@
 
 ``route`` states a block's share of the contract directly: every point's rank in
 its group (the points of its group in earlier blocks plus those before it in this
-block) gives its chunk, and one stable sort groups the block's points by chunk.
+block) gives its chunk, and one stable sort orders the block's points by chunk.
 ``place`` ranks each point among the points of its (chunk, group) in arrival
 order and puts it where the placement rule of ``_plan`` says (``place_blocks``,
 run as plain Python once per chunk). Sorts and K x G tables: short, slow, obviously
@@ -59,8 +59,9 @@ class NumpyBlocks:
             ends = (np.cumsum(plan.counts_matrix, axis=0) + apart).T.ravel()
             found = np.searchsorted(ends, rank + apart[group], side="right")
             chunk = found - group * plan.n_chunks
-        perm = np.argsort(chunk, kind="stable")
-        return perm, np.bincount(chunk, minlength=plan.n_chunks).astype(np.int64)
+        dest = np.empty(group.shape[0], dtype=np.int64)
+        dest[np.argsort(chunk, kind="stable")] = np.arange(group.shape[0])
+        return dest, np.bincount(chunk, minlength=plan.n_chunks).astype(np.int64)
 
     def place(
         self, codes: np.ndarray, piece_counts: np.ndarray, plan: ChunkPlan, first_chunk: int
@@ -79,6 +80,9 @@ class NumpyBlocks:
         origin = plan.bounds[chunks] - plan.bounds[first_chunk]
         block = first_block[local, group] + m // BLOCK
         return origin[local] + starts[block] + m % BLOCK
+
+    def scatter(self, values: np.ndarray, dest: np.ndarray, out: np.ndarray) -> None:
+        out[dest] = values
 
 
 __all__ = ["NumpyBlocks", "block_starts", "chunk_shares", "within_group_rank"]

@@ -185,20 +185,22 @@ class BlockKernels(Protocol):
 
     An input block's points are routed to their chunks (:meth:`route`); the pieces
     that every input block sends to one output block are then placed inside their
-    chunks (:meth:`place`) by the placement rule of ``_plan``. Both are O(block) and
-    give the same output on every backend; together they reproduce
-    :meth:`Backend.order` of the whole data, block by block.
+    chunks (:meth:`place`) by the placement rule of ``_plan``; values move to the
+    places found with :meth:`scatter`. All are O(block) and give the same output on
+    every backend; together they reproduce :meth:`Backend.order` of the whole data,
+    block by block.
     """
 
     def route(
         self, codes: np.ndarray, first_rank: np.ndarray, plan: ChunkPlan
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The block's points stably sorted by chunk: ``(perm, per_chunk)``.
+        """Where each of the block's points goes when the block is sorted by chunk.
 
         ``codes`` are the block's global group codes; ``first_rank[g]`` is the number
         of points of group g in earlier blocks (so the block's first point of g has
-        that within-group rank). ``perm`` (int64) lists the block's points chunk by
-        chunk, in input order inside a chunk; ``per_chunk`` (int64, length K) counts them.
+        that within-group rank). Returns ``(dest, per_chunk)``: point i goes to
+        ``dest[i]`` (int64) of the block sorted by chunk, in input order inside a
+        chunk; ``per_chunk`` (int64, length K) counts the block's points per chunk.
         """
         ...
 
@@ -211,6 +213,10 @@ class BlockKernels(Protocol):
         order, each sorted by chunk; ``piece_counts[p, i]``: points of piece p in chunk
         ``first_chunk + i``. The output block starts at chunk ``first_chunk``.
         """
+        ...
+
+    def scatter(self, values: np.ndarray, dest: np.ndarray, out: np.ndarray) -> None:
+        """``out[dest] = values``: every value to its place, bytes unchanged."""
         ...
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._labels import Grouping, prepare_labels
 from .._plan import ChunkPlan
-from ..backends import block_kernels, get_backend
+from ..backends import BlockKernels, block_kernels, get_backend
 from ..errors import InvalidLabelsError, LengthMismatchError
 
 
@@ -90,6 +90,12 @@ def output_edges(n_chunks: int, chunks_per_block: int) -> np.ndarray:
     return np.append(np.arange(0, n_chunks, chunks_per_block), n_chunks)
 
 
+def _scattered(blocks: BlockKernels, values: np.ndarray, dest: np.ndarray) -> np.ndarray:
+    out = np.empty(values.shape[0], dtype=values.dtype)
+    blocks.scatter(values, dest, out)
+    return out
+
+
 def split_block(
     plan: ChunkPlan,
     block: BlockPlan,
@@ -118,14 +124,14 @@ def split_block(
                 f"input block {block.number} of arrays[{i}] has shape {a.shape} but the "
                 f"labels' has {labels.shape}; every array must have one value per label."
             )
-    kernels = get_backend(backend)
-    codes = kernels.remap(grouping.codes, block.codes)
+    codes = get_backend(backend).remap(grouping.codes, block.codes)
     first_rank = np.zeros(plan.n_groups, dtype=np.int64)
     first_rank[block.present] = block.first
-    perm, per_chunk = block_kernels(backend).route(codes, first_rank, plan)
-    codes = codes[perm]
-    values = tuple(kernels.take(np.asarray(a), perm) for a in arrays)
-    del perm
+    blocks = block_kernels(backend)
+    dest, per_chunk = blocks.route(codes, first_rank, plan)
+    codes = _scattered(blocks, codes, dest)
+    values = tuple(_scattered(blocks, np.asarray(a), dest) for a in arrays)
+    del dest
     ends = np.zeros(plan.n_chunks + 1, dtype=np.int64)
     np.cumsum(per_chunk, out=ends[1:])
     edges = output_edges(plan.n_chunks, chunks_per_block)
@@ -147,7 +153,8 @@ def combine_block(
     """One output block: chunks ``first_chunk`` to ``last_chunk - 1``, every array."""
     codes = np.concatenate([p.codes for p in pieces])
     counts = np.stack([p.per_chunk for p in pieces])
-    dest = block_kernels(backend).place(codes, counts, plan, first_chunk)
+    blocks = block_kernels(backend)
+    dest = blocks.place(codes, counts, plan, first_chunk)
     del codes
     size = int(plan.bounds[last_chunk] - plan.bounds[first_chunk])
     outs = tuple(np.empty(size, dtype=dtype) for dtype in dtypes)
@@ -155,7 +162,7 @@ def combine_block(
     for piece in pieces:
         hi = lo + piece.codes.shape[0]
         for out, values in zip(outs, piece.values, strict=True):
-            out[dest[lo:hi]] = values
+            blocks.scatter(values, dest[lo:hi], out)
         lo = hi
     return outs
 
