@@ -167,6 +167,15 @@ def test_numpy_inputs_take_the_blocks_of_the_dask_ones():
     _assert_same(only_numpy, fastsplit.stratify(phi, np.arange(300.0), chunk_size=50))
 
 
+def test_xarray_on_dask_stays_lazy():
+    xr = pytest.importorskip("xarray")
+    phi = np.repeat([1.0, 2.0, 3.0], 100)
+    lazy = xr.DataArray(da.from_array(phi, chunks=70), dims="point")
+    got = fsd.stratify(lazy, xr.DataArray(np.arange(300.0), dims="point"), chunk_size=50)
+    assert got.arrays[0].chunks == ((50,) * 6,)
+    _assert_same(got, fastsplit.stratify(phi, np.arange(300.0), chunk_size=50))
+
+
 def test_no_points_and_no_arrays():
     empty = da.from_array(np.zeros(0), chunks=1)
     s = fsd.stratify(empty, da.from_array(np.zeros(0, np.float32), chunks=1))

@@ -57,6 +57,9 @@ def _check_1d(name: str, shape: tuple[Any, ...]) -> None:
 
 
 def _as_dask(da: ModuleType, name: str, value: Any, chunks: Any) -> Any:
+    wrapped = getattr(value, "data", None)
+    if isinstance(wrapped, da.Array):  # an xarray DataArray on dask: never computed here
+        value = wrapped
     if not isinstance(value, da.Array):
         value = v.as_array(name, value)
         _check_1d(name, value.shape)
@@ -87,7 +90,15 @@ def aligned(labels: Any, arrays: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]
     to match, so block b of every array holds the same points.
     """
     da = require_dask()
-    first = next((a for a in (labels, *arrays) if isinstance(a, da.Array)), None)
+    first = next(
+        (
+            x
+            for a in (labels, *arrays)
+            for x in (a, getattr(a, "data", None))
+            if isinstance(x, da.Array)
+        ),
+        None,
+    )
     chunks = "auto" if first is None or first.ndim != 1 else first.chunks
     labels = _as_dask(da, "labels", labels, chunks)
     v.check_labels(_meta(labels))
