@@ -176,6 +176,18 @@ def test_xarray_on_dask_stays_lazy():
     _assert_same(got, fastsplit.stratify(phi, np.arange(300.0), chunk_size=50))
 
 
+def test_numpy_inputs_of_every_kind_keep_their_bytes():
+    """Big-endian labels; datetime, complex, read-only arrays passed as NumPy arrays."""
+    rng = np.random.default_rng(3)
+    phi = rng.choice([-0.0, 0.0, 1.5, 99.5], 2000).astype(">f8")
+    when = np.arange(2000).astype("M8[s]")
+    wave = (rng.normal(size=2000) + 1j).astype("c16")
+    frozen = rng.normal(size=2000)
+    frozen.flags.writeable = False
+    got = fsd.stratify(da.from_array(phi, chunks=333), when, wave, frozen, chunk_size=150)
+    _assert_same(got, fastsplit.stratify(phi, when, wave, frozen, chunk_size=150))
+
+
 def test_no_points_and_no_arrays():
     empty = da.from_array(np.zeros(0), chunks=1)
     s = fsd.stratify(empty, da.from_array(np.zeros(0, np.float32), chunks=1))

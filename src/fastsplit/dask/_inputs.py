@@ -56,10 +56,16 @@ def _check_1d(name: str, shape: tuple[Any, ...]) -> None:
         )
 
 
-def _as_dask(da: ModuleType, name: str, value: Any, chunks: Any) -> Any:
+def _unwrapped(da: ModuleType, value: Any) -> Any:
+    """The dask array inside an xarray DataArray (never computed here), else ``value``."""
+    if isinstance(value, np.ndarray | da.Array):
+        return value
     wrapped = getattr(value, "data", None)
-    if isinstance(wrapped, da.Array):  # an xarray DataArray on dask: never computed here
-        value = wrapped
+    return wrapped if isinstance(wrapped, da.Array) else value
+
+
+def _as_dask(da: ModuleType, name: str, value: Any, chunks: Any) -> Any:
+    value = _unwrapped(da, value)
     if not isinstance(value, da.Array):
         value = v.as_array(name, value)
         _check_1d(name, value.shape)
@@ -90,15 +96,8 @@ def aligned(labels: Any, arrays: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]
     to match, so block b of every array holds the same points.
     """
     da = require_dask()
-    first = next(
-        (
-            x
-            for a in (labels, *arrays)
-            for x in (a, getattr(a, "data", None))
-            if isinstance(x, da.Array)
-        ),
-        None,
-    )
+    inputs = [_unwrapped(da, a) for a in (labels, *arrays)]
+    first = next((a for a in inputs if isinstance(a, da.Array)), None)
     chunks = "auto" if first is None or first.ndim != 1 else first.chunks
     labels = _as_dask(da, "labels", labels, chunks)
     v.check_labels(_meta(labels))
