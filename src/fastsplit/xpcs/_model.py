@@ -55,6 +55,19 @@ LAMINAR_FLOW_PARAMETERS: tuple[str, ...] = (
 )
 PER_GROUP_PARAMETERS: tuple[str, ...] = ("contrast", "offset")
 
+
+def parameter_names(mode: str) -> tuple[str, ...]:
+    """Every parameter of the ``mode`` model: shared ones, then the per-angle ones.
+
+    Examples
+    --------
+    >>> parameter_names("static")
+    ('D0', 'alpha', 'D_offset', 'contrast', 'offset')
+    """
+    shared = LAMINAR_FLOW_PARAMETERS if mode == "laminar_flow" else STATIC_PARAMETERS
+    return (*shared, *PER_GROUP_PARAMETERS)
+
+
 _TYPICAL: dict[str, float] = {
     "D0": 19_230.0,
     "alpha": -1.06,
@@ -195,7 +208,7 @@ class TwoTimeModel:
     @property
     def parameter_names(self) -> tuple[str, ...]:
         """Shared names followed by the per-group names."""
-        return (*self.shared_names, *self.per_group_names)
+        return parameter_names(self.mode)
 
     def typical_values(self) -> dict[str, float]:
         """Typical shared values (``docs/xpcs-model.md``), usable as a starting point."""
