@@ -11,6 +11,10 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
+
 from aps_files import (
     EMPTY,
     PHI_CENTRES,
@@ -20,10 +24,6 @@ from aps_files import (
     write_old_layout,
     write_result,
 )
-from hypothesis import given
-from hypothesis import settings as hyp_settings
-from hypothesis import strategies as st
-
 from fastsplit import xpcs as fio
 from fastsplit.errors import InvalidArgumentError, InvalidTypeError, LengthMismatchError
 from fastsplit.xpcs import AngleRanges, XpcsWarning, synthesize
@@ -321,7 +321,7 @@ def test_triangle_options_and_a_lower_triangle_file(tmp_path):
 
 def test_older_layout(tmp_path):
     written = write_old_layout(tmp_path / "old.h5", n_frames=7)
-    with pytest.raises(InvalidArgumentError, match="stores no frame time.*dt="):
+    with pytest.raises(InvalidArgumentError, match=r"stores no frame time.*dt="):
         fio.read_aps_8idi(written.path)
     data = fio.read_aps_8idi(written.path, dt=0.1)
     assert data.meta["layout"] == "aps-8idi-old" and data.q == 0.0054 and data.dt == 0.1
@@ -360,7 +360,7 @@ def test_truncated_files(tmp_path):
     fio.TwoTimeData(d.phi, d.t1, d.t2, d.g2, d.sigma, 0.0054, 0.1, 6).save_npz(npz)
     short = tmp_path / "short.npz"
     short.write_bytes(npz.read_bytes()[:-200])
-    with pytest.raises(InvalidArgumentError, match="short.npz"):
+    with pytest.raises(InvalidArgumentError, match=r"short.npz"):
         fio.load(short)
 
 
@@ -446,7 +446,7 @@ def test_npz_selections(tmp_path):
     with pytest.warns(XpcsWarning, match="dt=0.2 s, but the file says 0.1 s"):
         slow = fio.read_npz(path, dt=0.2)
     np.testing.assert_allclose(slow.t2, 2 * d.t2)
-    with pytest.raises(InvalidArgumentError, match="no stored wavevector bin holds q=0.007"):
+    with pytest.raises(InvalidArgumentError, match=r"no stored wavevector bin holds q=0.007"):
         fio.read_npz(path, q=0.007)
     assert fio.read_npz(path, q=0.0055).q == 0.0054
 
@@ -462,7 +462,7 @@ def test_npz_errors(tmp_path):
         fio.read_npz(uneven)
     pickled = tmp_path / "p.npz"
     np.savez(pickled, phi=np.array([object()]), t1=np.zeros(1), t2=np.zeros(1), g2=np.zeros(1))
-    with pytest.raises(InvalidArgumentError, match="p.npz"):
+    with pytest.raises(InvalidArgumentError, match=r"p.npz"):
         fio.read_npz(pickled)
     nans, _ = _npz(tmp_path, "nan.npz")
     with np.load(nans) as z:
@@ -475,7 +475,7 @@ def test_npz_errors(tmp_path):
     np.savez(
         off_grid, phi=np.zeros(2), t1=np.zeros(2), t2=np.array([0.1, 0.15]), g2=np.ones(2), dt=0.1
     )
-    with pytest.raises(InvalidArgumentError, match="not whole multiples of dt=0.1"):
+    with pytest.raises(InvalidArgumentError, match=r"not whole multiples of dt=0.1"):
         fio.read_npz(off_grid)
 
 
