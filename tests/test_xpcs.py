@@ -8,9 +8,12 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from fastsplit.config import load_config
-from fastsplit.errors import ConfigError, InvalidArgumentError, InvalidTypeError
+from fastsplit.errors import ConfigError, FastsplitError, InvalidArgumentError, InvalidTypeError
 from fastsplit.xpcs import (
     LAMINAR_FLOW_PARAMETERS,
     STATIC_PARAMETERS,
@@ -20,6 +23,7 @@ from fastsplit.xpcs import (
     XpcsSettings,
     XpcsWarning,
     fit_two_time,
+    load,
     synthesize,
 )
 
@@ -521,3 +525,136 @@ def test_fit_two_time_passes_a_robust_loss_through():
     assert fit_two_time(d.model, d, fitter=plain_fitter, loss="linear") == "plain"
     with pytest.raises(InvalidArgumentError, match=r"loss='cauchy' was asked for.*plain_fitter"):
         fit_two_time(d.model, d, fitter=plain_fitter, loss="cauchy")
+
+
+# -- wrong types and values anywhere: only fastsplit errors ------------------------------
+
+_JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    # magnitudes a typo makes, and the non-finite ones (astronomic values overflow numpy
+    # with a RuntimeWarning, which is numpy's own word and not checked here)
+    st.floats(-1e6, 1e6),
+    st.sampled_from([float("nan"), float("inf"), -float("inf")]),
+    st.text(max_size=4),
+    st.lists(st.floats(-1e3, 1e3), max_size=3),
+    st.tuples(st.integers(), st.text(max_size=2)),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.just(object()),
+    st.just(slice(1, 2, 3)),
+)
+
+
+def _only_fastsplit_errors(call, *args, **kwargs):
+    try:
+        call(*args, **kwargs)
+    except FastsplitError:
+        pass
+    except XpcsWarning:  # warnings are errors under pytest; they are fastsplit's own
+        pass
+
+
+@hyp_settings(max_examples=80)
+@given(name=st.sampled_from(["n_frames", "dt", "q", "L", "mode"]), value=_JUNK)
+def test_the_model_refuses_junk_with_fastsplit_errors(name, value):
+    kwargs = {"n_frames": 5, name: value}
+    _only_fastsplit_errors(lambda: TwoTimeModel(**kwargs))
+
+
+@hyp_settings(max_examples=80)
+@given(
+    name=st.sampled_from(["n_angles", "n_frames", "noise", "seed", "dt", "q", "mode", "truth"]),
+    value=_JUNK,
+)
+def test_synthesize_refuses_junk_with_fastsplit_errors(name, value):
+    kwargs = {"n_angles": 2, "n_frames": 3, name: value}
+    _only_fastsplit_errors(synthesize, **kwargs)
+
+
+@hyp_settings(max_examples=80)
+@given(
+    key=st.sampled_from(
+        [
+            "mode",
+            "dt",
+            "q",
+            "L",
+            "start_frame",
+            "end_frame",
+            "phi_ranges",
+            "phi_fallback",
+            "p0",
+            "bounds",
+            "loss",
+            "f_scale",
+        ]
+    ),
+    value=_JUNK,
+)
+def test_settings_refuse_junk_at_load_time(key, value):
+    _only_fastsplit_errors(XpcsSettings.from_config, {"fastsplit": {"xpcs": {key: value}}})
+
+
+@hyp_settings(max_examples=60)
+@given(
+    section=st.sampled_from(
+        [
+            "analysis_mode",
+            "analyzer_parameters",
+            "phi_filtering",
+            "initial_parameters",
+            "parameter_space",
+            "optimization",
+        ]
+    ),
+    value=st.one_of(
+        _JUNK,
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "dt",
+                    "start_frame",
+                    "end_frame",
+                    "scattering",
+                    "geometry",
+                    "enabled",
+                    "target_ranges",
+                    "values",
+                    "parameter_names",
+                    "per_angle_scaling",
+                    "bounds",
+                    "model",
+                    "nlsq",
+                    "method",
+                ]
+            ),
+            _JUNK,
+            max_size=3,
+        ),
+    ),
+)
+def test_homodyne_sections_refuse_junk_at_load_time(section, value):
+    _only_fastsplit_errors(XpcsSettings.from_config, {section: value})
+
+
+@hyp_settings(max_examples=60)
+@given(
+    name=st.sampled_from(["q", "phi", "frames", "dt", "upper_only", "drop_diagonal", "bogus"]),
+    value=_JUNK,
+)
+def test_the_reader_refuses_junk_with_fastsplit_errors(tmp_path_factory, name, value):
+    path = tmp_path_factory.getbasetemp() / "junk.npz"
+    if not path.exists():
+        d = synthesize(n_angles=2, n_frames=4, seed=0)
+        TwoTimeData(d.phi, d.t1, d.t2, d.g2, d.sigma, q=0.0054, dt=0.1, n_frames=4).save_npz(path)
+    _only_fastsplit_errors(load, path, **{name: value})
+    _only_fastsplit_errors(load, value)
+
+
+def test_fit_two_time_checks_its_model_and_data():
+    d = synthesize(n_angles=2, n_frames=4, seed=0)
+    with pytest.raises(InvalidTypeError, match=r"model must be a fastsplit\.xpcs\.TwoTimeModel"):
+        fit_two_time(lambda x, **p: x, d)
+    with pytest.raises(InvalidTypeError, match="data must be TwoTimeData"):
+        fit_two_time(d.model, (d.phi, d.t1, d.t2, d.g2))

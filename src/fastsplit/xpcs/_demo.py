@@ -58,8 +58,8 @@ def run(args: argparse.Namespace, progress: Progress, echo: Echo, save: Save | N
         f"jax {installed('jax')}, {os.cpu_count()} CPUs"
     )
     echo("=" * 72)
-    progress(f"generating {n_angles} angles x {n_frames}^2 frames, mode {args.mode}")
-    data = synthesize(n_angles, n_frames, mode=args.mode, noise=args.noise, seed=args.seed)
+    with progress.phase(f"generating {n_angles} angles x {n_frames}^2 frames, mode {args.mode}"):
+        data = synthesize(n_angles, n_frames, mode=args.mode, noise=args.noise, seed=args.seed)
     progress(f"{data.n_points:,} points, angle-major (all of angle 0, then angle 1, ...)")
 
     raw = None if args.no_raw else _raw_case(args, progress, echo)

@@ -6,8 +6,8 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import InvalidArgumentError
-from ._data import TwoTimeData
+from ..errors import InvalidArgumentError, InvalidTypeError
+from ._data import TwoTimeData, TwoTimePoints
 from ._model import TwoTimeModel
 from ._synthetic import SyntheticXPCS
 
@@ -62,6 +62,16 @@ def fit_two_time(
     >>> result.success, len(result.params["contrast"])
     (True, 2)
     """
+    if not isinstance(model, TwoTimeModel):
+        raise InvalidTypeError(
+            f"model must be a fastsplit.xpcs.TwoTimeModel, got {type(model).__name__}; for "
+            "another model call fastsplit.fit directly."
+        )
+    if not isinstance(data, TwoTimePoints) or not hasattr(data, "sigma"):
+        raise InvalidTypeError(
+            f"data must be TwoTimeData (fastsplit.xpcs.load) or SyntheticXPCS "
+            f"(fastsplit.xpcs.synthesize), got {type(data).__name__}."
+        )
     if fitter is None:
         from .._fit import fit
 

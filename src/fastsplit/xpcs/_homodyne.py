@@ -58,7 +58,9 @@ class Found:
 
 
 def _mode(where: str, value: Any) -> str:
-    return as_choice(where, _MODE_ALIASES.get(value, value), MODES)
+    if isinstance(value, str):
+        value = _MODE_ALIASES.get(value, value)
+    return as_choice(where, value, MODES)
 
 
 def _ignore_rest(found: Found, node: Mapping[str, Any], where: str, read: set[str]) -> None:

@@ -110,6 +110,23 @@ _FLOOR = 1e-10
 _SINC_TAYLOR = 1e-4
 
 
+def real_number(name: str, value: Any, *, positive: bool = False) -> float:
+    """``value`` as a finite float (``> 0`` with ``positive``), else a fastsplit error naming it.
+
+    Examples
+    --------
+    >>> real_number("dt", 0.1, positive=True)
+    0.1
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
+        raise InvalidTypeError(f"{name} must be a number, got {type(value).__name__} {value!r}.")
+    number = float(value)
+    if not math.isfinite(number) or (positive and number <= 0):
+        what = "a positive finite number" if positive else "a finite number"
+        raise InvalidArgumentError(f"{name} must be {what}, got {value!r}.")
+    return number
+
+
 def _xp_of(*arrays: Any) -> ModuleType:
     """Return jax.numpy when any input is a JAX array or tracer, else NumPy.
 
@@ -189,11 +206,10 @@ class TwoTimeModel:
             )
         if n_frames < 1:
             raise InvalidArgumentError(f"n_frames must be >= 1, got {n_frames}.")
-        if mode not in MODES:
+        if not isinstance(mode, str) or mode not in MODES:
             raise InvalidArgumentError(f"mode must be one of {list(MODES)}; got {mode!r}.")
         for name, value in (("dt", dt), ("q", q), ("L", L)):
-            if not (math.isfinite(value) and value > 0):
-                raise InvalidArgumentError(f"{name} must be a positive finite number, got {value}.")
+            real_number(name, value, positive=True)
         self.n_frames = int(n_frames)
         self.dt = float(dt)
         self.q = float(q)

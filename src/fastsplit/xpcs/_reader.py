@@ -116,28 +116,38 @@ def _warn_dt(where: str, given: float, file_dt: float, how: str) -> None:
         )
 
 
-def _flatten(
-    matrices: list[np.ndarray],
-    angles: Sequence[float],
-    dt: float,
-    *,
-    upper_only: bool,
-    drop_diagonal: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    n_frames = matrices[0].shape[0]
+def _pairs(
+    n_frames: int, *, upper_only: bool, drop_diagonal: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frame indices ``(i, j)`` of the points of one matrix, row-major."""
     i, j = np.triu_indices(n_frames, k=1 if drop_diagonal else 0)
     if not upper_only:
         i, j = np.concatenate([i, j[i != j]]), np.concatenate([j, i[i != j]])
         order = np.lexsort((j, i))
         i, j = i[order], j[order]
-    per = i.shape[0]
-    phi = np.repeat(np.asarray(angles, dtype=np.float64), per)
-    t1 = np.tile(i * dt, len(matrices))
-    t2 = np.tile(j * dt, len(matrices))
-    g2 = np.empty(per * len(matrices), dtype=np.float64)
-    for k, m in enumerate(matrices):
-        g2[k * per : (k + 1) * per] = m[i, j]
-    return phi, t1, t2, g2
+    return i, j
+
+
+def _common_size(f: Any, keys: list[str], where: str) -> int:
+    """The frames of the (square, numeric, equal-sized) matrices, from their metadata."""
+    sizes = set()
+    for key in keys:
+        node = f[key]
+        shape = getattr(node, "shape", None)
+        if shape is None or len(shape) != 2 or shape[0] != shape[1]:
+            raise InvalidArgumentError(
+                f"{where}: /{key} has shape {shape}, expected frames x frames; windowed "
+                "(non-square) two-time maps are not supported."
+            )
+        if node.dtype.kind not in "fiu":
+            raise InvalidArgumentError(f"{where}: /{key} holds {node.dtype}, not numbers.")
+        sizes.add(int(shape[0]))
+    if len(sizes) != 1:
+        raise InvalidArgumentError(
+            f"{where}: the correlation matrices differ in size ({sorted(sizes)} frames); "
+            "they must share one time grid."
+        )
+    return sizes.pop()
 
 
 def _upper(matrix: np.ndarray, *, mirror: bool) -> np.ndarray:
@@ -272,52 +282,39 @@ def _read_open(
         else:
             _warn_dt(where, dt, step.dt, "frame_time x stride_frame x avg_frame")
             step = _aps.Step(dt, step.frame_time, step.stride_frame, step.avg_frame)
-    matrices = []
-    window: tuple[int, int] | None = None
-    for k in picked:
-        key = cells.keys[k]
-        node = f[key]
-        shape = getattr(node, "shape", None)
-        if shape is None or len(shape) != 2 or shape[0] != shape[1]:
-            raise InvalidArgumentError(
-                f"{where}: /{key} has shape {shape}, expected frames x frames; windowed "
-                "(non-square) two-time maps are not supported."
-            )
-        if node.dtype.kind not in "fiu":
-            raise InvalidArgumentError(f"{where}: /{key} holds {node.dtype}, not numbers.")
-        if window is None:
-            window = frame_window(frames, int(shape[0]), where)
-            n_all = int(shape[0])
-        elif shape[0] != n_all:
-            raise InvalidArgumentError(
-                f"{where}: the correlation matrices differ in size ({n_all} and {shape[0]} "
-                "frames); they must share one time grid."
-            )
-        matrix = _upper(np.asarray(node[()], dtype=np.float64), mirror=not upper_only)[
-            window[0] : window[1], window[0] : window[1]
-        ]
-        bad = ~np.isfinite(np.triu(matrix, 1 if drop_diagonal else 0))
-        if np.any(bad):
-            raise InvalidArgumentError(
-                f"{where}: /{key} (q={cells.q[k]:g}, phi={cells.phi[k]:g}) holds "
-                f"{int(bad.sum())} non-finite values; leave this angle out with phi ranges."
-            )
-        matrices.append(matrix)
-    assert window is not None
+    keys = [cells.keys[k] for k in picked]
+    n_all = _common_size(f, keys, where)
+    window = frame_window(frames, n_all, where)
     if drop_diagonal and window[1] - window[0] < 2:
         raise InvalidArgumentError(
             f"{where}: one frame leaves no point once the diagonal is dropped; read more frames."
         )
-    phi, t1, t2, g2 = _flatten(
-        matrices, angles.tolist(), step.dt, upper_only=upper_only, drop_diagonal=drop_diagonal
-    )
+    i, j = _pairs(window[1] - window[0], upper_only=upper_only, drop_diagonal=drop_diagonal)
+    per = i.shape[0]
+    # One matrix in memory at a time; the points go straight into their place.
+    g2 = np.empty(per * len(keys), dtype=np.float64)
+    for block, (k, key) in enumerate(zip(picked, keys, strict=True)):
+        matrix = _upper(np.asarray(f[key][()], dtype=np.float64), mirror=not upper_only)[
+            window[0] : window[1], window[0] : window[1]
+        ]
+        values = g2[block * per : (block + 1) * per]
+        values[:] = matrix[i, j]
+        bad = int(np.count_nonzero(~np.isfinite(values)))
+        if bad:
+            raise InvalidArgumentError(
+                f"{where}: /{key} (q={cells.q[k]:g}, phi={cells.phi[k]:g}) holds "
+                f"{bad} non-finite values; leave this angle out with phi ranges."
+            )
+    phi = np.repeat(angles.astype(np.float64), per)
+    t1 = np.tile(i * step.dt, len(keys))
+    t2 = np.tile(j * step.dt, len(keys))
     meta: dict[str, Any] = {
         "format": "hdf5",
         "layout": cells.layout,
         "q_requested": q,
         "frames": list(window),
         "n_frames_stored": n_all,
-        "matrices": [cells.keys[k] for k in picked],
+        "matrices": keys,
         "phi_fallback": fallback,
         **step.as_dict(),
     }
@@ -396,6 +393,12 @@ def load(path: str | os.PathLike[str], **kwargs: Any) -> TwoTimeData:
     >>> data.n_points, data.n_frames, data.angles.size
     (32, 4, 2)
     """
+    unknown = sorted(set(kwargs) - {"q", "phi", "frames", "dt", "upper_only", "drop_diagonal"})
+    if unknown:
+        raise InvalidTypeError(
+            f"load() got unknown options {unknown}; it takes q, phi, frames, dt "
+            "(and for HDF5 upper_only, drop_diagonal)."
+        )
     file = _checked_path(path)
     if _format_of(file) == "npz":
         hdf5_only = sorted(set(kwargs) & {"upper_only", "drop_diagonal"})
