@@ -226,17 +226,19 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "strategy": args.strategy or "auto",
     }
     failure: FitFailedError | None = None
+    phase = f"fitting {data.n_points:,} points (a first fit also compiles the model with JAX)"
     try:
-        result = fit_two_time(
-            model,
-            data,
-            p0=xpcs.p0_for(model),
-            bounds=xpcs.bounds_for(model),
-            config=settings,
-            on_failure="warn" if args.warn else None,
-            progress=progress,
-            **fit_options,
-        )
+        with progress.phase(phase):
+            result = fit_two_time(
+                model,
+                data,
+                p0=xpcs.p0_for(model),
+                bounds=xpcs.bounds_for(model),
+                config=settings,
+                on_failure="warn" if args.warn else None,
+                progress=progress,
+                **fit_options,
+            )
     except FitFailedError as exc:
         result = getattr(exc, "result", None)
         if result is None:

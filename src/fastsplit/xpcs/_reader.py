@@ -30,63 +30,16 @@ from typing import Any
 import numpy as np
 
 from .._validate import check_flag
-from ..errors import BackendUnavailableError, InvalidArgumentError, InvalidTypeError
+from ..errors import InvalidArgumentError, InvalidTypeError
 from . import _aps
 from ._data import TwoTimeData
+from ._files import checked_path, format_of, need_h5py
 from ._selection import AngleRanges, frame_window, pick_q
 from ._warnings import XpcsWarning
 
 __all__ = ["load", "read_aps_8idi", "read_npz"]
 
-_NPZ_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _DT_AGREE = 1e-9  # relative difference below which a given dt agrees with the file's
-
-
-def _need_h5py() -> Any:
-    try:
-        import h5py
-    except ImportError:
-        raise BackendUnavailableError(
-            "reading HDF5 needs h5py; install it with `pip install 'fastsplit[fit]'` "
-            "(or `pip install h5py`)."
-        ) from None
-    return h5py
-
-
-def _checked_path(path: Any) -> Path:
-    if not isinstance(path, str | os.PathLike):
-        raise InvalidTypeError(
-            f"path must be a file path (str or os.PathLike), got {type(path).__name__}."
-        )
-    file = Path(path)
-    if not file.exists():
-        raise InvalidArgumentError(f"{str(file)!r} does not exist; check the path.")
-    if not file.is_file():
-        raise InvalidArgumentError(f"{str(file)!r} is not a file (a directory?); pass a data file.")
-    return file
-
-
-def _format_of(file: Path) -> str:
-    """``"npz"`` or ``"hdf5"`` from the first bytes of the file."""
-    try:
-        with file.open("rb") as handle:
-            head = handle.read(8)
-    except OSError as exc:
-        raise InvalidArgumentError(f"cannot read {str(file)!r}: {exc.strerror or exc}.") from None
-    if head.startswith(_NPZ_MAGIC):
-        return "npz"
-    if head == _HDF5_MAGIC:
-        return "hdf5"
-    if not head:
-        raise InvalidArgumentError(f"{str(file)!r} is empty; it holds no data.")
-    h5py = _need_h5py() if file.suffix.lower() in (".h5", ".hdf5", ".hdf", ".nxs") else None
-    if h5py is not None and h5py.is_hdf5(str(file)):  # superblock after a user block
-        return "hdf5"
-    raise InvalidArgumentError(
-        f"{str(file)!r} is neither an npz archive nor an HDF5 file (it starts with "
-        f"{head[:8]!r}); fastsplit reads npz (phi, t1, t2, g2) and APS 8-ID-I HDF5 results."
-    )
 
 
 def _positive(name: str, value: Any) -> float | None:
@@ -221,7 +174,7 @@ def read_aps_8idi(
     >>> data.phi.shape == data.g2.shape                   # doctest: +SKIP
     True
     """
-    file = _checked_path(path)
+    file = checked_path(path)
     where = repr(str(file))
     q = _positive("q", q)
     dt = _positive("dt", dt)
@@ -230,8 +183,8 @@ def read_aps_8idi(
     drop_diagonal = check_flag("drop_diagonal", drop_diagonal)
     if frames is not None and not isinstance(frames, slice):
         frame_window(frames, 1, where)  # raises the type error
-    h5py = _need_h5py()
-    if _format_of(file) != "hdf5":
+    h5py = need_h5py()
+    if format_of(file) != "hdf5":
         raise InvalidArgumentError(f"{where} is not an HDF5 file; use read_npz or load.")
     try:
         with h5py.File(file, "r") as f:
@@ -356,8 +309,8 @@ def read_npz(
     """
     from ._npz import read  # the npz details live apart from the HDF5 reader
 
-    file = _checked_path(path)
-    if _format_of(file) != "npz":
+    file = checked_path(path)
+    if format_of(file) != "npz":
         raise InvalidArgumentError(
             f"{str(file)!r} is not an npz archive; use read_aps_8idi or load."
         )
@@ -399,8 +352,8 @@ def load(path: str | os.PathLike[str], **kwargs: Any) -> TwoTimeData:
             f"load() got unknown options {unknown}; it takes q, phi, frames, dt "
             "(and for HDF5 upper_only, drop_diagonal)."
         )
-    file = _checked_path(path)
-    if _format_of(file) == "npz":
+    file = checked_path(path)
+    if format_of(file) == "npz":
         hdf5_only = sorted(set(kwargs) & {"upper_only", "drop_diagonal"})
         if hdf5_only:
             raise InvalidArgumentError(
