@@ -85,7 +85,14 @@ def _add_demo(sub: Any) -> None:
     p.add_argument(
         "--small",
         action="store_true",
-        help="a quick run: at most 5 angles x 80 frames, a smaller raw-nlsq case",
+        help="a quick run: at most 5 angles x 80 frames, a smaller raw-nlsq case, the numpy "
+        "backend (nothing to compile)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="stratify backend of the fits (default auto; numpy with --small)",
     )
     p.add_argument("--mode", choices=MODES, default="static", help="model (default static)")
     p.add_argument(

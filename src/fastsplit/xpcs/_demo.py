@@ -49,9 +49,13 @@ def run(args: argparse.Namespace, progress: Progress, echo: Echo, save: Save | N
 
     n_angles, n_frames = args.n_angles, args.n_frames
     chunk_size = args.chunk_size
+    backend = args.backend or "auto"
     if args.small:
         n_angles, n_frames = min(n_angles, 5), min(n_frames, 80)
         chunk_size = min(chunk_size, 8_000)
+        # A quick run: the numpy oracle stratifies 32,000 points in a millisecond and
+        # compiles nothing (a cold numba cache costs seconds here).
+        backend = args.backend or "numpy"
     echo("=" * 72)
     echo(
         f"fastsplit demo: fastsplit {fastsplit.__version__}, nlsq {installed('nlsq')}, "
@@ -62,7 +66,7 @@ def run(args: argparse.Namespace, progress: Progress, echo: Echo, save: Save | N
         data = synthesize(n_angles, n_frames, mode=args.mode, noise=args.noise, seed=args.seed)
     progress(f"{data.n_points:,} points, angle-major (all of angle 0, then angle 1, ...)")
 
-    raw = None if args.no_raw else _raw_case(args, progress, echo)
+    raw = None if args.no_raw else _raw_case(args, progress, echo, backend)
 
     model = data.model
     echo(_RULE)
@@ -77,6 +81,7 @@ def run(args: argparse.Namespace, progress: Progress, echo: Echo, save: Save | N
             data,
             p0=model.rough_p0(),
             chunk_size=chunk_size,
+            backend=backend,
             on_failure="warn",
             progress=progress,
         )
@@ -116,7 +121,7 @@ def run(args: argparse.Namespace, progress: Progress, echo: Echo, save: Save | N
         else:
             from ._figures import write_figures
 
-            plan = fastsplit.plan(data.phi, chunk_size=result.info["chunk_size"])
+            plan = fastsplit.plan(data.phi, chunk_size=result.info["chunk_size"], backend=backend)
             with progress.phase("drawing the figures"):
                 write_figures(Path(args.out), data, result, plan, raw, progress, save)
     return 0 if (result.success and within) else 1
@@ -140,7 +145,7 @@ def _truth_table(result: Any, data: SyntheticXPCS) -> list[str]:
 
 
 def _raw_case(
-    args: argparse.Namespace, progress: Progress, echo: Echo
+    args: argparse.Namespace, progress: Progress, echo: Echo, backend: str
 ) -> tuple[Any, Any, SyntheticXPCS]:
     """nlsq's own chunked path on 3 angles, one angle's points per chunk, next to fastsplit's.
 
@@ -170,7 +175,13 @@ def _raw_case(
         )
     with progress.phase("raw case: fastsplit.fit on the same points"):
         fixed = fit_two_time(
-            model, raw_data, p0=p0, bounds={}, chunk_size=per_angle, on_failure="warn"
+            model,
+            raw_data,
+            p0=p0,
+            bounds={},
+            chunk_size=per_angle,
+            backend=backend,
+            on_failure="warn",
         )
     echo(_RULE)
     echo(f"1. nlsq {installed('nlsq')} own chunked path (LargeDatasetFitter) on angle-major data")
