@@ -342,15 +342,19 @@ def _not_a_file(tmp_path):
     ],
 )
 @pytest.mark.parametrize("command", ["stratify", "fit"])
-def test_bad_input_files_are_exit_2_with_one_line(tmp_path, capsys, make, words, command):
+def test_bad_input_files_are_exit_2_with_one_line(
+    tmp_path, capsys, monkeypatch, make, words, command
+):
+    monkeypatch.chdir(tmp_path)  # where fit's default record would go
     path = make(tmp_path)
     extra = ["-o", str(tmp_path / "out.npz")] if command == "stratify" else []
     assert main([command, str(path), *extra, "--quiet"]) == 2
     _one_error_line(capsys.readouterr().err, *words)
-    assert not (tmp_path / "out.npz").exists()
+    assert not list(tmp_path.glob("*_fit.*")) and not (tmp_path / "out.npz").exists()
 
 
 def test_a_bad_config_is_exit_2_before_the_data_are_read(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     path, _ = _npz(tmp_path)
     cfg = tmp_path / "c.yaml"
     cfg.write_text("parameter_space:\n  bounds:\n    - {name: D0, min: 100}\n")
@@ -447,19 +451,20 @@ def test_fit_command_on_an_aps_file_with_a_homodyne_config(nlsq_module, tmp_path
 
 
 @pytest.mark.nlsq
-def test_a_failed_fit_still_leaves_its_record(nlsq_module, tmp_path, capsys):
+def test_a_failed_fit_still_leaves_its_record(nlsq_module, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     path, _ = _npz(tmp_path, n_angles=3, n_frames=16)
     cfg = tmp_path / "c.yaml"
     cfg.write_text("fastsplit:\n  max_nfev: 1\n")
-    out = tmp_path / "failed.json"
-    argv = ["fit", str(path), "--config", str(cfg), "-o", str(out), "--strategy", "chunked"]
+    out = tmp_path / "data_fit.json"  # the default name: the data's, in this folder
+    argv = ["fit", str(path), "--config", str(cfg), "--strategy", "chunked"]
     code = main([*argv, "--no-figure", "--quiet"])
     captured = capsys.readouterr()
     assert code == 1, captured.out + captured.err
     assert "status: NOT TRUSTED" in captured.out
     record = json.loads(out.read_text())  # strict JSON: NaN errors are null
     assert record["success"] is False
-    assert not (tmp_path / "failed.png").exists()
+    assert not (tmp_path / "data_fit.png").exists()
 
 
 def test_fit_outputs_are_checked_before_the_work(tmp_path, capsys, monkeypatch):
@@ -478,6 +483,8 @@ def test_fit_outputs_are_checked_before_the_work(tmp_path, capsys, monkeypatch):
     _one_error_line(capsys.readouterr().err, "--figure", "r.png", "exists")
     assert main(["fit", str(path), "-o", str(path), "--quiet"]) == 2
     _one_error_line(capsys.readouterr().err, "input file")
+    assert main(["fit", str(path), "-o", str(tmp_path / "fit.png"), "--quiet"]) == 2
+    _one_error_line(capsys.readouterr().err, "ends in .png", "--figure")
 
 
 def test_importing_the_command_and_modules_stays_light():

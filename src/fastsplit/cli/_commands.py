@@ -195,15 +195,20 @@ def cmd_stratify(args: argparse.Namespace) -> int:
 # -- fit -------------------------------------------------------------------------
 
 
-def _fit_outputs(args: argparse.Namespace, outputs: Outputs) -> tuple[Path | None, Path | None]:
-    record = outputs.reserve(args.output, "-o/--output") if args.output else None
-    figure_name = args.figure
-    if figure_name is None and record is not None and not args.no_figure:
-        figure_name = record.with_suffix(".png") if record.suffix != ".png" else None
-    if args.no_figure or figure_name is None:
+def _fit_outputs(args: argparse.Namespace, outputs: Outputs) -> tuple[Path, Path | None]:
+    """The record (default ``<data name>_fit.json`` here) and the figure (beside it, ``.png``)."""
+    name = args.output or f"{Path(args.data).stem}_fit.json"
+    record = outputs.reserve(name, "-o/--output")
+    if args.no_figure:
         return record, None
+    figure = args.figure or (record.with_suffix(".png") if record.suffix != ".png" else None)
+    if figure is None:
+        raise InvalidArgumentError(
+            f"-o/--output {str(record)!r} ends in .png, the figure's name; give the record "
+            "another name (fit.json) or the figure one with --figure."
+        )
     _need_matplotlib("the fit figure")
-    return record, outputs.reserve(figure_name, "--figure")
+    return record, outputs.reserve(figure, "--figure")
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -248,17 +253,16 @@ def cmd_fit(args: argparse.Namespace) -> int:
     compile_seconds = getattr(result.diagnostics, "compile_seconds", None) or 0.0
     if compile_seconds:
         print(f"first-call compilation of the stratify kernels: {compile_seconds:.2f} s")
-    if record_path is not None:
-        config = {
-            "source": settings.source,
-            "stratification": settings.stratification,
-            "sequential": settings.sequential,
-            "fit": settings.fit,
-            "xpcs": xpcs.as_dict(),
-        }
-        record = fit_record(result, model=model, data=data, config=config, fit_options=fit_options)
-        write_atomic(record_path, lambda handle: handle.write(to_json(record)))
-        print(f"wrote {record_path}")
+    config = {
+        "source": settings.source,
+        "stratification": settings.stratification,
+        "sequential": settings.sequential,
+        "fit": settings.fit,
+        "xpcs": xpcs.as_dict(),
+    }
+    record = fit_record(result, model=model, data=data, config=config, fit_options=fit_options)
+    write_atomic(record_path, lambda handle: handle.write(to_json(record)))
+    print(f"wrote {record_path}")
     if figure_path is not None:
         with progress.phase(f"drawing {figure_path}"):
             import matplotlib

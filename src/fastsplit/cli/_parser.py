@@ -167,10 +167,11 @@ def _add_fit(sub: Any) -> None:
     p.add_argument(
         "-o",
         "--output",
-        help="write the fit record as JSON (parameters, errors, covariance, q, dt, model, "
-        "checks, versions, input, config); the figure goes beside it as .png",
+        help="the fit record, JSON: parameters, errors, covariance, q, dt, model, checks, "
+        "versions, input, config (default: DATA's name + _fit.json, in this folder); the "
+        "figure goes beside it as .png",
     )
-    p.add_argument("--figure", help="write the figure here (default: the -o name with .png)")
+    p.add_argument("--figure", help="write the figure here (default: the record's name, .png)")
     p.add_argument("--no-figure", action="store_true", help="write no figure")
     p.add_argument("--force", action="store_true", help=_FORCE_HELP)
 
