@@ -265,25 +265,30 @@ def cmd_fit(args: argparse.Namespace) -> int:
     print(f"wrote {record_path}")
     if figure_path is not None:
         with progress.phase(f"drawing {figure_path}"):
-            import matplotlib
-
-            matplotlib.use("Agg", force=False)
-            import matplotlib.pyplot as plt
-
-            from ..xpcs._fit_figure import fit_figure
-
-            fig = fit_figure(plt, data, model, result)
-            try:
-                _save_figure(figure_path, fig)
-            finally:
-                plt.close(fig)
+            _draw_fit(figure_path, data, model, result)
         print(f"wrote {figure_path}")
     if failure is not None:
         raise failure
     return 0 if result.success else 1
 
 
+def _draw_fit(path: Path, data: Any, model: Any, result: Any) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from ..xpcs._fit_figure import fit_figure
+
+    fig = fit_figure(plt, data, model, result)
+    try:
+        _save_figure(path, fig)
+    finally:
+        plt.close(fig)
+
+
 def _data_summary(data: Any, model: Any) -> str:
+    """One line: what was read (file, layout, points, angles, q, step, frames)."""
     meta = data.meta
     step = f"dt {model.dt:g} s"
     if meta.get("frame_time") is not None:
