@@ -23,6 +23,7 @@ from .._versions import installed, parse
 from ..config import load_config
 from ..errors import BackendUnavailableError, FitFailedError, InvalidArgumentError
 from ..xpcs import XpcsSettings, fit_two_time, load
+from ..xpcs._fitting import robust_options
 from ._outputs import Outputs, write_atomic
 
 __all__ = [
@@ -218,6 +219,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     progress = Progress(not args.quiet)
     settings = load_config(args.config)
     xpcs = XpcsSettings.from_config(settings)
+    robust_options(**xpcs.fit_options())  # a loss this fit cannot apply: refused now
     outputs = Outputs(force=args.force, inputs=[args.data, args.config])
     record_path, figure_path = _fit_outputs(args, outputs)
     with progress.phase(f"reading {args.data}"):

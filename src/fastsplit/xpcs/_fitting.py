@@ -72,17 +72,8 @@ def fit_two_time(
             f"data must be TwoTimeData (fastsplit.xpcs.load) or SyntheticXPCS "
             f"(fastsplit.xpcs.synthesize), got {type(data).__name__}."
         )
-    if fitter is None:
-        from .._fit import fit
-
-        fitter = fit
-    # The linear loss is plain least squares, which every fitter does; f_scale only
-    # scales a robust loss (scipy ignores it for the linear one).
-    robust: dict[str, Any] = {}
-    if loss is not None and loss != "linear":
-        robust = {"loss": loss} if f_scale is None else {"loss": loss, "f_scale": f_scale}
-    if robust:
-        _check_takes(fitter, robust)
+    fitter = fitter or _default_fitter()
+    robust = robust_options(fitter, loss=loss, f_scale=f_scale)
     return fitter(
         model,
         data.x,
@@ -95,6 +86,38 @@ def fit_two_time(
         **robust,
         **options,
     )
+
+
+def _default_fitter() -> Callable[..., Any]:
+    from .._fit import fit  # light: nlsq is imported by the first fit
+
+    return fit
+
+
+def robust_options(
+    fitter: Callable[..., Any] | None = None,
+    *,
+    loss: str | None = None,
+    f_scale: float | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments a robust loss adds to the fitter's call; refused if it cannot.
+
+    The linear loss is plain least squares, which every fitter does, so it adds
+    nothing; ``f_scale`` only scales a robust loss (scipy ignores it for the
+    linear one). Callable before any work, to refuse a config early.
+
+    Examples
+    --------
+    >>> robust_options(lambda *a, loss="linear", f_scale=1.0, **k: None, loss="huber")
+    {'loss': 'huber'}
+    >>> robust_options(loss="linear", f_scale=2.0)
+    {}
+    """
+    if loss is None or loss == "linear":
+        return {}
+    robust = {"loss": loss} if f_scale is None else {"loss": loss, "f_scale": f_scale}
+    _check_takes(fitter or _default_fitter(), robust)
+    return robust
 
 
 def _check_takes(fitter: Callable[..., Any], robust: Mapping[str, Any]) -> None:
