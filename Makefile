@@ -25,7 +25,7 @@ $(STAMP07): pyproject.toml ci/constraints-nlsq07.txt
 	touch $@
 
 demo: $(STAMP)
-	$(BIN)/fastsplit demo
+	$(BIN)/fastsplit demo --force
 
 test: lint typecheck pytest pytest-nlsq07 asv-check
 
