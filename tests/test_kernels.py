@@ -157,3 +157,14 @@ def test_warmup_covers_common_calls():
             t = _stratify(lab, arrays, chunk_size=1000, mode="index")
             t.take(*arrays)
             assert s.diagnostics.compile_seconds + t.diagnostics.compile_seconds < 0.05
+
+
+def test_misaligned_labels_are_grouped_like_aligned_ones():
+    """Labels read from a byte buffer at an odd offset (as deserialised blocks can be)."""
+    labels = np.repeat(np.array([-1.5, 0.0, 2.5, 7.0]), 50)
+    raw = np.zeros(labels.nbytes + 1, dtype=np.uint8)
+    odd = raw[1:].view(np.float64)
+    odd[:] = labels
+    a = _stratify(odd, [], chunk_size=40, mode="index")
+    b = _stratify(labels, [], chunk_size=40, mode="index")
+    assert np.array_equal(a.groups, b.groups) and np.array_equal(a.order, b.order)

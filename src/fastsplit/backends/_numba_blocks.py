@@ -19,7 +19,7 @@ import numpy as np
 
 from .._plan import BLOCK, ChunkPlan, place_blocks
 from ._jit import jit
-from ._numba_factorize import BITS
+from ._numba_moves import WORD_TYPES as BITS  # kernels move bits, not numbers
 
 _place_blocks = jit()(place_blocks)
 

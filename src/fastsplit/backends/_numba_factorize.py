@@ -139,7 +139,7 @@ def factorize(labels: np.ndarray) -> Grouping:
     """
     word, _, low, origin, step, span = source(labels)
     if word != labels.dtype.itemsize:  # a misaligned or oddly strided view: rare, copied
-        labels = np.ascontiguousarray(labels)
+        labels = labels.copy()  # fresh memory is aligned
         word, _, low, origin, step, span = source(labels)
     probe = np.empty(0, dtype=WORD_TYPES[word])  # kernels read bits, not numbers
     float_bits = 8 * labels.dtype.itemsize if labels.dtype.kind == "f" else 0
