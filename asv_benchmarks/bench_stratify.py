@@ -78,7 +78,7 @@ class Targets:
         return common.best_time(lambda: common.stratify(labels, arrays, mode, "numba"), repeat)
 
     def track_ratio_to_plain_copy(self, mode):
-        """Stratify time / time of copying the same arrays (target for copy mode: <= 2.0)."""
+        """Stratify time / time of copying the same arrays (targets: copy <= 1.6, index <= 0.5)."""
         arrays = self.arrays
         floor = common.best_time(lambda: [np.array(a, copy=True) for a in arrays], 7)
         return self._time(self.labels, self.arrays, mode) / floor
@@ -125,3 +125,35 @@ class Targets:
         return float(np.polyfit(np.log(sizes), np.log(times), 1)[0])
 
     track_scaling_exponent.unit = "exponent"
+
+
+class RealSize:
+    """Ratios to the floor at the real size, 23 x 1001 x 1001 = 23,046,023 points (targets:
+    copy <= 1.6, index <= 0.5, index mode + gathering every array <= 1.5)."""
+
+    params = (["copy", "index", "index+take"],)
+    param_names = ("method",)
+    timeout = 900
+
+    def setup(self, method):
+        common.require_backend("numba")
+        self.labels, self.arrays = common.make_data(common.REAL_N, common.TARGET_GROUPS)
+        self.call = {
+            "copy": lambda: common.stratify(self.labels, self.arrays, "copy", "numba"),
+            "index": lambda: common.stratify(self.labels, self.arrays, "index", "numba"),
+            "index+take": lambda: common.take_all(
+                common.stratify(self.labels, self.arrays, "index", "numba"), self.arrays
+            ),
+        }[method]
+        self.call()
+
+    def track_ratio_to_plain_copy(self, method):
+        """Best of 3 of the method / best of 3 of copying the 4 arrays, interleaved."""
+        arrays = self.arrays
+        ours, floor = [], []
+        for _ in range(3):
+            floor.append(common.best_time(lambda: [np.array(a, copy=True) for a in arrays], 1))
+            ours.append(common.best_time(self.call, 1))
+        return min(ours) / min(floor)
+
+    track_ratio_to_plain_copy.unit = "ratio"

@@ -1,18 +1,20 @@
 """Side-by-side comparison: fastsplit against the floor and the approaches it replaces.
 
-Run from the repository root (``make bench`` runs it with the defaults)::
+Run from the repository root (``make bench`` runs it with ``--all-targets``)::
 
-    python -m benchmarks.bench [--n 3e6] [--groups 23] [--repeat 15] [--all-targets]
+    python -m benchmarks.bench [--sizes 3e6 23046023] [--groups 23] [--repeat 9]
+                               [--all-targets | --targets first-call fit ...]
 
-It times, in one process, on the same angle-major data (4 float64 arrays, like
-phi, t1, t2, g2), every method of :mod:`benchmarks.methods`, interleaved
-(:mod:`benchmarks.harness`); the table gives medians and minimums, each method's
-ratio to the floor (the plain copy), points/s, GB/s and the extra peak memory of
-one call, then the targets of ``docs/benchmarks.md`` that run measured.
-
-``--all-targets`` also measures the other targets: cost of 360 vs 3 groups, the
-scaling exponent over n, ``import fastsplit`` time, and the stratify / fit time
-ratio inside :func:`fastsplit.fit` (when nlsq is installed).
+At each size it times, in one process, on the same angle-major data (4 float64
+arrays, like phi, t1, t2, g2), every method of :mod:`benchmarks.methods`,
+interleaved (:mod:`benchmarks.harness`); the table gives medians and minimums,
+each method's ratio to the floor (the plain copy), points/s, GB/s and the extra
+peak memory of one call. The targets of ``docs/benchmarks.md`` follow, each
+MET or MISSED with its figure: those of the side-by-side runs at every size,
+then (``--all-targets``, or a subset with ``--targets``) the first call in a
+fresh interpreter, the fixed cost per call and the scaling exponent, 360 vs 3
+groups, ``import fastsplit``, and the fit figures (``fastsplit.fit`` through
+``fastsplit.xpcs.fit_two_time``, against nlsq's ``curve_fit``).
 
 The report goes to stdout, progress lines to stderr.
 """
@@ -39,13 +41,18 @@ from .targets import (
     DEFAULT_GROUPS,
     DEFAULT_N,
     DEFAULT_REPEAT,
+    DEFAULT_SIZES,
+    EXTRA,
     SCALING_N,
     Target,
-    all_targets,
     comparison_targets,
+    extra_targets,
 )
 
 __all__ = ["compare", "main"]
+
+SLOW_METHODS_ABOVE = 10_000_000
+"""Above this size the numpy oracle (65 bytes/point, O(n log n)) is left out unless named."""
 
 
 def compare(
@@ -113,9 +120,7 @@ def compare(
         "methods": per_method,
         "ratios": {k: results[k].median_s / floor.median_s for k in results},
         "ratios_min": {k: results[k].min_s / floor.min_s for k in results},
-        "targets": [
-            asdict(t) for t in comparison_targets(results, n, n_groups, chunk_size, len(arrays))
-        ],
+        "targets": [asdict(t) for t in comparison_targets(results, n, n_groups, chunk_size)],
     }
 
 
@@ -129,11 +134,15 @@ def _positive_int(text: str) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of the comparison."""
     parser.add_argument(
-        "--n",
+        "--sizes",
         type=_positive_int,
-        default=DEFAULT_N,
-        help="number of points (default 3e6; 3e6 is where the targets are set)",
+        nargs="+",
+        default=list(DEFAULT_SIZES),
+        metavar="N",
+        help="numbers of points, one side-by-side run each (default 3e6 and 23046023, "
+        "the real size: 23 x 1001 x 1001)",
     )
+    parser.add_argument("--n", type=_positive_int, help="one size only (same as --sizes N)")
     parser.add_argument(
         "--groups",
         type=_positive_int,
@@ -144,7 +153,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--repeat",
         type=_positive_int,
         default=DEFAULT_REPEAT,
-        help="timed rounds, interleaved across methods (default 15)",
+        help=f"timed rounds, interleaved across methods (default {DEFAULT_REPEAT}; "
+        "halved above 10M points)",
     )
     parser.add_argument(
         "--chunk-size",
@@ -156,15 +166,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--methods",
         nargs="+",
         choices=METHODS,
-        default=list(METHODS),
         metavar="METHOD",
-        help=f"subset of: {', '.join(METHODS)}",
+        help=f"subset of: {', '.join(METHODS)} (default: all; above 10M points all but numpy_copy)",
     )
     parser.add_argument(
-        "--all-targets",
-        action="store_true",
-        help="also measure 3 vs 360 groups, the scaling exponent "
-        "(1e5..3e7), import time and the fit overhead",
+        "--all-targets", action="store_true", help=f"also measure every one of: {', '.join(EXTRA)}"
+    )
+    parser.add_argument(
+        "--targets",
+        nargs="+",
+        choices=EXTRA,
+        default=[],
+        metavar="TARGET",
+        help=f"also measure these (any of: {', '.join(EXTRA)})",
     )
     parser.add_argument(
         "--scaling-n",
@@ -172,11 +186,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         default=list(SCALING_N),
         metavar="N",
-        help="sizes for the scaling exponent (with --all-targets)",
+        help="sizes for the scaling exponent (default 1e5 .. 3e7)",
+    )
+    parser.add_argument(
+        "--fit-frames",
+        type=_positive_int,
+        default=101,
+        metavar="F",
+        help="frames per angle of the fit comparisons (23 x F^2 points; default 101 = "
+        "234,623 points: nlsq's curve_fit takes minutes at 361 = 3M)",
     )
     parser.add_argument("--json", metavar="PATH", help="write the full report as JSON")
-    parser.add_argument("--png", metavar="PATH", help="write a bar chart (needs matplotlib)")
+    parser.add_argument(
+        "--png",
+        metavar="PATH",
+        help="write a bar chart per size (needs matplotlib; PATH gets _<size> before "
+        "its suffix when there are several sizes)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+
+def _methods_for(n: int, chosen: Sequence[str] | None) -> list[str]:
+    if chosen:
+        return list(chosen)
+    if n > SLOW_METHODS_ABOVE:
+        return [m for m in METHODS if m != "numpy_copy"]
+    return list(METHODS)
+
+
+def _png_path(path: str, n: int, several: bool) -> Path:
+    p = Path(path)
+    return p.with_name(f"{p.stem}_{n / 1e6:.3g}M{p.suffix}") if several else p
 
 
 def run(args: argparse.Namespace) -> int:
@@ -185,37 +225,47 @@ def run(args: argparse.Namespace) -> int:
     if fastsplit.available_backends().get("numba") != "available":
         print("the benchmark needs numba (pip install numba)", file=sys.stderr)
         return 1
-    report = compare(
-        args.n,
-        args.groups,
-        repeat=args.repeat,
-        chunk_size=args.chunk_size,
-        names=args.methods,
-        progress=progress,
-    )
-    targets = [Target(**t) for t in report["targets"]]
-    if args.all_targets:
-        extra, more = all_targets(
-            args.n,
-            repeat=args.repeat,
+    sizes = [args.n] if args.n else args.sizes
+    runs = []
+    targets: list[Target] = []
+    for n in sizes:
+        repeat = args.repeat if n <= SLOW_METHODS_ABOVE else max(3, args.repeat // 2)
+        report = compare(
+            n,
+            args.groups,
+            repeat=repeat,
             chunk_size=args.chunk_size,
-            scaling_ns=args.scaling_n,
+            names=_methods_for(n, args.methods),
             progress=progress,
         )
-        report.update(extra)
+        runs.append(report)
+        targets += [Target(**t) for t in report["targets"]]
+        print(format_table(report))
+        print()
+        if args.png:
+            path = _png_path(args.png, n, len(sizes) > 1)
+            save_png(report, path)
+            progress(f"wrote {path}")
+    extra: dict[str, Any] = {}
+    which = list(EXTRA) if args.all_targets else args.targets
+    if which:
+        extra, more = extra_targets(
+            which,
+            n=sizes[0],
+            repeat=max(3, args.repeat // 2),
+            chunk_size=args.chunk_size,
+            scaling_ns=args.scaling_n,
+            fit_frames=args.fit_frames,
+            progress=progress,
+        )
         targets += more
-        report["targets"] = [asdict(t) for t in targets]
-    print(format_table(report))
-    print()
     print("targets (docs/benchmarks.md):")
     for t in targets:
         print("  " + t.line())
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1, default=json_default) + "\n")
+        document = {"runs": runs, "extra": extra, "targets": [asdict(t) for t in targets]}
+        Path(args.json).write_text(json.dumps(document, indent=1, default=json_default) + "\n")
         progress(f"wrote {args.json}")
-    if args.png:
-        save_png(report, args.png)
-        progress(f"wrote {args.png}")
     return 0
 
 

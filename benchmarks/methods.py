@@ -4,7 +4,8 @@
 ``plain_copy``                the floor: ``np.array(a, copy=True)`` for each array
 ``fastsplit_copy``            ``fs.stratify(..., mode="copy")``, numba backend
 ``fastsplit_index``           ``fs.stratify(..., mode="index")``: order + bounds
-``fastsplit_index_gather``    index mode, then ``s.take(a)`` for each array
+``fastsplit_index_gather``    index mode, then ``s.take(*arrays)`` (one fused gather)
+``fastsplit_index_chunks``    index mode, then every chunk of ``s.chunks()``
 ``numpy_copy``                the numpy (reference) backend, copy mode
 ``naive_mask``                per-group masks, the O(n x groups) approach users had
 ``shuffle_gather``            random permutation + gather (nlsq >= 0.7.2, internally)
@@ -28,6 +29,7 @@ METHODS = (
     "fastsplit_copy",
     "fastsplit_index",
     "fastsplit_index_gather",
+    "fastsplit_index_chunks",
     "numpy_copy",
     "naive_mask",
     "shuffle_gather",
@@ -39,7 +41,14 @@ def _index_gather(
     labels: np.ndarray, arrays: tuple[np.ndarray, ...], chunk_size: int, backend: str
 ) -> Any:
     s = quiet_stratify(labels, mode="index", backend=backend, chunk_size=chunk_size)
-    return [s.take(a) for a in arrays]
+    return s.take(*arrays)
+
+
+def _index_chunks(
+    labels: np.ndarray, arrays: tuple[np.ndarray, ...], chunk_size: int, backend: str
+) -> int:
+    s = quiet_stratify(labels, *arrays, mode="index", backend=backend, chunk_size=chunk_size)
+    return sum(chunk[0].shape[0] for chunk in s.chunks())  # each chunk freed when the next comes
 
 
 def build_methods(
@@ -70,8 +79,13 @@ def build_methods(
         ),
         "fastsplit_index_gather": Method(
             "fastsplit_index_gather",
-            f"fastsplit {fast_backend}, index mode + gather x arrays",
+            f"fastsplit {fast_backend}, index mode + take(*arrays)",
             lambda: _index_gather(labels, arrays, c, fast_backend),
+        ),
+        "fastsplit_index_chunks": Method(
+            "fastsplit_index_chunks",
+            f"fastsplit {fast_backend}, index mode + all chunks()",
+            lambda: _index_chunks(labels, arrays, c, fast_backend),
         ),
         "numpy_copy": Method(
             "numpy_copy",

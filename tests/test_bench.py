@@ -55,7 +55,8 @@ def test_json_has_every_ratio(tmp_path: Path) -> None:
         ]
     )
     assert code == 0
-    report = json.loads(path.read_text())
+    document = json.loads(path.read_text())
+    (report,) = document["runs"]
     assert set(report["ratios"]) == set(methods.METHODS)
     assert set(report["ratios_min"]) == set(methods.METHODS)
     assert report["ratios"]["plain_copy"] == pytest.approx(1.0)
@@ -65,13 +66,16 @@ def test_json_has_every_ratio(tmp_path: Path) -> None:
         assert len(method["times_s"]) == 2
         assert method["points_per_s"] > 0 and method["gb_per_s"] > 0
         assert method["peak_bytes"] > 0
-    names = {t["name"] for t in report["targets"]}
+    names = {t["name"] for t in document["targets"]}
     assert {
-        "copy mode vs plain copy",
-        "index mode (order + bounds)",
-        "extra peak memory, copy mode",
-        "extra peak memory, index mode",
+        "copy mode / floor @0.02M",
+        "index mode (order + bounds) / floor @0.02M",
+        "index + take(*arrays) / floor @0.02M",
+        "index + every chunk / floor @0.02M",
+        "extra peak memory, copy mode @0.02M",
+        "extra peak memory, index mode @0.02M",
     } <= names
+    assert all(t["value"] > 0 for t in document["targets"])
 
 
 def test_cli_prints_table_and_targets(tmp_path: Path) -> None:
@@ -101,7 +105,8 @@ def test_cli_prints_table_and_targets(tmp_path: Path) -> None:
     )
     out = proc.stdout
     assert "plain copy" in out and "fastsplit numba, copy mode" in out and "naive" in out
-    assert "copy mode vs plain copy" in out
+    assert "MET" in out or "MISSED" in out
+    assert "copy mode / floor @0.005M" in out
     assert "round 1/1" in proc.stderr  # progress goes to stderr, not into the table
     assert png.stat().st_size > 1000
 
@@ -123,3 +128,71 @@ def test_the_harness_is_not_in_the_installed_package() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["True", "False", "False"]
+
+
+def test_every_extra_target_is_judged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--targets runs each named measurement and prints a verdict line for it (tiny sizes)."""
+    from benchmarks import measures, targets
+
+    monkeypatch.setattr(measures, "FIXED_N", (1000, 3000))
+    path = tmp_path / "t.json"
+    code = bench.main(
+        [
+            "--n",
+            "3000",
+            "--groups",
+            "3",
+            "--repeat",
+            "1",
+            "--methods",
+            "fastsplit_copy",
+            "--targets",
+            "scaling",
+            "groups",
+            "--scaling-n",
+            "2000",
+            "4000",
+            "--json",
+            str(path),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    names = [t["name"] for t in json.loads(path.read_text())["targets"]]
+    assert any(name.startswith("scaling exponent") for name in names)
+    assert any(name.startswith("360 vs 3 groups") for name in names)
+    line = targets.Target("x", 2.0, 1.5, "x", False, "why").line()
+    assert line.startswith("MISSED x: 2 x (target <= 1.5 x); why")
+
+
+def test_gpu_script_runs_small_on_any_device() -> None:
+    pytest.importorskip("jax")
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.gpu", "--small", "--no-fit", "--sizes", "20000"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert "device gather (jax backend)" in proc.stdout and "GB/s" in proc.stdout
+
+
+def test_dashboard_copy_loads_only_local_files(tmp_path: Path) -> None:
+    from benchmarks import dashboard
+
+    if not all(p.exists() for p in dashboard.LOCAL.values()):
+        pytest.skip("the Debian javascript packages are not installed")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(
+        '<script src="https://code.jquery.com/jquery-3.3.1.min.js" integrity="x" '
+        'crossorigin="anonymous" onerror="f()"></script>\n'
+        '<script src="https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.time.min.js">'
+        "</script>\n"
+        '<link href="https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/css/bootstrap.min.css">\n'
+    )
+    out = dashboard.offline_copy(site, tmp_path / "copy")
+    text = (out / "index.html").read_text()
+    assert "https://" not in text and "integrity" not in text
+    assert 'src="vendor/jquery.min.js"' in text and (out / "vendor" / "jquery.min.js").exists()

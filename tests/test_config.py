@@ -189,3 +189,38 @@ def test_settings_pass_through_and_str_path(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(textwrap.dedent(RELEASE_NOTES_YAML))
     assert load_config(str(path)).sequential.weighting == "n_points"
+
+
+@pytest.mark.parametrize(
+    ("raw", "match"),
+    [
+        (
+            {"fastsplit": {"backend": "cuda"}},
+            r"fastsplit\.backend: expected one of \['auto', 'numpy'",
+        ),
+        ({"fastsplit": {"backend": 3}}, r"fastsplit\.backend: expected one of"),
+        ({"fastsplit": {"strategy": ["auto"]}}, r"fastsplit\.strategy: expected one of"),
+        ({"fastsplit": {"max_nfev": "many"}}, r"fastsplit\.max_nfev: expected an integer"),
+        ({"fastsplit": {"max_nfev": 0}}, r"fastsplit\.max_nfev: expected an integer >= 1"),
+        ({"fastsplit": {"on_failure": True}}, r"fastsplit\.on_failure: expected one of"),
+        ({"optimization": {"stratification": {"enabled": 1}}}, r"enabled: expected \"auto\""),
+        ({"optimization": {"stratification": {"log_diagnostics": "no"}}}, "log_diagnostics"),
+        ({"optimization": {"sequential": {"min_success_rate": "nan"}}}, "finite"),
+        ({"optimization": {"sequential": {"min_success_rate": [0.5]}}}, "expected a number"),
+        (
+            {"optimization": {"stratification": []}},
+            r"optimization\.stratification: expected a mapping",
+        ),
+        ({"fastsplit": {1: "x"}}, "keys must be strings"),
+    ],
+)
+def test_wrong_kinds_anywhere_are_refused_at_load_time(raw, match):
+    with pytest.raises(ConfigError, match=match):
+        load_config(raw)
+
+
+def test_every_backend_name_is_accepted_at_load_time():
+    from fastsplit.backends import BACKENDS
+
+    for name in BACKENDS:  # installed or not: that is decided when it is used
+        assert load_config({"fastsplit": {"backend": name}}).fit.backend == name

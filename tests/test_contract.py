@@ -154,14 +154,14 @@ def test_one_group_one_chunk_is_identity(backend):
 
 
 def test_many_sparse_groups_cost_time_linear_in_n(backend):
-    """200,000 groups of about two points in 20,000 chunks: the block layout visits only
-    the groups in each chunk (it visited all of them in every chunk, 4e9 steps here), and
+    """200,000 groups of about two points in 100,000 chunks: the block layout visits only
+    the groups in each chunk (it visited all of them in every chunk, 2e10 steps here), and
     the result is still the oracle's."""
     import time
 
     rng = np.random.default_rng(3)
     labels = rng.integers(0, 200_000, 400_000).astype(np.float64)
-    kwargs = {"chunk_size": 20, "mode": "index"}
+    kwargs = {"chunk_size": 4, "mode": "index"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SparseGroupWarning)
         fastsplit.stratify(labels[:5000], backend=backend, **kwargs)  # compile first
@@ -170,4 +170,4 @@ def test_many_sparse_groups_cost_time_linear_in_n(backend):
         seconds = time.perf_counter() - t0
         ref = fastsplit.stratify(labels, backend="numpy", **kwargs)
     assert np.array_equal(np.asarray(s.order), ref.order)
-    assert seconds < 8  # linear: under a second here; the old quadratic layout took 16 s
+    assert seconds < 30  # linear: about a second; the old O(K x G) layout needed minutes

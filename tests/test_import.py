@@ -17,6 +17,10 @@ HEAVY = [
     "matplotlib",
     "h5py",
     "yaml",
+    "dask",
+    "distributed",
+    "pandas",
+    "xarray",
 ]
 
 

@@ -41,7 +41,11 @@ def data():
     rng = np.random.default_rng(5)
     shuffled = PHI.copy()
     rng.shuffle(shuffled)
-    arrays = (*(rng.normal(size=N) for _ in range(3)), rng.normal(size=N).astype("f4"))
+    arrays = (
+        *(rng.normal(size=N) for _ in range(2)),
+        rng.normal(size=N).astype("f4"),
+        (rng.normal(size=N) + 1j).astype("c16"),  # 16-byte items are scattered as 2 words
+    )
     return {"major": PHI, "shuffled": shuffled}, arrays
 
 

@@ -20,6 +20,8 @@ RUN = (
     "s = fastsplit.stratify(np.repeat([1.0, 2.0], 50), np.arange(100.0), chunk_size=10, "
     "backend='numba')\n"
     "assert np.array_equal(np.sort(s.order), np.arange(100))\n"
+    "again = fastsplit.stratify(np.repeat([1.0, 2.0], 50), np.arange(100.0), chunk_size=10)\n"
+    "print('compiled', s.diagnostics.compile_seconds > 0.01, again.diagnostics.compile_seconds)\n"
     "print('cache', _jit.CACHE)\n"
 )
 
@@ -44,8 +46,11 @@ def test_env_switch_turns_cache_off(tmp_path):
 
 def test_cache_dir_is_used(tmp_path):
     cache = tmp_path / "numba-cache"
-    assert _run({"NUMBA_CACHE_DIR": str(cache)}, tmp_path, SRC).endswith("cache True")
+    out = _run({"NUMBA_CACHE_DIR": str(cache)}, tmp_path, SRC)
+    assert out.endswith("cache True")
     assert any(p.suffix in (".nbi", ".nbc") for p in cache.rglob("*"))
+    # an empty cache: the first call compiles, reported apart; the second compiles nothing
+    assert "compiled True 0.0" in out
 
 
 def test_unwritable_cache_dir_does_not_crash(tmp_path):

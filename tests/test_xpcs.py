@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
-from fastsplit.errors import ConfigError, InvalidArgumentError, InvalidTypeError
+from fastsplit.config import load_config
+from fastsplit.errors import ConfigError, FastsplitError, InvalidArgumentError, InvalidTypeError
 from fastsplit.xpcs import (
     LAMINAR_FLOW_PARAMETERS,
     STATIC_PARAMETERS,
+    AngleRanges,
     TwoTimeData,
     TwoTimeModel,
     XpcsSettings,
+    XpcsWarning,
+    fit_two_time,
+    load,
     synthesize,
 )
 
@@ -180,22 +189,42 @@ def test_jax_traceable_and_equal_to_numpy(mode):
             assert np.all(np.isfinite(np.asarray(value))), name
 
 
-def _file_data(q=None, n_frames=6):
+def _file_data(q=None, n_frames=6, dt=0.25):
     d = synthesize(n_angles=2, n_frames=n_frames, seed=0)
-    return TwoTimeData(d.phi, d.t1, d.t2, d.g2, d.sigma, q=q, dt=0.25, n_frames=n_frames)
+    return TwoTimeData(d.phi, d.t1, d.t2, d.g2, d.sigma, q=q, dt=dt, n_frames=n_frames)
 
 
-def test_settings_build_the_model_arguments_first_then_settings_then_file():
+def test_the_model_takes_the_data_step_and_the_q_of_the_bin_read():
     data = _file_data(q=0.004)
     model = XpcsSettings().model_for(data)
     assert (model.q, model.dt, model.n_frames, model.mode) == (0.004, 0.25, 6, "static")
-    xs = XpcsSettings(mode="laminar_flow", q=0.005, dt=0.5, L=1e6)
+    # q given in the settings selected the bin; the model uses the bin's centre
+    xs = XpcsSettings(mode="laminar_flow", q=0.0041, L=1e6)
     model = xs.model_for(data)
-    assert (model.q, model.dt, model.L, model.mode) == (0.005, 0.5, 1e6, "laminar_flow")
-    model = xs.model_for(data, q=0.006, dt=1.0, mode="static")
-    assert (model.q, model.dt, model.mode) == (0.006, 1.0, "static")
-    with pytest.raises(InvalidArgumentError, match="no q"):
+    assert (model.q, model.dt, model.L, model.mode) == (0.004, 0.25, 1e6, "laminar_flow")
+    assert xs.model_for(data, mode="static").mode == "static"
+    # a file without q takes the argument, else the settings'
+    assert XpcsSettings(q=0.005).model_for(_file_data(q=None)).q == 0.005
+    assert XpcsSettings(q=0.005).model_for(_file_data(q=None), q=0.006).q == 0.006
+    with pytest.raises(InvalidArgumentError, match="has no q"):
         XpcsSettings().model_for(_file_data(q=None))
+
+
+def test_read_options_carry_the_selection():
+    xs = XpcsSettings(
+        q=0.0054, dt=0.1, start_frame=11, end_frame=500, phi_ranges=[[-10, 10]], phi_fallback=True
+    )
+    options = xs.read_options()
+    assert options["q"] == 0.0054 and options["dt"] == 0.1
+    assert options["frames"] == slice(10, 500)  # 1-based inclusive -> 0-based slice
+    assert options["phi"] == AngleRanges(((-10.0, 10.0),), fallback_to_all=True)
+    assert xs.read_options(q=0.008, dt=0.5)["q"] == 0.008
+    assert XpcsSettings().read_options() == {
+        "q": None,
+        "dt": None,
+        "phi": None,
+        "frames": slice(0, None),
+    }
 
 
 def test_settings_override_start_and_bounds_by_name():
@@ -206,29 +235,426 @@ def test_settings_override_start_and_bounds_by_name():
     assert p0["alpha"] == model.default_p0()["alpha"]
     bounds = xs.bounds_for(model)
     assert bounds["D0"] == (1, 2) and bounds["alpha"] == model.default_bounds()["alpha"]
-    with pytest.raises(InvalidArgumentError, match=r"p0 names \['gamma_dot_t0'\]"):
-        XpcsSettings(p0={"gamma_dot_t0": 1.0}).p0_for(model)
+    with pytest.raises(ConfigError, match=r"fastsplit\.xpcs\.p0\.gamma_dot_t0.*static model"):
+        XpcsSettings(p0={"gamma_dot_t0": 1.0})
+    laminar = XpcsSettings(mode="laminar_flow", p0={"gamma_dot_t0": 1e-3})
+    with pytest.raises(InvalidArgumentError, match=r"gamma_dot_t0.*not parameters of the static"):
+        laminar.p0_for(model)
 
 
-def test_settings_section_errors_name_the_key():
+@pytest.mark.parametrize(
+    ("section", "match"),
+    [
+        ({"mode": "flowing"}, r"fastsplit\.xpcs\.mode"),
+        ({"q": -1.0}, r"fastsplit\.xpcs\.q: must be > 0"),
+        ({"dt": 0}, r"fastsplit\.xpcs\.dt: must be > 0"),
+        ({"dt": "fast"}, r"fastsplit\.xpcs\.dt: expected a number"),
+        ({"p0": [1.0]}, r"fastsplit\.xpcs\.p0: expected a mapping"),
+        ({"p0": {"D0": "big"}}, r"fastsplit\.xpcs\.p0\.D0: expected a number"),
+        ({"p0": {"D0": [1.0, 2.0]}}, r"fastsplit\.xpcs\.p0\.D0: expected a number"),
+        ({"bounds": {"D0": [100]}}, r"fastsplit\.xpcs\.bounds\.D0: expected a \[lower, upper\]"),
+        ({"bounds": {"D0": 100}}, r"bounds\.D0: expected a \[lower, upper\]"),
+        ({"bounds": {"D0": [10, 1]}}, r"bounds\.D0: lower 10.0 must be below upper 1.0"),
+        ({"bounds": {"D0": ["a", 1]}}, r"bounds\.D0\[0\]: expected a number"),
+        ({"bounds": {"beta": [0, 1]}}, r"bounds\.beta.*not a parameter of the static model"),
+        ({"start_frame": 0}, r"start_frame: expected an integer >= 1"),
+        ({"start_frame": 5, "end_frame": 3}, r"end_frame: 3 is before start_frame 5"),
+        ({"phi_ranges": [[0]]}, r"phi_ranges\[0\]: expected a \[min, max\] pair"),
+        ({"phi_ranges": "all"}, r"phi_ranges: expected a list"),
+        ({"loss": "l1"}, r"fastsplit\.xpcs\.loss: expected one of \['linear', 'soft_l1'"),
+        ({"f_scale": -1}, r"f_scale: must be > 0"),
+        ({"phi_fallback": "yes"}, r"phi_fallback: expected true or false"),
+        ({"wavevector": 1.0}, r"fastsplit\.xpcs.*unknown key 'wavevector'"),
+    ],
+)
+def test_settings_errors_name_the_key_at_load_time(section, match):
+    with pytest.raises(ConfigError, match=match):
+        XpcsSettings.from_config({"fastsplit": {"xpcs": section}})
+
+
+def test_settings_section_edge_cases():
     assert XpcsSettings.from_config(None) == XpcsSettings()
     empty = XpcsSettings.from_config({"fastsplit": {"xpcs": {"p0": None, "bounds": None}}})
     assert empty.p0 == {} and empty.bounds == {}
-    with pytest.raises(ConfigError, match=r"fastsplit\.xpcs\.mode"):
-        XpcsSettings.from_config({"fastsplit": {"xpcs": {"mode": "flowing"}}})
-    with pytest.raises(ConfigError, match=r"fastsplit\.xpcs\.q"):
-        XpcsSettings.from_config({"fastsplit": {"xpcs": {"q": -1.0}}})
-    with pytest.raises(ConfigError, match=r"fastsplit\.xpcs\.p0"):
-        XpcsSettings.from_config({"fastsplit": {"xpcs": {"p0": [1.0]}}})
+    # open bounds and per-angle bounds
+    xs = XpcsSettings.from_config(
+        {
+            "fastsplit": {
+                "xpcs": {"bounds": {"D_offset": ["-inf", "inf"], "contrast": [[0, 0], [1, 1]]}}
+            }
+        }
+    )
+    assert xs.bounds["D_offset"] == (-np.inf, np.inf)
+    assert xs.bounds["contrast"] == ([0.0, 0.0], [1.0, 1.0])
     # a scalar is no application section: the core rejects it as one of its own keys
     with pytest.raises(ConfigError, match="unknown key 'xpcs'"):
         XpcsSettings.from_config({"fastsplit": {"xpcs": "static"}})
 
 
-def test_old_import_paths_give_the_same_objects():
-    import fastsplit.io
-    import fastsplit.xpcs
+HOMODYNE = """
+metadata:
+  config_version: "2.23.2"
+  analysis_mode: "static"
+analysis_mode: "static"
+analyzer_parameters:
+  dt: 0.06
+  start_frame: 3
+  end_frame: 400
+  scattering:
+    wavevector_q: 0.0054
+  geometry:
+    stator_rotor_gap: 2000000
+experimental_data:
+  file_path: "./data/sample/experiment.hdf"
+phi_filtering:
+  enabled: true
+  target_ranges:
+    - min_angle: -10.0
+      max_angle: 10.0
+      description: "Parallel to primary axis"
+    - min_angle: 170.0
+      max_angle: -170.0
+      description: "Antiparallel"
+  fallback_to_all_angles: false
+  algorithm: "range_based"
+  tolerance: 3.0
+  quality_control:
+    min_angles_required: 1
+initial_parameters:
+  parameter_names: [D0, alpha, D_offset]
+  values: [1000.0, -1.2, 0.0]
+  per_angle_scaling:
+    contrast: 0.05
+    offset: [1.0, 0.99]
+  units: ["Å²/s", "dimensionless", "Å²/s"]
+  active_parameters: null
+  fixed_parameters: null
+parameter_space:
+  model: "static"
+  bounds:
+    - name: contrast
+      min: 0.0
+      max: 1.0
+      type: TruncatedNormal
+    - name: D0
+      min: 100.0
+      max: 100000.0
+      type: TruncatedNormal
+      prior_mu: 1000.0
+      prior_sigma: 1000.0
+      unit: "Å²/s"
+  priors:
+    contrast: {mu: 0.06}
+optimization:
+  method: "nlsq"
+  nlsq:
+    max_iterations: 100
+    tolerance: 1.0e-8
+    loss: "soft_l1"
+    x_scale_map: null
+  stratification:
+    target_chunk_size: 50000
+  sequential:
+    weighting: "uniform"
+  cmc:
+    enable: "auto"
+plotting:
+  dpi: 300
+"""
 
-    for name in ("TwoTimeData", "load", "read_aps_8idi", "read_npz"):
-        assert getattr(fastsplit.io, name) is getattr(fastsplit.xpcs, name)
-    assert fastsplit.io.C2_GROUP == "xpcs/twotime/correlation_map"
+
+def _homodyne(tmp_path, text=HOMODYNE, **replace):
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / "homodyne.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_homodyne_config_is_honoured(tmp_path):
+    with pytest.warns(XpcsWarning) as record:
+        xs = XpcsSettings.from_config(_homodyne(tmp_path))
+    assert (xs.mode, xs.dt, xs.q, xs.L) == ("static", 0.06, 0.0054, 2e6)
+    assert (xs.start_frame, xs.end_frame, xs.frames) == (3, 400, slice(2, 400))
+    assert xs.phi_ranges == ((-10.0, 10.0), (170.0, -170.0)) and xs.phi_fallback is False
+    assert xs.p0 == {
+        "D0": 1000.0,
+        "alpha": -1.2,
+        "D_offset": 0.0,
+        "contrast": 0.05,
+        "offset": [1.0, 0.99],
+    }
+    assert xs.bounds == {"contrast": (0.0, 1.0), "D0": (100.0, 1e5)}
+    assert xs.loss == "soft_l1" and xs.fit_options() == {"loss": "soft_l1"}
+    # one warning, naming every key nothing reads, each once
+    assert len(record) == 1
+    message = str(record[0].message)
+    named = message.split(": ", 1)[1].split(", ")
+    assert sorted(named) == sorted(
+        [
+            "metadata",
+            "experimental_data",
+            "plotting",
+            "phi_filtering.tolerance",
+            "phi_filtering.quality_control",
+            "initial_parameters.units",
+            "parameter_space.bounds[].type",
+            "parameter_space.bounds[].prior_mu",
+            "parameter_space.bounds[].prior_sigma",
+            "parameter_space.bounds[].unit",
+            "parameter_space.priors",
+            "optimization.nlsq.max_iterations",
+            "optimization.nlsq.tolerance",
+            "optimization.cmc",
+        ]
+    )
+    # the core's sections of the same file are read by the core
+    core = load_config(_homodyne(tmp_path))
+    assert core.stratification.target_chunk_size == 50_000
+    assert core.sequential.weighting == "uniform"
+
+
+def test_homodyne_and_fastsplit_sections_must_agree(tmp_path):
+    both = HOMODYNE + "fastsplit:\n  xpcs:\n    dt: 0.06\n    p0: {D0: 1000.0}\n"
+    with pytest.warns(XpcsWarning):
+        assert XpcsSettings.from_config(_homodyne(tmp_path, both)).dt == 0.06
+    clash = HOMODYNE + "fastsplit:\n  xpcs:\n    dt: 0.1\n"
+    with pytest.raises(
+        ConfigError,
+        match=r"fastsplit\.xpcs\.dt: 0\.1 disagrees with analyzer_parameters\.dt: 0\.06",
+    ):
+        XpcsSettings.from_config(_homodyne(tmp_path, clash))
+    clash = HOMODYNE + "fastsplit:\n  xpcs:\n    bounds: {D0: [1, 2]}\n"
+    with pytest.raises(
+        ConfigError, match=r"bounds\.D0.*disagrees with parameter_space\.bounds\[1\]"
+    ):
+        XpcsSettings.from_config(_homodyne(tmp_path, clash))
+    with pytest.raises(ConfigError, match=r"parameter_space\.model.*disagrees with analysis_mode"):
+        XpcsSettings.from_config(
+            _homodyne(tmp_path, **{'model: "static"': 'model: "laminar_flow"'})
+        )
+    with pytest.raises(ConfigError, match=r"fastsplit\.xpcs\.mode: 'laminar_flow' disagrees"):
+        XpcsSettings.from_config(
+            _homodyne(tmp_path, HOMODYNE + "fastsplit:\n  xpcs:\n    mode: laminar_flow\n")
+        )
+
+
+@pytest.mark.parametrize(
+    ("replace", "match"),
+    [
+        ({'method: "nlsq"': 'method: "cmc"'}, r"optimization\.method: 'cmc' is not something"),
+        ({"fixed_parameters: null": "fixed_parameters: {D_offset: 0.0}"}, "cannot hold some fixed"),
+        ({"active_parameters: null": "active_parameters: [D0]"}, "active_parameters"),
+        ({'algorithm: "range_based"': 'algorithm: "nearest"'}, r"phi_filtering\.algorithm"),
+        ({'loss: "soft_l1"': 'loss: "l1"'}, r"optimization\.nlsq\.loss: expected one of"),
+        (
+            {"values: [1000.0, -1.2, 0.0]": "values: [1000.0, -1.2]"},
+            r"2 values for 3 parameter_names",
+        ),
+        (
+            {"values: [1000.0, -1.2, 0.0]": "values: [1000.0, fast, 0.0]"},
+            r"values\[1\]: expected a number",
+        ),
+        (
+            {"parameter_names: [D0, alpha, D_offset]": "parameter_names: [D0, alpha, beta]"},
+            r"values\[2\].*'beta' is not a parameter of the static model",
+        ),
+        ({"min: 100.0": "min: [100.0]"}, r"bounds\[1\]\.min: expected a number"),
+        ({"max: 100000.0": "max: 10.0"}, r"bounds\[1\]: min 100.0 must be below max 10.0"),
+        ({"dt: 0.06": "dt: -0.06"}, r"analyzer_parameters\.dt: must be > 0"),
+        ({"start_frame: 3": "start_frame: 0"}, r"start_frame: expected an integer >= 1"),
+        ({"end_frame: 400": "end_frame: 0"}, r"end_frame: frames count from 1"),
+        (
+            {'analysis_mode: "static"\nanalyzer': 'analysis_mode: "flow"\nanalyzer'},
+            r"analysis_mode: expected one of",
+        ),
+        (
+            {"min_angle: -10.0": "min_angle: north"},
+            r"target_ranges\[0\]\.min_angle: expected a number",
+        ),
+        ({"wavevector_q: 0.0054": "wavevector_q: [0.0054]"}, r"wavevector_q: expected a number"),
+    ],
+)
+def test_homodyne_values_are_checked_when_the_config_is_read(tmp_path, replace, match):
+    with pytest.raises(ConfigError, match=match):
+        XpcsSettings.from_config(_homodyne(tmp_path, **replace))
+
+
+def test_homodyne_details(tmp_path):
+    # legacy mode names; phi filtering off; per-angle start values
+    text = HOMODYNE.replace(
+        'analysis_mode: "static"\nanalyzer', 'analysis_mode: "static_isotropic"\nanalyzer'
+    )
+    text = text.replace("  enabled: true\n  target_ranges", "  enabled: false\n  target_ranges")
+    with pytest.warns(XpcsWarning):
+        xs = XpcsSettings.from_config(_homodyne(tmp_path, text))
+    assert xs.mode == "static" and xs.phi_ranges is None
+    with pytest.warns(XpcsWarning):
+        xs = XpcsSettings.from_config(_homodyne(tmp_path, **{"end_frame: 400": "end_frame: -1"}))
+    assert xs.frames == slice(2, None)
+    quiet = {"analysis_mode": "laminar_flow", "analyzer_parameters": {"dt": 0.1}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing unread: no warning
+        assert XpcsSettings.from_config(quiet).mode == "laminar_flow"
+
+
+def test_fit_two_time_passes_a_robust_loss_through():
+    d = synthesize(n_angles=2, n_frames=6, seed=0)
+    calls = []
+
+    def fitter(
+        model, x, y, *, groups, p0, per_group, sigma, bounds, loss="linear", f_scale=1.0, **rest
+    ):
+        calls.append({"loss": loss, "f_scale": f_scale, **rest})
+        return "result"
+
+    assert (
+        fit_two_time(d.model, d, fitter=fitter, loss="soft_l1", f_scale=0.5, chunk_size=10)
+        == "result"
+    )
+    assert calls[-1] == {"loss": "soft_l1", "f_scale": 0.5, "chunk_size": 10}
+    fit_two_time(d.model, d, fitter=fitter, loss="huber")
+    assert calls[-1] == {"loss": "huber", "f_scale": 1.0}
+    fit_two_time(d.model, d, fitter=fitter, loss="linear", f_scale=3.0)  # plain least squares
+    assert calls[-1] == {"loss": "linear", "f_scale": 1.0}
+
+    def plain_fitter(model, x, y, *, groups, p0, per_group, sigma, bounds):
+        return "plain"
+
+    assert fit_two_time(d.model, d, fitter=plain_fitter, loss="linear") == "plain"
+    with pytest.raises(InvalidArgumentError, match=r"loss='cauchy' was asked for.*plain_fitter"):
+        fit_two_time(d.model, d, fitter=plain_fitter, loss="cauchy")
+
+
+# -- wrong types and values anywhere: only fastsplit errors ------------------------------
+
+_JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    # magnitudes a typo makes, and the non-finite ones (astronomic values overflow numpy
+    # with a RuntimeWarning, which is numpy's own word and not checked here)
+    st.floats(-1e6, 1e6),
+    st.sampled_from([float("nan"), float("inf"), -float("inf")]),
+    st.text(max_size=4),
+    st.lists(st.floats(-1e3, 1e3), max_size=3),
+    st.tuples(st.integers(), st.text(max_size=2)),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.just(object()),
+    st.just(slice(1, 2, 3)),
+)
+
+
+def _only_fastsplit_errors(call, *args, **kwargs):
+    try:
+        call(*args, **kwargs)
+    except FastsplitError:
+        pass
+    except XpcsWarning:  # warnings are errors under pytest; they are fastsplit's own
+        pass
+
+
+@hyp_settings(max_examples=80)
+@given(name=st.sampled_from(["n_frames", "dt", "q", "L", "mode"]), value=_JUNK)
+def test_the_model_refuses_junk_with_fastsplit_errors(name, value):
+    kwargs = {"n_frames": 5, name: value}
+    _only_fastsplit_errors(lambda: TwoTimeModel(**kwargs))
+
+
+@hyp_settings(max_examples=80)
+@given(
+    name=st.sampled_from(["n_angles", "n_frames", "noise", "seed", "dt", "q", "mode", "truth"]),
+    value=_JUNK,
+)
+def test_synthesize_refuses_junk_with_fastsplit_errors(name, value):
+    kwargs = {"n_angles": 2, "n_frames": 3, name: value}
+    _only_fastsplit_errors(synthesize, **kwargs)
+
+
+@hyp_settings(max_examples=80)
+@given(
+    key=st.sampled_from(
+        [
+            "mode",
+            "dt",
+            "q",
+            "L",
+            "start_frame",
+            "end_frame",
+            "phi_ranges",
+            "phi_fallback",
+            "p0",
+            "bounds",
+            "loss",
+            "f_scale",
+        ]
+    ),
+    value=_JUNK,
+)
+def test_settings_refuse_junk_at_load_time(key, value):
+    _only_fastsplit_errors(XpcsSettings.from_config, {"fastsplit": {"xpcs": {key: value}}})
+
+
+@hyp_settings(max_examples=60)
+@given(
+    section=st.sampled_from(
+        [
+            "analysis_mode",
+            "analyzer_parameters",
+            "phi_filtering",
+            "initial_parameters",
+            "parameter_space",
+            "optimization",
+        ]
+    ),
+    value=st.one_of(
+        _JUNK,
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "dt",
+                    "start_frame",
+                    "end_frame",
+                    "scattering",
+                    "geometry",
+                    "enabled",
+                    "target_ranges",
+                    "values",
+                    "parameter_names",
+                    "per_angle_scaling",
+                    "bounds",
+                    "model",
+                    "nlsq",
+                    "method",
+                ]
+            ),
+            _JUNK,
+            max_size=3,
+        ),
+    ),
+)
+def test_homodyne_sections_refuse_junk_at_load_time(section, value):
+    _only_fastsplit_errors(XpcsSettings.from_config, {section: value})
+
+
+@hyp_settings(max_examples=60)
+@given(
+    name=st.sampled_from(["q", "phi", "frames", "dt", "upper_only", "drop_diagonal", "bogus"]),
+    value=_JUNK,
+)
+def test_the_reader_refuses_junk_with_fastsplit_errors(tmp_path_factory, name, value):
+    path = tmp_path_factory.getbasetemp() / "junk.npz"
+    if not path.exists():
+        d = synthesize(n_angles=2, n_frames=4, seed=0)
+        TwoTimeData(d.phi, d.t1, d.t2, d.g2, d.sigma, q=0.0054, dt=0.1, n_frames=4).save_npz(path)
+    _only_fastsplit_errors(load, path, **{name: value})
+    _only_fastsplit_errors(load, value)
+
+
+def test_fit_two_time_checks_its_model_and_data():
+    d = synthesize(n_angles=2, n_frames=4, seed=0)
+    with pytest.raises(InvalidTypeError, match=r"model must be a fastsplit\.xpcs\.TwoTimeModel"):
+        fit_two_time(lambda x, **p: x, d)
+    with pytest.raises(InvalidTypeError, match="data must be TwoTimeData"):
+        fit_two_time(d.model, (d.phi, d.t1, d.t2, d.g2))

@@ -259,9 +259,14 @@ def stratify(
     if arrays:
         arrays = v.check_arrays(arrays, None)
         n_hint = arrays[0].shape[0]
-        v.check_arrays(arrays, n_hint)
+        if any(a.shape[0] != n_hint for a in arrays):
+            v.check_arrays(arrays, n_hint)  # raises, naming the array
     name = resolve(backend, arrays)
-    kernels = get_backend(name)
+    loading = time.perf_counter()
+    loads = get_backend.cache_info().misses
+    kernels = get_backend(name)  # the first call imports the backend's compiler
+    loaded = time.perf_counter() - loading if get_backend.cache_info().misses > loads else 0.0
+    compiled = kernels.compile_seconds()
     kernels.validate(arrays)  # backend-specific refusals, before any work
     layout = _resolve_layout(layout, arrays)
     chosen = "copy" if mode == "auto" else mode
@@ -300,7 +305,8 @@ def stratify(
         order = kernels.order(grouping, chunk_plan)
     else:
         out_arrays, order = kernels.reorder(grouping, chunk_plan, arrays)
-    seconds = time.perf_counter() - start
+    compiling = loaded + kernels.compile_seconds() - compiled
+    seconds = time.perf_counter() - start - compiling
     result = Stratified(
         plan=chunk_plan,
         grouping=grouping,
@@ -311,8 +317,10 @@ def stratify(
         backend=name,
         kernels=kernels,
         seconds=seconds,
+        compile_seconds=compiling,
     )
-    log.debug("stratified %s in %.2f ms", chunk_plan.summary(), 1e3 * seconds)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("stratified %s in %.2f ms", chunk_plan.summary(), 1e3 * seconds)
     if chunk_plan.sparse.any():
         sparse = chunk_plan.sparse_groups
         shown = ", ".join(repr(x) for x in sparse[:5].tolist())
@@ -351,10 +359,13 @@ def warmup(backend: str = "auto") -> None:
     """Compile (or load from cache) the kernels for common inputs ahead of time.
 
     Numba compiles a kernel the first time it sees a type signature: seconds cold,
-    milliseconds once cached on disk. Call this at start-up to keep that cost out
-    of timed or interactive work. For ``"jax"`` this warms the host kernels that
-    compute its order; JAX compiles its gather for each new array shape on first
-    use (and reuses it afterwards).
+    milliseconds once cached on disk. The numba kernels are compiled per code width
+    (up to 256 groups, up to 65,536) and per label item size, never per data dtype
+    or number of arrays, so this covers every call with float64, float32 or integer
+    labels, whatever the data arrays. Call it at start-up (or once after installing)
+    to keep compilation out of timed or interactive work. For ``"jax"`` this warms
+    the host kernels that compute its order; JAX compiles its gather for each new
+    array shape on first use (and reuses it afterwards).
 
     Examples
     --------
@@ -364,11 +375,18 @@ def warmup(backend: str = "auto") -> None:
     name = resolve(backend)
     if name == "jax":
         name = host_backend()  # what jax runs on the host; its gather compiles per shape
-    phi = np.repeat(np.array([-1.5, 0.0, 2.5]), 100)
-    for labels in (phi, phi.astype(np.float32), np.repeat(np.arange(3), 100)):
-        for layout in ("strided", "contiguous"):
-            stratify(labels, mode="index", layout=layout, backend=name, chunk_size=64)
-    for dtype in (np.float64, np.float32):
-        data = tuple(np.arange(300, dtype=dtype) for _ in range(4))
-        for count in (1, 2, 3, 4):
-            stratify(phi, *data[:count], mode="copy", backend=name, chunk_size=64)
+    few = np.repeat(np.array([-1.5, 0.0, 2.5]), 100)  # uint8 codes
+    many = np.repeat(np.arange(300.0), 20)  # 300 groups: uint16 codes
+    ints = np.repeat(np.arange(3), 100)
+    for labels in (few, few.astype(np.float32), ints, many, many.astype(np.float32)):
+        data = np.arange(labels.size, dtype=np.float64)
+        size = labels.size // 5
+        for lay in ("strided", "contiguous"):
+            index = stratify(labels, data, mode="index", layout=lay, backend=name, chunk_size=size)
+            index.take(data, data)  # the gather through the permutation
+            stratify(labels, data, mode="copy", layout=lay, backend=name, chunk_size=size)
+    # group sizes (codes counted by the scatter itself) and, on two threads or more,
+    # segments that meet the groups in different orders (their codes renumbered)
+    stratify(None, np.arange(300.0), group_sizes=[100, 200], backend=name, chunk_size=64)
+    shuffled = np.random.default_rng(0).permutation(np.repeat(np.arange(3.0), 50_000))
+    stratify(shuffled, mode="index", backend=name)

@@ -36,6 +36,7 @@ def fail(where: str, message: str) -> ConfigError:
 
 
 def as_bool(where: str, value: Any) -> bool:
+    """``true`` or ``false`` only (the text "false" is not a boolean here)."""
     if isinstance(value, bool):
         return value
     raise fail(where, f"expected true or false, got {value!r}.")
@@ -71,15 +72,31 @@ def as_int(where: str, value: Any, *, minimum: int) -> int:
 
 
 def as_float(
-    where: str, value: Any, *, minimum: float | None = None, maximum: float | None = None
+    where: str,
+    value: Any,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    positive: bool = False,
+    finite: bool = True,
 ) -> float:
-    """A finite number within ``[minimum, maximum]``; numeric text is accepted."""
+    """A number within ``[minimum, maximum]`` (``> 0`` with ``positive``); numeric text accepted.
+
+    ``finite=False`` lets ``.inf`` / ``-.inf`` through (open bounds); NaN never passes.
+
+    Examples
+    --------
+    >>> as_float("a.dt", "1e-3", positive=True)
+    0.001
+    """
     value = _number_from_text(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise fail(where, f"expected a number, got {value!r}.")
     number = float(value)
-    if not math.isfinite(number):
+    if math.isnan(number) or (finite and not math.isfinite(number)):
         raise fail(where, f"expected a finite number, got {value!r}.")
+    if positive and not number > 0:
+        raise fail(where, f"must be > 0, got {number}.")
     if minimum is not None and number < minimum:
         raise fail(where, f"must be >= {minimum}, got {number}.")
     if maximum is not None and number > maximum:
@@ -88,7 +105,7 @@ def as_float(
 
 
 def as_choice(where: str, value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise fail(where, f"expected one of {list(choices)}, got {value!r}.")
     return str(value)
 

@@ -317,7 +317,7 @@ def estimate_memory(
         sizes = [v.check_count("itemsize", itemsize, minimum=1)] * v.check_count(
             "n_arrays", n_arrays
         )
-    elif isinstance(itemsize, Sequence | np.ndarray) and np.ndim(itemsize) == 1:
+    elif isinstance(itemsize, Sequence | np.ndarray) and v.as_array("itemsize", itemsize).ndim == 1:
         sizes = [v.check_count(f"itemsize[{i}]", s, minimum=1) for i, s in enumerate(itemsize)]
     else:
         raise InvalidTypeError(

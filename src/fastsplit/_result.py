@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -36,9 +37,13 @@ class Diagnostics:
     sparse_groups : list
         Labels of groups with fewer points than chunks (missing from some chunks).
     seconds : float
-        Wall time of the stratification.
+        Wall time of the stratification, compilation excluded.
+    compile_seconds : float
+        Time this call spent compiling the backend's kernels or loading them from
+        numba's on-disk cache, including importing the compiler on first use (0 once
+        the kernels are loaded; :func:`fastsplit.warmup` does it ahead of time).
     throughput : float
-        Points per second.
+        Points per second (from ``seconds``).
     memory_bytes : int
         Bytes of the result (reordered arrays, or the permutation in index mode).
     mode, layout, backend : str
@@ -57,6 +62,7 @@ class Diagnostics:
     full_coverage_chunks: int
     sparse_groups: list[Any]
     seconds: float
+    compile_seconds: float
     throughput: float
     memory_bytes: int
     mode: str
@@ -65,7 +71,13 @@ class Diagnostics:
 
     @classmethod
     def from_plan(
-        cls, plan: ChunkPlan, seconds: float, memory_bytes: int, mode: str, backend: str
+        cls,
+        plan: ChunkPlan,
+        seconds: float,
+        memory_bytes: int,
+        mode: str,
+        backend: str,
+        compile_seconds: float = 0.0,
     ) -> Diagnostics:
         """Computed from the plan alone, in O(K + G): no pass over the data."""
         sizes = plan.chunk_sizes
@@ -99,6 +111,7 @@ class Diagnostics:
             full_coverage_chunks=full,
             sparse_groups=plan.sparse_groups.tolist(),
             seconds=seconds,
+            compile_seconds=compile_seconds,
             throughput=plan.n / seconds if seconds > 0 else float("inf"),
             memory_bytes=memory_bytes,
             mode=mode,
@@ -139,6 +152,13 @@ class Diagnostics:
         lines += [
             f"time              {1e3 * self.seconds:.2f} ms"
             f"   ({self.throughput / 1e6:,.1f} M points/s)",
+        ]
+        if self.compile_seconds:
+            lines.append(
+                f"compile           {1e3 * self.compile_seconds:.2f} ms   (kernels compiled or"
+                " loaded from cache; not in the time above)"
+            )
+        lines += [
             f"result memory     {self.memory_bytes / 2**20:,.1f} MiB",
             rule,
         ]
@@ -178,6 +198,7 @@ class Stratified:
         backend: str,
         kernels: Backend,
         seconds: float,
+        compile_seconds: float = 0.0,
     ) -> None:
         self._plan = plan
         self._grouping = grouping
@@ -189,7 +210,15 @@ class Stratified:
         self.backend = backend
         memory = sum(a.nbytes for a in arrays) if arrays is not None else 0
         memory += order.nbytes if order is not None else 0
-        self.diagnostics = Diagnostics.from_plan(plan, seconds, memory, mode, backend)
+        self._cost = (seconds, memory, compile_seconds)
+
+    @cached_property
+    def diagnostics(self) -> Diagnostics:
+        """Chunk balance, coverage, sparse groups, time and memory (computed when first read)."""
+        seconds, memory, compiling = self._cost
+        return Diagnostics.from_plan(
+            self._plan, seconds, memory, self.mode, self.backend, compiling
+        )
 
     # -- what the plan knows ------------------------------------------------------
     @property
@@ -244,8 +273,12 @@ class Stratified:
         """Group index (into ``groups``) of every point, in stratified order."""
         return self.take(self._grouping.codes)
 
-    def take(self, a: Any) -> Any:
+    def take(self, a: Any, *more: Any) -> Any:
         """Return ``a`` (one value per input point) in stratified order.
+
+        With several arrays, ``take(a, b, ...)`` returns a tuple and reorders them
+        together in one pass over the data (faster than one call each). The
+        outputs are fresh arrays with the inputs' dtypes.
 
         Examples
         --------
@@ -253,11 +286,17 @@ class Stratified:
         >>> s = fastsplit.stratify(np.repeat([1.0, 2.0], 4), chunk_size=4, backend="numpy")
         >>> s.take(np.arange(8))       # chunk 0 takes ranks 0, 2 of each group; chunk 1: 1, 3
         array([0, 2, 4, 6, 1, 3, 5, 7])
+        >>> x, y = s.take(np.arange(8), np.arange(8.0) / 2)
+        >>> y.tolist()
+        [0.0, 1.0, 2.0, 3.0, 0.5, 1.5, 2.5, 3.5]
         """
         from ._validate import check_arrays
 
-        (a,) = check_arrays((a,), self._plan.n)
-        return self._kernels.take(a, self.order)
+        arrays = check_arrays((a, *more), self._plan.n)
+        out = self._kernels.reorder(self._grouping, self._plan, arrays, self._order)
+        if self._order is None:
+            self._order = out.order  # a backend that built it keeps it for next time
+        return out.arrays if more else out.arrays[0]
 
     def chunks(self) -> Iterator[tuple[Any, ...]]:
         """Yield one tuple of arrays per chunk.

@@ -91,7 +91,9 @@ def check_1d(
     if type(value).__module__.split(".")[0] == "dask":
         raise InvalidTypeError(
             f"{name} is a dask array; fastsplit.stratify works on arrays in memory and "
-            f"would compute all of it. Call {name}.compute() first if it fits in memory."
+            f"would compute all of it. Call {name}.compute() first if it fits in memory, "
+            "or use fastsplit.dask.stratify (pip install 'fastsplit[dask]'), which "
+            "stratifies dask arrays block by block."
         )
     if not isinstance(value, np.ndarray) and (host or not is_jax_array(value)):
         # pandas Series, xarray DataArrays, lists: converted once, here.

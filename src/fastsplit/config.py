@@ -57,6 +57,7 @@ from ._config_fields import (
     store,
 )
 from ._plan import DEFAULT_CHUNK_SIZE
+from .backends import BACKENDS
 from .errors import ConfigError, InvalidTypeError
 
 __all__ = [
@@ -204,8 +205,8 @@ class FitSettings:
     def __post_init__(self) -> None:
         as_choice("fastsplit.strategy", self.strategy, STRATEGIES)
         as_choice("fastsplit.on_failure", self.on_failure, ON_FAILURE)
-        if not isinstance(self.backend, str):
-            raise fail("fastsplit.backend", f"expected a backend name, got {self.backend!r}.")
+        # The name only: whether that backend is installed is decided when it is used.
+        as_choice("fastsplit.backend", self.backend, BACKENDS)
         if self.max_nfev is not None:
             store(self, "max_nfev", as_int("fastsplit.max_nfev", self.max_nfev, minimum=1))
 

@@ -8,6 +8,15 @@ True
 from __future__ import annotations
 
 from .xpcs import TwoTimeData, load, read_aps_8idi, read_npz
-from .xpcs._reader import BINS, C2_GROUP, FRAME_TIME, PHI_LIST, Q_LIST  # noqa: F401
+from .xpcs._aps import (  # noqa: F401  (the layout's paths, for callers of the old module)
+    BINS,
+    C2_GROUP,
+    FRAME_TIME,
+    INDEX_MAPPING,
+    MAP_NAMES,
+    MAP_UNITS,
+    PHI_LIST,
+    Q_LIST,
+)
 
 __all__ = ["TwoTimeData", "load", "read_aps_8idi", "read_npz"]

@@ -8,7 +8,8 @@ backend's library: deciding which backend to use, and whether a call fits in
 memory, never imports numba or jax.
 
 A device backend (``jax``) orders on the host and gathers on its device; its host
-backend is decided here, once: numba when installed, else the numpy oracle.
+backend is decided here, once: numba when installed, else the numpy oracle. A host
+backend also names its per-block kernels for ``fastsplit.dask`` (:func:`block_kernels`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from .._validate import is_jax_array
 from ..errors import BackendUnavailableError, InvalidArgumentError
-from ._interface import Backend, MemoryModel
+from ._interface import Backend, BlockKernels, MemoryModel
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,16 @@ class _Entry:
     requires: str | None  # top-level package that must be importable
     extra: str | None  # pip extra (or package) that installs it
     on_host: bool = True  # False: a device backend, ordering on the host backend
+    blocks: str | None = None  # "module:Class" of its BlockKernels (fastsplit.dask)
 
 
 _REGISTRY: dict[str, _Entry] = {
     "numpy": _Entry(
-        "fastsplit.backends._numpy:NumpyBackend", "fastsplit.backends._numpy:NumpySizes", None, None
+        "fastsplit.backends._numpy:NumpyBackend",
+        "fastsplit.backends._numpy:NumpySizes",
+        None,
+        None,
+        blocks="fastsplit.backends._blocks:NumpyBlocks",
     ),
     # numba is a dependency of fastsplit itself, not an extra: name the package.
     "numba": _Entry(
@@ -45,6 +51,7 @@ _REGISTRY: dict[str, _Entry] = {
         "fastsplit.backends._numba_sizes:NumbaSizes",
         "numba",
         "numba",
+        blocks="fastsplit.backends._numba_blocks:NumbaBlocks",
     ),
     "jax": _Entry(
         "fastsplit.backends._jax:JaxBackend",
@@ -127,6 +134,20 @@ def get_backend(name: str) -> Backend:
 
 
 @cache
+def block_kernels(name: str) -> BlockKernels:
+    """The per-block kernels of ``fastsplit.dask`` for the host backend called ``name``."""
+    entry = _entry(name)
+    if entry.blocks is None:
+        raise InvalidArgumentError(
+            f"backend={name!r} has no per-block kernels; fastsplit.dask runs on the "
+            "workers' CPUs: use backend='numba' or 'numpy'."
+        )
+    get_backend(name)  # refuses, naming the extra, when its library is missing
+    kernels: BlockKernels = _load(entry.blocks)()
+    return kernels
+
+
+@cache
 def memory_model(name: str) -> MemoryModel:
     """The memory model of the backend called ``name`` (never imports its library)."""
     entry = _entry(name)
@@ -161,7 +182,9 @@ def resolve(backend: str, arrays: tuple[Any, ...] = ()) -> str:
 
 __all__ = [
     "BACKENDS",
+    "BlockKernels",
     "available_backends",
+    "block_kernels",
     "get_backend",
     "host_backend",
     "is_jax_array",

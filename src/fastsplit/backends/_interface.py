@@ -3,12 +3,15 @@
 A backend is two classes registered under one name in ``backends/__init__.py``:
 
 * a :class:`Backend` (the kernels): four hooks every backend writes
-  (``factorize``, ``remap``, ``order``, ``take``) and four with a default that a
+  (``factorize``, ``remap``, ``order``, ``gather``) and five with a default that a
   backend overrides only when it does better (``reorder``, ``gather_chunks``,
-  ``validate``, ``memory_inputs``);
+  ``compile_seconds``, ``validate``, ``memory_inputs``);
 * a :class:`MemoryModel`: the bytes its kernels allocate for a :class:`Shape`,
   importable without the backend's own library (deciding whether a call fits must
-  not import numba or jax).
+  not import numba or jax);
+
+and, for a backend that runs on the host, the :class:`BlockKernels` of
+``fastsplit.dask`` (one input or output block at a time).
 
 The front end (``_api``, ``_result``) calls these hooks and nothing else.
 """
@@ -151,22 +154,36 @@ class Backend(Protocol):
         """The permutation: output point p is input point ``order[p]`` (host NumPy array)."""
         ...
 
-    def take(self, array: Any, indices: np.ndarray) -> Any:
-        """``array[indices]`` into fresh memory, dtype preserved."""
+    def gather(self, arrays: tuple[Any, ...], indices: np.ndarray) -> tuple[Any, ...]:
+        """``a[indices]`` for every array, into fresh memory, dtypes preserved."""
         ...
 
-    def reorder(self, grouping: Grouping, plan: ChunkPlan, arrays: tuple[Any, ...]) -> Reordered:
-        """Copy mode: every array in stratified order. Default: the order, then a gather each."""
-        order = self.order(grouping, plan)
-        return Reordered(tuple(self.take(a, order) for a in arrays), order)
+    def reorder(
+        self,
+        grouping: Grouping,
+        plan: ChunkPlan,
+        arrays: tuple[Any, ...],
+        order: np.ndarray | None = None,
+    ) -> Reordered:
+        """Every array in stratified order (copy mode, ``Stratified.take``).
+
+        ``order`` is the permutation when it was built already (index mode). Default:
+        the permutation (built if needed), then one fused gather of every array.
+        """
+        if order is None:
+            order = self.order(grouping, plan)
+        return Reordered(self.gather(arrays, order) if arrays else (), order)
 
     def gather_chunks(
         self, sources: tuple[Any, ...], order: np.ndarray, bounds: np.ndarray
     ) -> Iterator[tuple[Any, ...]]:
         """Index mode: each chunk gathered from ``sources`` when it is reached (O(chunk))."""
         for k in range(bounds.shape[0] - 1):
-            indices = order[int(bounds[k]) : int(bounds[k + 1])]
-            yield tuple(self.take(a, indices) for a in sources)
+            yield self.gather(sources, order[int(bounds[k]) : int(bounds[k + 1])])
+
+    def compile_seconds(self) -> float:
+        """Seconds this thread has spent compiling (or loading) kernels so far. Default: 0."""
+        return 0.0
 
     def validate(self, arrays: tuple[Any, ...]) -> None:
         """Refuse, before any work, inputs this backend would get wrong. Default: none."""
@@ -177,8 +194,49 @@ class Backend(Protocol):
         return Inputs(itemsizes=tuple(int(a.dtype.itemsize) for a in arrays))
 
 
+class BlockKernels(Protocol):
+    """The per-block kernels of ``fastsplit.dask`` (docs/scaling-out.md).
+
+    An input block's points are routed to their chunks (:meth:`route`); the pieces
+    that every input block sends to one output block are then placed inside their
+    chunks (:meth:`place`) by the placement rule of ``_plan``; values move to the
+    places found with :meth:`scatter`. All are O(block) and give the same output on
+    every backend; together they reproduce :meth:`Backend.order` of the whole data,
+    block by block.
+    """
+
+    def route(
+        self, codes: np.ndarray, first_rank: np.ndarray, plan: ChunkPlan
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Where each of the block's points goes when the block is sorted by chunk.
+
+        ``codes`` are the block's global group codes; ``first_rank[g]`` is the number
+        of points of group g in earlier blocks (so the block's first point of g has
+        that within-group rank). Returns ``(dest, per_chunk)``: point i goes to
+        ``dest[i]`` (int64) of the block sorted by chunk, in input order inside a
+        chunk; ``per_chunk`` (int64, length K) counts the block's points per chunk.
+        """
+        ...
+
+    def place(
+        self, codes: np.ndarray, piece_counts: np.ndarray, plan: ChunkPlan, first_chunk: int
+    ) -> np.ndarray:
+        """Position of every point inside its output block (int64).
+
+        ``codes``: the pieces of one output block one after another, in input-block
+        order, each sorted by chunk; ``piece_counts[p, i]``: points of piece p in chunk
+        ``first_chunk + i``. The output block starts at chunk ``first_chunk``.
+        """
+        ...
+
+    def scatter(self, values: np.ndarray, dest: np.ndarray, out: np.ndarray) -> None:
+        """``out[dest] = values``: every value to its place, bytes unchanged."""
+        ...
+
+
 __all__ = [
     "Backend",
+    "BlockKernels",
     "Inputs",
     "MemoryModel",
     "Need",

@@ -161,6 +161,9 @@ class JaxBackend(Backend):
     def order(self, grouping: Grouping, plan: ChunkPlan) -> np.ndarray:
         return self.host.order(grouping, plan)
 
+    def compile_seconds(self) -> float:
+        return self.host.compile_seconds()  # the host kernels; JAX compiles its gather apart
+
     # -- device side
     def validate(self, arrays: tuple[Any, ...]) -> None:
         check_index_range(max((a.shape[0] for a in arrays), default=0))
@@ -207,15 +210,21 @@ class JaxBackend(Backend):
                 out[p] = g
         return tuple(out)
 
-    def reorder(self, grouping: Grouping, plan: ChunkPlan, arrays: tuple[Any, ...]) -> Reordered:
+    def reorder(
+        self,
+        grouping: Grouping,
+        plan: ChunkPlan,
+        arrays: tuple[Any, ...],
+        order: np.ndarray | None = None,
+    ) -> Reordered:
         """Copy mode: every array gathered on its device by the host-computed permutation."""
-        order = self.order(grouping, plan)
+        if order is None:
+            order = self.order(grouping, plan)
         return Reordered(self._gather_all(arrays, order) if arrays else (), order)
 
-    def take(self, array: Any, indices: np.ndarray) -> Any:
-        """``array[indices]`` as a JAX array on ``array``'s device (default device for NumPy)."""
-        (out,) = self._gather_all((array,), np.asarray(indices))
-        return out
+    def gather(self, arrays: tuple[Any, ...], indices: np.ndarray) -> tuple[Any, ...]:
+        """``a[indices]`` as JAX arrays on each array's device (default device for NumPy)."""
+        return self._gather_all(arrays, np.asarray(indices))
 
     def gather_chunks(
         self, sources: tuple[Any, ...], order: np.ndarray, bounds: np.ndarray

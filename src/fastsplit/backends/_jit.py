@@ -6,9 +6,9 @@ turns it off; it is also turned off, with a debug log line, when no cache
 directory is writable (a read-only install), instead of failing at import.
 
 Kernels release the GIL and run on a small thread pool, one input segment per
-thread (:func:`segment_bounds`); :func:`parallel` runs the first call of a new type
-signature alone, because numba compiles on first call and two threads compiling
-one dispatcher at once can corrupt it.
+thread (:func:`segment_bounds`), through :func:`parallel`. The time spent compiling
+(or loading from the cache) is measured per thread (:func:`compile_seconds`) so
+that a call can report it apart from its own time.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numba
-import numpy as np
+from numba.core import event
 
 from ._numba_sizes import segment_count
 
@@ -64,14 +65,19 @@ def cache_enabled() -> bool:
 CACHE = cache_enabled()
 
 
-def jit(*, parallel: bool = False) -> Callable[[Callable[..., Any]], Any]:
-    """``numba.njit`` with fastsplit's options: cached, GIL released, no Python errors."""
+def jit(*, inline: bool = False) -> Callable[[Callable[..., Any]], Any]:
+    """``numba.njit`` with fastsplit's options: cached, GIL released, no Python errors.
+
+    ``inline``: a small helper inlined into its callers at numba's IR level. It is
+    then not compiled on its own (each compiled function costs ~50 ms cold) and
+    its callers pass it arrays without reference counting.
+    """
     return numba.njit(
         cache=CACHE,
         nogil=True,
-        parallel=parallel,
         error_model="numpy",
         boundscheck=False,
+        inline="always" if inline else "never",
     )
 
 
@@ -80,9 +86,10 @@ def num_threads() -> int:
     return int(numba.get_num_threads())
 
 
-def segment_bounds(n: int) -> np.ndarray:
-    """Bounds of the input segments, one per thread (fewer when segments would be small)."""
-    return np.linspace(0, n, segment_count(n, num_threads()) + 1).astype(np.int64)
+def segment_bounds(n: int) -> tuple[tuple[int, int], ...]:
+    """The input segments (lo, hi), one per thread (fewer when segments would be small)."""
+    count = segment_count(n, num_threads())
+    return tuple((n * i // count, n * (i + 1) // count) for i in range(count))
 
 
 @functools.cache
@@ -90,35 +97,56 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=num_threads(), thread_name_prefix="fastsplit")
 
 
-_compiled: set[tuple[Any, ...]] = set()
-_compile_lock = threading.Lock()
+class _CompileClock(event.Listener):
+    """Time each thread spends compiling kernels or loading them from the cache.
+
+    numba holds its global compiler lock while it compiles or loads a cached
+    kernel, and announces every acquisition as a ``numba:compiler_lock`` event;
+    the outermost one of each thread is timed (waiting for the lock included: a
+    thread that waits for another's compilation is waiting for compilation).
+    """
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+
+    def on_start(self, event: Any) -> None:
+        depth = getattr(self.local, "depth", 0)
+        if depth == 0:
+            self.local.start = time.perf_counter()
+        self.local.depth = depth + 1
+
+    def on_end(self, event: Any) -> None:
+        self.local.depth -= 1
+        if self.local.depth == 0:
+            seconds = getattr(self.local, "seconds", 0.0)
+            self.local.seconds = seconds + time.perf_counter() - self.local.start
 
 
-def _signature(arg: Any) -> Any:
-    """What numba dispatches on, cheaply (``numba.typeof`` costs ~10 us an argument)."""
-    if isinstance(arg, np.ndarray):
-        return (arg.dtype.str, arg.ndim, arg.flags.c_contiguous, arg.flags.writeable)
-    if isinstance(arg, tuple):
-        return tuple(_signature(a) for a in arg)
-    return type(arg)
+_clock = _CompileClock()
+event.register("numba:compiler_lock", _clock)
+
+
+def compile_seconds() -> float:
+    """Seconds this thread has spent compiling kernels or loading them from the cache.
+
+    Read before and after a call: the difference is that call's compilation, which
+    :func:`fastsplit.stratify` reports apart from its own time.
+    """
+    return float(getattr(_clock.local, "seconds", 0.0))
 
 
 def parallel(kernel: Any, jobs: list[tuple[Any, ...]]) -> list[Any]:
-    """Run ``kernel`` on each argument tuple, one thread each; return the results in order."""
-    results: list[Any] = []
-    if len(jobs) <= 1:  # nothing runs concurrently: no compile guard needed
+    """Run ``kernel`` on each argument tuple, one thread each; return the results in order.
+
+    The calling thread runs the first job itself. A kernel met with new types
+    compiles on its first call; numba compiles under a global lock and checks for
+    an existing compilation first, so concurrent first calls compile once.
+    """
+    if len(jobs) <= 1:
         return [kernel(*job) for job in jobs]
-    key = (kernel, *(_signature(arg) for arg in jobs[0]))
-    if key not in _compiled:
-        with _compile_lock:
-            results.append(kernel(*jobs[0]))
-            _compiled.add(key)
-        jobs = jobs[1:]
-    if len(jobs) == 1:
-        results.append(kernel(*jobs[0]))
-    elif jobs:
-        results += [future.result() for future in [_pool().submit(kernel, *j) for j in jobs]]
-    return results
+    futures = [_pool().submit(kernel, *job) for job in jobs[1:]]
+    first = kernel(*jobs[0])
+    return [first, *(future.result() for future in futures)]
 
 
-__all__ = ["CACHE", "jit", "num_threads", "parallel", "segment_bounds"]
+__all__ = ["CACHE", "compile_seconds", "jit", "num_threads", "parallel", "segment_bounds"]

@@ -7,8 +7,10 @@ Computed without any n-length sort, in three passes over the data:
 2. the block layout of every chunk (``_numba_scatter``, from the placement rule
    of ``_plan``): O(blocks), chunks in parallel;
 3. the scatter walk (``_numba_scatter``): every point straight to its output slot,
-   its index in index mode, every array's value in copy mode.
+   its index in index mode, every array's words in copy mode (``_numba_moves``:
+   one compiled variant for any dtypes and any number of arrays).
 
+Gathering by a permutation (``gather``: chunks in index mode) is ``_numba_gather``.
 Threads, compile options and the compile guard live in ``_jit``; what this
 backend allocates, in ``_numba_sizes`` (importable without numba).
 """
@@ -22,16 +24,11 @@ import numpy as np
 from .._labels import Grouping, index_dtype
 from .._plan import ChunkPlan
 from ._interface import Backend, Reordered
-from ._numba_factorize import BITS, factorize, remap
+from ._jit import compile_seconds
+from ._numba_factorize import factorize, remap
+from ._numba_gather import gather
+from ._numba_moves import copy_moves, index_moves
 from ._numba_scatter import Tables
-from ._numpy import take
-
-
-def _kernel_view(a: np.ndarray) -> np.ndarray | None:
-    """The array's bytes as native unsigned ints (numba has no big-endian floats)."""
-    if a.dtype.itemsize not in BITS or a.dtype.hasobject:
-        return None
-    return a.view(BITS[a.dtype.itemsize])
 
 
 class NumbaBackend(Backend):
@@ -45,39 +42,43 @@ class NumbaBackend(Backend):
     def factorize(self, labels: np.ndarray) -> Grouping:
         return factorize(labels)
 
+    def compile_seconds(self) -> float:
+        return compile_seconds()
+
     def remap(self, codes: np.ndarray, table: np.ndarray) -> np.ndarray:
         return remap(codes, table)
 
     def order(self, grouping: Grouping, plan: ChunkPlan) -> np.ndarray:
         out = np.empty(plan.n, dtype=index_dtype(plan.n))
         if plan.n:
-            Tables(grouping, plan).run(grouping.codes, out)
+            Tables(grouping, plan).run(grouping.codes, index_moves(out))
         return out
 
-    def take(self, array: Any, indices: np.ndarray) -> np.ndarray:
-        return take(array, indices)
+    def gather(self, arrays: tuple[Any, ...], indices: np.ndarray) -> tuple[Any, ...]:
+        return gather(arrays, indices)
 
-    def reorder(self, grouping: Grouping, plan: ChunkPlan, arrays: tuple[Any, ...]) -> Reordered:
-        """Copy mode: scatter every array straight into its output slot, no permutation."""
-        outs = tuple(np.empty(plan.n, dtype=np.asarray(a).dtype) for a in arrays)
-        if plan.n == 0 or not arrays:
-            return Reordered(outs, None)
-        pairs = []
-        wide = []
-        for a, out in zip(arrays, outs, strict=True):
-            view = _kernel_view(np.asarray(a))
-            if view is None:
-                wide.append((a, out))
-            else:
-                pairs.append((view, _kernel_view(out)))
-        if pairs:
-            Tables(grouping, plan).run(grouping.codes, tuple(pairs))
-        if not wide:
-            return Reordered(outs, None)
-        order = self.order(grouping, plan)
-        for a, out in wide:  # e.g. complex128: gathered through the permutation
-            np.take(a, order, out=out, mode="clip")
-        return Reordered(outs, order)
+    def reorder(
+        self,
+        grouping: Grouping,
+        plan: ChunkPlan,
+        arrays: tuple[Any, ...],
+        order: np.ndarray | None = None,
+    ) -> Reordered:
+        """Every array in stratified order, in one pass for all of them.
+
+        Copy mode (no ``order``): scatter every array straight into its output
+        slot; the permutation is never built. With the permutation already built
+        (index mode, ``Stratified.take``): gather through it, chunks in lockstep,
+        which reads and writes whole cache lines where the scatter writes blocks
+        of 16 values at scattered places.
+        """
+        if order is not None:
+            return Reordered(gather(arrays, order, plan.bounds), order)
+        sources = tuple(np.asarray(a) for a in arrays)
+        outs = tuple(np.empty(plan.n, dtype=a.dtype) for a in sources)
+        if plan.n and sources:
+            Tables(grouping, plan).run(grouping.codes, copy_moves(sources, outs))
+        return Reordered(outs, None)
 
 
 __all__ = ["NumbaBackend"]

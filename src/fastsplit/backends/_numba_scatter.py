@@ -2,35 +2,35 @@
 
 The input is cut into one segment per thread; each segment knows every group's
 first rank (from the parallel count pass, or from factorize), walks its points,
-derives (chunk, position) incrementally and writes straight to the output slot
-through the writers of ``_numba_emit``: the input index in index mode, every
-array's value in copy mode. Positions inside a chunk come from the placement rule
-:func:`fastsplit._plan.place_blocks`, compiled here, once per chunk into a block
-table. The destination of a point depends only on its group and rank, so the
-result is the same for any number of threads.
+derives (chunk, position) incrementally and collects (input point, output
+position) pairs in a small buffer; :func:`~._numba_emit.emit` then moves every
+row of the table of moves through the buffer: the input index in index mode,
+every array's words in copy mode. Positions inside a chunk come from the
+placement rule :func:`fastsplit._plan.place_blocks`, compiled here, once per chunk
+into a block table. The destination of a point depends only on its group and
+rank, so the result is the same for any number of threads.
+
+A within-group permutation or 2-D rows change only what fills the buffer (the
+input point of a rank) or the moves (``WIDTH`` words per point).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
 from .._labels import Grouping
 from .._plan import ChunkPlan, place_blocks
 from ._jit import jit, parallel, segment_bounds
-from ._numba_emit import emit_block, emit_points, emit_tile
+from ._numba_emit import RUNS, D, K, N, S, emit
+from ._numba_moves import fence
 from ._numba_sizes import block_counts
-
-_SUB = 1024  # destinations computed per pass over the arrays (fits L1)
-
 
 # ------------------------------------------------------------------ within-chunk layout
 
 _place_blocks = jit()(place_blocks)
 
 
-@jit()
+@jit(inline=True)
 def _pair_block(t, r, nb1, nb0):
     """Offset of pair (g, slot t) among group g's blocks."""
     if t < r:
@@ -38,10 +38,23 @@ def _pair_block(t, r, nb1, nb0):
     return r * nb1 + (t - r) * nb0
 
 
-@jit()
+@jit(inline=True)
 def _slot(k, g, shift, n_chunks):
     t = k - shift[g]
     return t + n_chunks if t < 0 else t
+
+
+@jit(inline=True)
+def _group_of_extra(extra_end, e):
+    """The group of extra number e: first g with extra_end[g] > e (binary search)."""
+    lo, hi = 0, extra_end.size
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if extra_end[mid] <= e:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 @jit()
@@ -73,7 +86,7 @@ def _block_positions_range(
         j = 0
         e = k
         while j < n_dense or e < total_extra:
-            g_extra = np.searchsorted(extra_end, e, side="right") if e < total_extra else -1
+            g_extra = _group_of_extra(extra_end, e) if e < total_extra else -1
             if g_extra >= 0 and q[g_extra] > 0:
                 e += n_chunks  # a dense group's extra: that group is listed as dense
                 continue
@@ -99,13 +112,12 @@ def _block_positions_range(
 
 # ---------------------------------------------------------------------------- scatter
 #
-# ``plan`` below is the tuple built by ``_Tables``, indexed by these constants:
-#   (q, r, shift, nb1, nb0, blk_base, bounds, block_pos, n_chunks, strided)
+# Per group g, the columns of ``gt`` (one int64 row per group, built by ``Tables``):
+_Q, _R, _SHIFT, _NB1, _NB0, _BLK_BASE = range(6)
 # and the walking state of group g is (st_a, st_b, st_c)[g]:
 #   strided:    slot t = rank mod K, row m = rank div K (the rank inside the chunk)
 #   contiguous: chunk k, rank m inside the chunk, points of g left in chunk k
 
-_Q, _R, _SHIFT, _NB1, _NB0, _BLK_BASE, _BOUNDS, _BLOCK_POS, _N_CHUNKS, _STRIDED = range(10)
 _REPEAT = {1: 0x0101010101010101, 2: 0x0001000100010001, 4: 0x0000000100000001, 8: 1}
 
 
@@ -115,7 +127,7 @@ def _words(codes: np.ndarray) -> np.ndarray:
     return codes[: codes.size - codes.size % per].view(np.uint64)
 
 
-@jit()
+@jit(inline=True)
 def _run_end(codes, words, repeat, i, hi):
     """End of the run of equal codes starting at i, a 64-bit word at a time."""
     g = codes[i]
@@ -145,59 +157,51 @@ def _count_segment(codes, words, repeat, lo, hi, counts):
         i = j
 
 
-@jit()
-def _pair_count(g, t, q, r):
-    return q[g] + (1 if t < r[g] else 0)
+@jit(inline=True)
+def _pair_count(g, t, gt):
+    return gt[g, _Q] + (1 if t < gt[g, _R] else 0)
 
 
-@jit()
-def _block_start(g, t, k, m, plan):
+@jit(inline=True)
+def _block_start(g, t, k, m, gt, bounds, block_pos):
     """Output position of the block holding rank m of group g in chunk k (slot t)."""
-    r, nb1, nb0 = plan[_R], plan[_NB1], plan[_NB0]
-    blk_base, bounds, block_pos = plan[_BLK_BASE], plan[_BOUNDS], plan[_BLOCK_POS]
-    blk = blk_base[g] + _pair_block(t, r[g], nb1[g], nb0[g]) + (m >> 4)
+    blk = gt[g, _BLK_BASE] + _pair_block(t, gt[g, _R], gt[g, _NB1], gt[g, _NB0]) + (m >> 4)
     return bounds[k] + block_pos[blk]
 
 
-@jit()
-def _start_state(rank0, plan, st_a, st_b, st_c):
+@jit(inline=True)
+def _start_state(rank0, gt, n_chunks, strided, st_a, st_b, st_c):
     """Walking state of every group at the segment's first ranks ``rank0``."""
-    q, r, shift, n_chunks = plan[_Q], plan[_R], plan[_SHIFT], plan[_N_CHUNKS]
-    for g in range(q.size):
+    shift = gt[:, _SHIFT]
+    for g in range(gt.shape[0]):
         j = rank0[g]
-        if plan[_STRIDED]:
+        if strided:
             st_a[g] = j % n_chunks
             st_b[g] = j // n_chunks
             continue
         k = 0
-        a = _pair_count(g, _slot(0, g, shift, n_chunks), q, r)
+        a = _pair_count(g, _slot(0, g, shift, n_chunks), gt)
         while j >= a and k < n_chunks - 1:
             j -= a
             k += 1
-            a = _pair_count(g, _slot(k, g, shift, n_chunks), q, r)
+            a = _pair_count(g, _slot(k, g, shift, n_chunks), gt)
         st_a[g] = k
         st_b[g] = j
         st_c[g] = max(a - j, 0)
 
 
-@jit()
-def _next_points(g, plan, st_a, st_b, st_c, buf, count):
-    """Output positions of group g's next ``count`` points into buf; advances its state.
-
-    One call per batch: unpacking the plan per point cost more than the work.
-    """
-    q, r, shift, nb1, nb0 = plan[_Q], plan[_R], plan[_SHIFT], plan[_NB1], plan[_NB0]
-    blk_base, bounds, block_pos = plan[_BLK_BASE], plan[_BOUNDS], plan[_BLOCK_POS]
-    n_chunks = plan[_N_CHUNKS]
-    sg, rg, n1, n0, base = shift[g], r[g], nb1[g], nb0[g], blk_base[g]
-    if plan[_STRIDED]:
+@jit(inline=True)
+def _next_points(g, gt, bounds, block_pos, n_chunks, strided, st_a, st_b, st_c, dpos, at, count):
+    """Output positions of group g's next ``count`` points into dpos[at:]; advances its state."""
+    sg, rg, n1, n0, base = gt[g, _SHIFT], gt[g, _R], gt[g, _NB1], gt[g, _NB0], gt[g, _BLK_BASE]
+    if strided:
         t, m = st_a[g], st_b[g]
         k = t + sg
         if k >= n_chunks:
             k -= n_chunks
-        for u in range(count):
+        for u in range(at, at + count):
             blk = base + _pair_block(t, rg, n1, n0) + (m >> 4)
-            buf[u] = bounds[k] + block_pos[blk] + (m & 15)
+            dpos[u] = bounds[k] + block_pos[blk] + (m & 15)
             t += 1
             k += 1
             if k == n_chunks:
@@ -207,36 +211,55 @@ def _next_points(g, plan, st_a, st_b, st_c, buf, count):
                 m += 1
         st_a[g], st_b[g] = t, m
         return
+    shift = gt[:, _SHIFT]
     k, m, left = st_a[g], st_b[g], st_c[g]
-    for u in range(count):
+    for u in range(at, at + count):
         while left == 0:  # on to the next chunk holding points of g
             k += 1
             m = 0
-            left = _pair_count(g, _slot(k, g, shift, n_chunks), q, r)
+            left = _pair_count(g, _slot(k, g, shift, n_chunks), gt)
         t = _slot(k, g, shift, n_chunks)
-        buf[u] = bounds[k] + block_pos[base + _pair_block(t, rg, n1, n0) + (m >> 4)] + (m & 15)
+        dpos[u] = bounds[k] + block_pos[base + _pair_block(t, rg, n1, n0) + (m >> 4)] + (m & 15)
         m += 1
         left -= 1
     st_a[g], st_b[g], st_c[g] = k, m, left
 
 
+@jit(inline=True)
+def _add_run(runs, n_runs, s, k, d, m):
+    """Append run (s, k, d, m) to the buffer, or lengthen the last run when it continues it."""
+    if n_runs:
+        last = n_runs - 1
+        length = runs[N, last]
+        if runs[K, last] == k and runs[S, last] + length * k == s and runs[D, last] + length == d:
+            runs[N, last] = length + m
+            return n_runs
+    runs[S, n_runs] = s
+    runs[K, n_runs] = k
+    runs[D, n_runs] = d
+    runs[N, n_runs] = m
+    return n_runs + 1
+
+
 @jit()
-def _walk(codes, words, repeat, lo, hi, rank0, plan, target):
-    """Send points lo..hi-1 to their output positions, through the ``emit_*`` writers.
+def _segment(codes, words, repeat, lo, hi, rank0, gt, bounds, block_pos, n_chunks, strided, moves):
+    """Send points lo..hi-1 to their output positions: indices (index mode) or words (copy).
 
     Long runs of one group take a fast path: in the strided layout a tile of
-    16 rows x K slots (each slot's 16 points fill one output block); in the
-    contiguous layout 16 consecutive points filling one block. Everything else
-    goes point by point through a small buffer of positions.
+    16 rows x K slots (each slot's 16 points, K apart, fill one output block); in
+    the contiguous layout 16 consecutive points filling one block. Everything
+    else goes point by point. Either way the points gather as runs in a buffer
+    (``_numba_emit``) and every move is applied to a full buffer at once.
     """
-    q, shift, n_chunks, strided = plan[_Q], plan[_SHIFT], plan[_N_CHUNKS], plan[_STRIDED]
-    n_groups = q.size
+    n_groups = gt.shape[0]
+    shift = gt[:, _SHIFT]
     st_a = np.zeros(n_groups, dtype=np.int64)
     st_b = np.zeros(n_groups, dtype=np.int64)
     st_c = np.zeros(n_groups, dtype=np.int64)
-    _start_state(rank0, plan, st_a, st_b, st_c)
-    buf = np.empty(_SUB, dtype=np.int64)
-    tile = np.empty(max(1, _SUB // (16 * n_chunks)) * n_chunks, dtype=np.int64)
+    _start_state(rank0, gt, n_chunks, strided, st_a, st_b, st_c)
+    runs = np.empty((4, RUNS), dtype=np.int64)
+    dpos = np.empty(RUNS, dtype=np.int64)
+    nr = np.int64(0)  # runs in the buffer (not a literal 0: that would type emit twice)
     span = 16 * n_chunks
     i = lo
     while i < hi:
@@ -246,15 +269,17 @@ def _walk(codes, words, repeat, lo, hi, rank0, plan, target):
             if strided:
                 to_boundary = (-(st_b[g] * n_chunks + st_a[g])) % span
                 if to_boundary == 0 and j - i >= span:
-                    # a batch of whole tiles per writer call (a call costs more
-                    # than a small tile's work when K is small)
-                    n_tiles = min((j - i) // span, max(1, _SUB // span))
+                    n_tiles = (j - i) // span
                     for x in range(n_tiles):
                         k = shift[g]
+                        m = st_b[g] + 16 * x
                         for t in range(n_chunks):
-                            tile[x * n_chunks + t] = _block_start(g, t, k, st_b[g] + 16 * x, plan)
+                            if nr == RUNS:
+                                emit(moves, runs, nr)
+                                nr = np.int64(0)
+                            p0 = _block_start(g, t, k, m, gt, bounds, block_pos)
+                            nr = _add_run(runs, nr, i + x * span + t, n_chunks, p0, 16)
                             k = k + 1 if k + 1 < n_chunks else 0
-                    emit_tile(target, tile, n_tiles, i, n_chunks)
                     st_b[g] += 16 * n_tiles
                     i += span * n_tiles
                     continue
@@ -265,26 +290,32 @@ def _walk(codes, words, repeat, lo, hi, rank0, plan, target):
                 if left >= 16 and m % 16 == 0 and j - i >= 16:
                     k = st_a[g]
                     t = _slot(k, g, shift, n_chunks)
-                    n_blocks = min(left // 16, (j - i) // 16, _SUB // 16)
+                    n_blocks = min(left // 16, (j - i) // 16)
                     for x in range(n_blocks):
-                        buf[x] = _block_start(g, t, k, m + 16 * x, plan)
-                    emit_block(target, buf, n_blocks, i)
+                        if nr == RUNS:
+                            emit(moves, runs, nr)
+                            nr = np.int64(0)
+                        p0 = _block_start(g, t, k, m + 16 * x, gt, bounds, block_pos)
+                        nr = _add_run(runs, nr, i + 16 * x, 1, p0, 16)
                     st_b[g] = m + 16 * n_blocks
                     st_c[g] = left - 16 * n_blocks
                     i += 16 * n_blocks
                     continue
                 stop = min(j, i + (16 - m % 16 if m % 16 else max(1, min(left, 16))))
             while i < stop:
-                count = min(_SUB, stop - i)
-                _next_points(g, plan, st_a, st_b, st_c, buf, count)
-                emit_points(target, buf, i, count)
+                if nr == RUNS:
+                    emit(moves, runs, nr)
+                    nr = np.int64(0)
+                count = min(RUNS - nr, stop - i)
+                _next_points(
+                    g, gt, bounds, block_pos, n_chunks, strided, st_a, st_b, st_c, dpos, 0, count
+                )
+                for u in range(count):
+                    nr = _add_run(runs, nr, i + u, 1, dpos[u], 1)
                 i += count
-
-
-@jit()
-def _segment(codes, words, repeat, lo, hi, rank0, plan, target):
-    """Scatter points lo..hi-1: their indices (index mode) or values (copy mode)."""
-    _walk(codes, words, repeat, lo, hi, rank0, plan, target)
+    if nr:
+        emit(moves, runs, nr)
+    fence()  # type: ignore[call-arg]  # the streaming stores land before another thread reads the outputs
 
 
 class Tables:
@@ -295,43 +326,40 @@ class Tables:
         k = plan.n_chunks
         q, r = plan.per_chunk, plan.extra
         nb1, nb0, blocks = block_counts(q, r, k)
-        blk_base = np.cumsum(blocks) - blocks
+        blk_base = blocks.cumsum() - blocks
         pos_type = np.int32 if plan.chunk_size < 2**31 else np.int64
-        block_pos = np.empty(int(blocks.sum()), dtype=pos_type)
-        strided = plan.layout == "strided"
-        self.plan = (q, r, plan.shift, nb1, nb0, blk_base, plan.bounds, block_pos, k, strided)
-        self.seg_bounds = segment_bounds(plan.n)
-        n_seg = self.seg_bounds.size - 1
-        split = np.linspace(0, k, n_seg + 1).astype(np.int64)
-        dense = np.flatnonzero(q > 0)
-        extra_end = np.cumsum(r)
-        layout_jobs = [
-            (int(split[i]), int(split[i + 1]), *self.plan[:6], k, block_pos, dense, extra_end)
-            for i in range(n_seg)
-        ]
+        self.block_pos = block_pos = np.empty(int(blocks.sum()), dtype=pos_type)
+        self.gt = np.array((q, r, plan.shift, nb1, nb0, blk_base)).T.copy()
+        self.bounds = plan.bounds
+        self.n_chunks = k
+        self.strided = plan.layout == "strided"
+        self.spans = spans = segment_bounds(plan.n)
+        n_seg = len(spans)
+        split = [k * i // n_seg for i in range(n_seg + 1)]
+        dense, extra_end = (q > 0).nonzero()[0], r.cumsum()
+        per_group = (q, r, plan.shift, nb1, nb0, blk_base, k, block_pos, dense, extra_end)
+        layout_jobs = [(split[i], split[i + 1], *per_group) for i in range(n_seg)]
         parallel(_block_positions_range, layout_jobs)
         self.words = _words(codes)
         self.repeat = _REPEAT[codes.itemsize]
         hint = grouping.scatter_hint
-        if hint is not None and np.array_equal(hint[0], self.seg_bounds):
+        if hint is not None and hint[0] == spans:
             seg_counts = hint[1]  # factorize counted these already
         else:
             seg_counts = np.zeros((n_seg, plan.n_groups), dtype=np.int64)
             count_jobs = [
-                (codes, self.words, self.repeat, *self._segment(i), seg_counts[i])
-                for i in range(n_seg)
+                (codes, self.words, self.repeat, lo, hi, seg_counts[i])
+                for i, (lo, hi) in enumerate(spans)
             ]
             parallel(_count_segment, count_jobs)
-        self.rank0 = np.cumsum(seg_counts, axis=0) - seg_counts
+        self.rank0 = seg_counts.cumsum(axis=0) - seg_counts
 
-    def _segment(self, i: int) -> tuple[int, int]:
-        return int(self.seg_bounds[i]), int(self.seg_bounds[i + 1])
-
-    def run(self, codes: np.ndarray, target: Any) -> None:
-        """Scatter every input segment in parallel into ``target``."""
+    def run(self, codes: np.ndarray, moves: np.ndarray) -> None:
+        """Scatter every input segment in parallel through the table of ``moves``."""
+        layout = (self.gt, self.bounds, self.block_pos, self.n_chunks, self.strided, moves)
         jobs = [
-            (codes, self.words, self.repeat, *self._segment(i), self.rank0[i], self.plan, target)
-            for i in range(self.seg_bounds.size - 1)
+            (codes, self.words, self.repeat, lo, hi, self.rank0[i], *layout)
+            for i, (lo, hi) in enumerate(self.spans)
         ]
         parallel(_segment, jobs)
 

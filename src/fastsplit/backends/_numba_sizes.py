@@ -15,7 +15,7 @@ import numpy as np
 
 from .._labels import index_dtype
 from .._plan import BLOCK
-from ._interface import Inputs, Need, Shape, largest, plus
+from ._interface import Inputs, Need, Shape, largest
 
 MIN_SEGMENT = 1 << 16
 """Fewest points a thread gets: below this, starting threads costs more than they give."""
@@ -69,8 +69,9 @@ class NumbaSizes:
     Index mode: codes ``n c`` + permutation ``n i`` + block table (one int32 per
     block of at most 16 points of one group in one chunk, about ``n / 16 + K G``)
     + per-thread scratch. Copy mode: codes + the output arrays + block table +
-    scratch; the permutation is never built, except for items wider than 8 bytes.
-    Both follow labels -> codes, which holds two code arrays while remapping.
+    scratch; the permutation is never built, whatever the item sizes (the
+    kernels move words). Both follow labels -> codes, which holds two code arrays
+    while remapping.
     """
 
     def __init__(self, host: object = None) -> None:
@@ -94,8 +95,6 @@ class NumbaSizes:
             "block_table": block_table,
             "scratch": scratch,
         }
-        if any(size not in (1, 2, 4, 8) for size in inputs.itemsizes):  # gathered via the order
-            scatter = plus(scatter, {"order": order, "block_table": block_table})
         return Need(copy=largest(factorize, scatter), index=index)
 
 

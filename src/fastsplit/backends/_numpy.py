@@ -75,8 +75,8 @@ class NumpyBackend(Backend):
         key = (within // BLOCK).astype(np.float64) / size
         return np.lexsort((within, group, key, chunk)).astype(index_dtype(plan.n))
 
-    def take(self, array: Any, indices: np.ndarray) -> np.ndarray:
-        return take(array, indices)
+    def gather(self, arrays: tuple[Any, ...], indices: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(take(a, indices) for a in arrays)
 
 
 def take(array: Any, indices: np.ndarray) -> np.ndarray:

@@ -8,7 +8,8 @@ of :class:`fastsplit.xpcs.TwoTimeModel` and of :func:`fastsplit.xpcs.fit_two_tim
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,9 @@ class TwoTimeData(TwoTimePoints):
         Frames per angle (the model's time grid).
     source : str
         Where the data came from.
+    meta : mapping
+        What the reader read: the layout, the cells, the frames, how ``dt`` was
+        made (:func:`fastsplit.xpcs.load` fills it; it goes into fit records).
 
     Examples
     --------
@@ -75,6 +79,7 @@ class TwoTimeData(TwoTimePoints):
     dt: float
     n_frames: int
     source: str = ""
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def angles(self) -> np.ndarray:
@@ -82,13 +87,15 @@ class TwoTimeData(TwoTimePoints):
         return np.unique(self.phi)
 
     def save_npz(self, path: str | os.PathLike[str]) -> None:
-        """Write the arrays (and ``q``, ``dt``, ``n_frames``) to an ``.npz`` file.
+        """Write the arrays (and ``q``, ``dt``, ``n_frames``) to ``path`` as npz.
 
-        :func:`fastsplit.xpcs.read_npz` reads it back.
+        The file is written under exactly that name (numpy would add ``.npz`` to a
+        name without it). :func:`fastsplit.xpcs.read_npz` reads it back.
         """
         extra: dict[str, Any] = {"dt": self.dt, "n_frames": self.n_frames}
         if self.q is not None:
             extra["q"] = self.q
         if self.sigma is not None:
             extra["sigma"] = self.sigma
-        np.savez(path, phi=self.phi, t1=self.t1, t2=self.t2, g2=self.g2, **extra)
+        with open(path, "wb") as handle:
+            np.savez(handle, phi=self.phi, t1=self.t1, t2=self.t2, g2=self.g2, **extra)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._data import TwoTimeData
+from ..errors import InvalidArgumentError, InvalidTypeError
+from ._data import TwoTimeData, TwoTimePoints
 from ._model import TwoTimeModel
 from ._synthetic import SyntheticXPCS
 
@@ -19,6 +21,8 @@ def fit_two_time(
     p0: Mapping[str, Any] | None = None,
     bounds: Mapping[str, Any] | None = None,
     fitter: Callable[..., Any] | None = None,
+    loss: str | None = None,
+    f_scale: float | None = None,
     **options: Any,
 ) -> Any:
     """Fit ``model`` to ``data`` with one ``contrast`` and one ``offset`` per angle.
@@ -35,6 +39,12 @@ def fit_two_time(
     fitter : callable, optional
         :func:`fastsplit.fit` (the default) or anything with its call
         convention, such as :func:`fastsplit.nlsq_chunked_baseline`.
+    loss, f_scale : optional
+        A robust loss (``"linear"``, ``"soft_l1"``, ``"huber"``, ``"cauchy"``,
+        ``"arctan"``, as in :func:`scipy.optimize.least_squares`) and its residual
+        scale, passed to the fitter for a robust loss only (``"linear"`` is plain
+        least squares). A fitter that does not take them is an error, never a
+        silent least-squares fit.
     **options
         Passed to the fitter: ``chunk_size``, ``strategy``, ``config``,
         ``on_failure``, ``progress``, ...
@@ -52,10 +62,18 @@ def fit_two_time(
     >>> result.success, len(result.params["contrast"])
     (True, 2)
     """
-    if fitter is None:
-        from .._fit import fit
-
-        fitter = fit
+    if not isinstance(model, TwoTimeModel):
+        raise InvalidTypeError(
+            f"model must be a fastsplit.xpcs.TwoTimeModel, got {type(model).__name__}; for "
+            "another model call fastsplit.fit directly."
+        )
+    if not isinstance(data, TwoTimePoints) or not hasattr(data, "sigma"):
+        raise InvalidTypeError(
+            f"data must be TwoTimeData (fastsplit.xpcs.load) or SyntheticXPCS "
+            f"(fastsplit.xpcs.synthesize), got {type(data).__name__}."
+        )
+    fitter = fitter or _default_fitter()
+    robust = robust_options(fitter, loss=loss, f_scale=f_scale)
     return fitter(
         model,
         data.x,
@@ -65,5 +83,57 @@ def fit_two_time(
         per_group=model.per_group_names,
         sigma=data.sigma,
         bounds=model.default_bounds() if bounds is None else bounds,
+        **robust,
         **options,
     )
+
+
+def _default_fitter() -> Callable[..., Any]:
+    from .._fit import fit  # light: nlsq is imported by the first fit
+
+    return fit
+
+
+def robust_options(
+    fitter: Callable[..., Any] | None = None,
+    *,
+    loss: str | None = None,
+    f_scale: float | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments a robust loss adds to the fitter's call; refused if it cannot.
+
+    The linear loss is plain least squares, which every fitter does, so it adds
+    nothing; ``f_scale`` only scales a robust loss (scipy ignores it for the
+    linear one). Callable before any work, to refuse a config early.
+
+    Examples
+    --------
+    >>> robust_options(lambda *a, loss="linear", f_scale=1.0, **k: None, loss="huber")
+    {'loss': 'huber'}
+    >>> robust_options(loss="linear", f_scale=2.0)
+    {}
+    """
+    if loss is None or loss == "linear":
+        return {}
+    robust = {"loss": loss} if f_scale is None else {"loss": loss, "f_scale": f_scale}
+    _check_takes(fitter or _default_fitter(), robust)
+    return robust
+
+
+def _check_takes(fitter: Callable[..., Any], robust: Mapping[str, Any]) -> None:
+    """Refuse a robust loss the fitter cannot apply (rather than fit least squares silently)."""
+    try:
+        parameters = inspect.signature(fitter).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: let the call decide
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    missing = [name for name in robust if name not in parameters]
+    if missing:
+        name = getattr(fitter, "__name__", repr(fitter))
+        asked = ", ".join(f"{key}={value!r}" for key, value in robust.items())
+        raise InvalidArgumentError(
+            f"{asked} was asked for, but the fitter {name} takes no {' or '.join(missing)}: "
+            "this fastsplit cannot fit that loss, and will not fit plain least squares "
+            "instead. Leave the loss out (linear), or a fastsplit whose fit takes loss=."
+        )

@@ -55,6 +55,19 @@ LAMINAR_FLOW_PARAMETERS: tuple[str, ...] = (
 )
 PER_GROUP_PARAMETERS: tuple[str, ...] = ("contrast", "offset")
 
+
+def parameter_names(mode: str) -> tuple[str, ...]:
+    """Every parameter of the ``mode`` model: shared ones, then the per-angle ones.
+
+    Examples
+    --------
+    >>> parameter_names("static")
+    ('D0', 'alpha', 'D_offset', 'contrast', 'offset')
+    """
+    shared = LAMINAR_FLOW_PARAMETERS if mode == "laminar_flow" else STATIC_PARAMETERS
+    return (*shared, *PER_GROUP_PARAMETERS)
+
+
 _TYPICAL: dict[str, float] = {
     "D0": 19_230.0,
     "alpha": -1.06,
@@ -95,6 +108,23 @@ _FLOOR = 1e-10
 # Below this |x| the Taylor series of sin(x)/x is exact to float64 precision
 # and avoids 0/0 (and its NaN gradient) at x = 0.
 _SINC_TAYLOR = 1e-4
+
+
+def real_number(name: str, value: Any, *, positive: bool = False) -> float:
+    """``value`` as a finite float (``> 0`` with ``positive``), else a fastsplit error naming it.
+
+    Examples
+    --------
+    >>> real_number("dt", 0.1, positive=True)
+    0.1
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
+        raise InvalidTypeError(f"{name} must be a number, got {type(value).__name__} {value!r}.")
+    number = float(value)
+    if not math.isfinite(number) or (positive and number <= 0):
+        what = "a positive finite number" if positive else "a finite number"
+        raise InvalidArgumentError(f"{name} must be {what}, got {value!r}.")
+    return number
 
 
 def _xp_of(*arrays: Any) -> ModuleType:
@@ -176,11 +206,10 @@ class TwoTimeModel:
             )
         if n_frames < 1:
             raise InvalidArgumentError(f"n_frames must be >= 1, got {n_frames}.")
-        if mode not in MODES:
+        if not isinstance(mode, str) or mode not in MODES:
             raise InvalidArgumentError(f"mode must be one of {list(MODES)}; got {mode!r}.")
         for name, value in (("dt", dt), ("q", q), ("L", L)):
-            if not (math.isfinite(value) and value > 0):
-                raise InvalidArgumentError(f"{name} must be a positive finite number, got {value}.")
+            real_number(name, value, positive=True)
         self.n_frames = int(n_frames)
         self.dt = float(dt)
         self.q = float(q)
@@ -195,7 +224,7 @@ class TwoTimeModel:
     @property
     def parameter_names(self) -> tuple[str, ...]:
         """Shared names followed by the per-group names."""
-        return (*self.shared_names, *self.per_group_names)
+        return parameter_names(self.mode)
 
     def typical_values(self) -> dict[str, float]:
         """Typical shared values (``docs/xpcs-model.md``), usable as a starting point."""

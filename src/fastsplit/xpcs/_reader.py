@@ -1,107 +1,171 @@
 """Read two-time XPCS data files into flat per-point arrays ``phi, t1, t2, g2``.
 
-Two inputs are understood:
+Two inputs are understood, told apart by their content (not their name):
 
 * **APS 8-ID-I two-time results** (HDF5, needs ``h5py``: ``pip install
-  'fastsplit[fit]'``). Each processed (q, phi) bin has one frames x frames
-  matrix ``/xpcs/twotime/correlation_map/c2_00001 ...`` holding the upper
-  triangle; ``/xpcs/twotime/processed_bins`` lists their 1-based bin numbers in
-  the same order; the bin grid is q-major, so bin ``b`` has
-  ``q = /xpcs/qmap/dynamic_v_list_dim0[(b-1) // n_phi]`` and
-  ``phi = /xpcs/qmap/dynamic_v_list_dim1[(b-1) % n_phi]`` (``n_phi`` the
-  length of ``dim1``). The frame time is read from
-  ``/entry/instrument/detector_1/frame_time`` unless ``dt`` is given.
+  'fastsplit[fit]'``), in the current layout or the older one homodyne reads;
+  :mod:`fastsplit.xpcs._aps` says which matrix is which (q, phi) cell and how
+  long a two-time step is.
 * **npz** files with arrays ``phi, t1, t2, g2`` (optionally ``sigma``, and
   scalars ``q``, ``dt``, ``n_frames``), as written by :meth:`TwoTimeData.save_npz`.
 
-Points come out angle-major (detector order), exactly like the real data.
+The same selections apply to both (:mod:`fastsplit.xpcs._selection`): one q bin,
+angle ranges, a frame window (time then starts at the window's first frame), and
+a two-time step ``dt`` that overrides the file's (with a warning when they differ).
+Points come out angle-major (detector order), exactly like the real data. Every
+problem with a file is an :class:`~fastsplit.errors.InvalidArgumentError` that
+names the file and what is wrong.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import warnings
+import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, InvalidArgumentError, LengthMismatchError
+from .._validate import check_flag
+from ..errors import InvalidArgumentError, InvalidTypeError
+from . import _aps
 from ._data import TwoTimeData
+from ._files import checked_path, format_of, need_h5py
+from ._selection import AngleRanges, frame_window, pick_q
+from ._warnings import XpcsWarning
 
 __all__ = ["load", "read_aps_8idi", "read_npz"]
 
-_HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".nxs")
-C2_GROUP = "xpcs/twotime/correlation_map"
-BINS = "xpcs/twotime/processed_bins"
-Q_LIST = "xpcs/qmap/dynamic_v_list_dim0"
-PHI_LIST = "xpcs/qmap/dynamic_v_list_dim1"
-FRAME_TIME = "entry/instrument/detector_1/frame_time"
+_DT_AGREE = 1e-9  # relative difference below which a given dt agrees with the file's
 
 
-def _need_h5py() -> Any:
-    try:
-        import h5py
-    except ImportError:
-        raise BackendUnavailableError(
-            "reading HDF5 needs h5py; install it with `pip install 'fastsplit[fit]'` "
-            "(or `pip install h5py`)."
-        ) from None
-    return h5py
+def _positive(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise InvalidTypeError(f"{name} must be a number, got {type(value).__name__} {value!r}.")
+    number = float(value)
+    if not (math.isfinite(number) and number > 0):
+        raise InvalidArgumentError(f"{name} must be a positive finite number, got {value!r}.")
+    return number
 
 
-def _flatten(
-    matrices: list[np.ndarray],
-    angles: list[float],
-    dt: float,
-    *,
-    upper_only: bool,
-    drop_diagonal: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    n_frames = matrices[0].shape[0]
+def _angle_ranges(phi: Any) -> AngleRanges | None:
+    if phi is None or isinstance(phi, AngleRanges):
+        return phi
+    return AngleRanges(phi)
+
+
+def _warn_dt(where: str, given: float, file_dt: float, how: str) -> None:
+    if abs(given - file_dt) > _DT_AGREE * file_dt:
+        warnings.warn(
+            f"{where}: using the given dt={given:g} s, but the file says {file_dt:g} s "
+            f"({how}); fitted rates scale with dt.",
+            XpcsWarning,
+            stacklevel=3,
+        )
+
+
+def _pairs(
+    n_frames: int, *, upper_only: bool, drop_diagonal: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frame indices ``(i, j)`` of the points of one matrix, row-major."""
     i, j = np.triu_indices(n_frames, k=1 if drop_diagonal else 0)
     if not upper_only:
         i, j = np.concatenate([i, j[i != j]]), np.concatenate([j, i[i != j]])
         order = np.lexsort((j, i))
         i, j = i[order], j[order]
-    per = i.shape[0]
-    phi = np.repeat(np.asarray(angles, dtype=np.float64), per)
-    t1 = np.tile(i * dt, len(matrices))
-    t2 = np.tile(j * dt, len(matrices))
-    g2 = np.concatenate([np.asarray(m, dtype=np.float64)[i, j] for m in matrices])
-    return phi, t1, t2, g2
+    return i, j
+
+
+def _common_size(f: Any, keys: list[str], where: str) -> int:
+    """The frames of the (square, numeric, equal-sized) matrices, from their metadata."""
+    sizes = set()
+    for key in keys:
+        node = f[key]
+        shape = getattr(node, "shape", None)
+        if shape is None or len(shape) != 2 or shape[0] != shape[1]:
+            raise InvalidArgumentError(
+                f"{where}: /{key} has shape {shape}, expected frames x frames; windowed "
+                "(non-square) two-time maps are not supported."
+            )
+        if node.dtype.kind not in "fiu":
+            raise InvalidArgumentError(f"{where}: /{key} holds {node.dtype}, not numbers.")
+        sizes.add(int(shape[0]))
+    if len(sizes) != 1:
+        raise InvalidArgumentError(
+            f"{where}: the correlation matrices differ in size ({sorted(sizes)} frames); "
+            "they must share one time grid."
+        )
+    return sizes.pop()
+
+
+def _upper(matrix: np.ndarray, *, mirror: bool) -> np.ndarray:
+    """The stored half as an upper triangle (a lower-triangle file is transposed).
+
+    With ``mirror`` the full symmetric matrix, its lower half copied from the upper.
+    """
+    if np.any(np.tril(matrix, -1)) and not np.any(np.triu(matrix, 1)):
+        matrix = matrix.T
+    if mirror:
+        upper = np.triu(matrix)
+        return upper + np.triu(upper, 1).T
+    return matrix
 
 
 def read_aps_8idi(
     path: str | os.PathLike[str],
     *,
     q: float | None = None,
-    dt: float | None = None,
+    phi: AngleRanges | Sequence[tuple[float, float]] | None = None,
     frames: slice | None = None,
+    dt: float | None = None,
     upper_only: bool = True,
     drop_diagonal: bool = True,
 ) -> TwoTimeData:
-    """Read an APS 8-ID-I two-time HDF5 file into flat angle-major arrays.
+    """Read an APS 8-ID-I two-time HDF5 result into flat angle-major arrays.
+
+    Each stored matrix is placed in its (q, phi) cell through the qmap
+    (``/xpcs/qmap/dynamic_index_mapping``, only non-empty cells are numbered),
+    and the two-time step is the frame time x ``stride_frame`` x ``avg_frame``.
+    The older layout (``/xpcs/dqlist``, ``/xpcs/dphilist``, ``/exchange/C2T_all``)
+    is read too. A field that is needed and missing is an error naming it.
 
     Parameters
     ----------
     path : path
-        The ``.h5`` / ``.hdf`` results file.
+        The HDF5 results file.
     q : float, optional
-        Keep the bins of the wavevector closest to this value; needed when the
-        file holds more than one q.
-    dt : float, optional
-        Frame time in seconds (default: ``/entry/instrument/detector_1/frame_time``).
+        Wavevector (1/A): the stored q bin that holds it is read. Needed when the
+        file holds more than one q; a value outside every bin is an error.
+    phi : sequence of (min, max) or AngleRanges, optional
+        Read only the angles inside these ranges (degrees, wrap-aware across
+        +-180, e.g. ``[(-10, 10), (170, -170)]``); default every angle.
     frames : slice, optional
-        Frames to keep, for example ``slice(0, 500)``.
+        Frames to keep, for example ``slice(100, 600)``; times start at 0 at the
+        window's first frame. A window past the last frame is an error.
+    dt : float, optional
+        The two-time step in seconds; default from the file (required for the
+        older layout). A value that differs from the file's warns.
     upper_only : bool
         Keep only ``t2 >= t1`` (the stored triangle; default) or mirror it.
     drop_diagonal : bool
-        Leave out ``t1 == t2`` (default: dropped, as usual in fits).
+        Leave out ``t1 == t2`` (default: dropped; the stored diagonal holds the
+        uncorrected, noise-inflated values).
 
     Returns
     -------
     TwoTimeData
+        ``meta`` records the layout, the cells read, the step and the frames.
+
+    Raises
+    ------
+    InvalidArgumentError
+        The file is not a two-time result, lacks a needed field, or does not hold
+        what was asked for; the message names the file and the field.
 
     Examples
     --------
@@ -110,160 +174,165 @@ def read_aps_8idi(
     >>> data.phi.shape == data.g2.shape                   # doctest: +SKIP
     True
     """
-    h5py = _need_h5py()
-    path = Path(path)
-    if not path.exists():
-        raise InvalidArgumentError(f"{str(path)!r} does not exist; check the path.")
-    with h5py.File(path, "r") as f:
-        missing = [key for key in (C2_GROUP, BINS, PHI_LIST) if key not in f]
-        if missing:
+    file = checked_path(path)
+    where = repr(str(file))
+    q = _positive("q", q)
+    dt = _positive("dt", dt)
+    ranges = _angle_ranges(phi)
+    upper_only = check_flag("upper_only", upper_only)
+    drop_diagonal = check_flag("drop_diagonal", drop_diagonal)
+    if frames is not None and not isinstance(frames, slice):
+        frame_window(frames, 1, where)  # raises the type error
+    h5py = need_h5py()
+    if format_of(file) != "hdf5":
+        raise InvalidArgumentError(f"{where} is not an HDF5 file; use read_npz or load.")
+    try:
+        with h5py.File(file, "r") as f:
+            return _read_open(f, file, q, ranges, frames, dt, upper_only, drop_diagonal)
+    except (OSError, KeyError, RuntimeError) as exc:  # h5py: truncated or corrupt file
+        raise InvalidArgumentError(f"{where} cannot be read as HDF5: {exc}.") from None
+
+
+def _read_open(
+    f: Any,
+    file: Path,
+    q: float | None,
+    ranges: AngleRanges | None,
+    frames: slice | None,
+    dt: float | None,
+    upper_only: bool,
+    drop_diagonal: bool,
+) -> TwoTimeData:
+    where = repr(str(file))
+    cells = _aps.read_cells(f, where)
+    distinct = np.unique(cells.q)
+    chosen = pick_q(distinct, q, where)
+    picked = np.flatnonzero(cells.q == distinct[chosen])
+    fallback = False
+    if ranges is not None:
+        keep, fallback = ranges.select(cells.phi[picked], where)
+        picked = picked[keep]
+        if fallback:
+            warnings.warn(
+                f"{where}: no angle in the phi ranges; reading all {picked.size} angles "
+                "(fallback_to_all_angles).",
+                XpcsWarning,
+                stacklevel=3,
+            )
+    angles = cells.phi[picked]
+    if np.unique(angles).size != angles.size:
+        raise InvalidArgumentError(
+            f"{where}: two matrices at q={distinct[chosen]:g} have the same angle; the "
+            "cells must be distinct."
+        )
+    if dt is None:
+        step = _aps.read_step(f, cells.layout, where)
+    else:
+        try:
+            step = _aps.read_step(f, cells.layout, where)
+        except InvalidArgumentError:
+            step = _aps.Step(dt)
+        else:
+            _warn_dt(where, dt, step.dt, "frame_time x stride_frame x avg_frame")
+            step = _aps.Step(dt, step.frame_time, step.stride_frame, step.avg_frame)
+    keys = [cells.keys[k] for k in picked]
+    n_all = _common_size(f, keys, where)
+    window = frame_window(frames, n_all, where)
+    if drop_diagonal and window[1] - window[0] < 2:
+        raise InvalidArgumentError(
+            f"{where}: one frame leaves no point once the diagonal is dropped; read more frames."
+        )
+    i, j = _pairs(window[1] - window[0], upper_only=upper_only, drop_diagonal=drop_diagonal)
+    per = i.shape[0]
+    # One matrix in memory at a time; the points go straight into their place.
+    g2 = np.empty(per * len(keys), dtype=np.float64)
+    for block, (k, key) in enumerate(zip(picked, keys, strict=True)):
+        matrix = _upper(np.asarray(f[key][()], dtype=np.float64), mirror=not upper_only)[
+            window[0] : window[1], window[0] : window[1]
+        ]
+        values = g2[block * per : (block + 1) * per]
+        values[:] = matrix[i, j]
+        bad = int(np.count_nonzero(~np.isfinite(values)))
+        if bad:
             raise InvalidArgumentError(
-                f"{str(path)!r} is not an APS 8-ID-I two-time file: missing {missing} "
-                f"(expected {C2_GROUP}/c2_00001..., {BINS}, {PHI_LIST})."
+                f"{where}: /{key} (q={cells.q[k]:g}, phi={cells.phi[k]:g}) holds "
+                f"{bad} non-finite values; leave this angle out with phi ranges."
             )
-        keys = sorted(k for k in f[C2_GROUP] if k.startswith("c2_"))
-        bins = np.asarray(f[BINS][()], dtype=np.int64).ravel()
-        phi_list = np.asarray(f[PHI_LIST][()], dtype=np.float64).ravel()
-        q_list = np.asarray(f[Q_LIST][()], dtype=np.float64).ravel() if Q_LIST in f else None
-        if len(keys) != bins.shape[0]:
-            raise InvalidArgumentError(
-                f"{str(path)!r}: {len(keys)} correlation matrices but {bins.shape[0]} processed "
-                "bins; the file is inconsistent (matrices and bins must pair up in order)."
-            )
-        if dt is None:
-            if FRAME_TIME not in f:
-                raise InvalidArgumentError(
-                    f"{str(path)!r} has no {FRAME_TIME}; pass the frame time as dt=... (seconds)."
-                )
-            dt = float(np.asarray(f[FRAME_TIME][()]).ravel()[0])
-        n_phi = phi_list.shape[0]
-        if bins.min(initial=1) < 1:
-            raise InvalidArgumentError(
-                f"{str(path)!r}: processed_bins must be 1-based bin numbers."
-            )
-        q_index = (bins - 1) // n_phi
-        phi_index = (bins - 1) % n_phi
-        selected = np.arange(bins.shape[0])
-        q_value: float | None = None
-        if q_list is not None:
-            present = np.unique(q_index)
-            if present.max(initial=0) >= q_list.shape[0]:
-                raise InvalidArgumentError(
-                    f"{str(path)!r}: processed_bins point past the q list ({q_list.shape[0]} q)."
-                )
-            if q is None and present.shape[0] > 1:
-                raise InvalidArgumentError(
-                    f"{str(path)!r} holds {present.shape[0]} wavevectors "
-                    f"{np.round(q_list[present], 6).tolist()}; choose one with q=..."
-                )
-            chosen = (
-                present[0] if q is None else present[int(np.argmin(np.abs(q_list[present] - q)))]
-            )
-            selected = np.flatnonzero(q_index == chosen)
-            q_value = float(q_list[chosen])
-        matrices = []
-        for s in selected:
-            m = np.asarray(f[C2_GROUP][keys[s]][()])
-            if m.ndim != 2 or m.shape[0] != m.shape[1]:
-                raise InvalidArgumentError(
-                    f"{str(path)!r}: {keys[s]} has shape {m.shape}, expected frames x frames."
-                )
-            if frames is not None:
-                m = m[frames, frames]
-            matrices.append(m)
-    if not matrices:
-        raise InvalidArgumentError(f"{str(path)!r}: no correlation matrix selected.")
-    if len({m.shape for m in matrices}) != 1:
-        raise InvalidArgumentError(f"{str(path)!r}: the correlation matrices differ in size.")
-    if not (math.isfinite(dt) and dt > 0):
-        raise InvalidArgumentError(f"dt must be a positive number of seconds, got {dt}.")
-    angles = [float(phi_list[phi_index[s]]) for s in selected]
-    # The file stores the upper triangle; make the matrix symmetric first so that a
-    # lower-triangle file (or a mirrored read) gives the same values.
-    full = []
-    for m in matrices:
-        m = np.asarray(m, dtype=np.float64)
-        upper = np.triu(m)
-        lower = np.tril(m, -1)
-        if np.any(lower != 0) and not np.any(np.triu(m, 1) != 0):
-            upper = np.triu(m.T)
-        full.append(upper + np.triu(upper, 1).T)
-    phi, t1, t2, g2 = _flatten(
-        full, angles, float(dt), upper_only=upper_only, drop_diagonal=drop_diagonal
-    )
+    phi = np.repeat(angles.astype(np.float64), per)
+    t1 = np.tile(i * step.dt, len(keys))
+    t2 = np.tile(j * step.dt, len(keys))
+    meta: dict[str, Any] = {
+        "format": "hdf5",
+        "layout": cells.layout,
+        "q_requested": q,
+        "frames": list(window),
+        "n_frames_stored": n_all,
+        "matrices": keys,
+        "phi_fallback": fallback,
+        **step.as_dict(),
+    }
+    if cells.bins is not None:
+        meta["bins"] = cells.bins[picked].tolist()
     return TwoTimeData(
         phi=phi,
         t1=t1,
         t2=t2,
         g2=g2,
         sigma=None,
-        q=q_value,
-        dt=float(dt),
-        n_frames=int(full[0].shape[0]),
-        source=str(path),
+        q=float(distinct[chosen]),
+        dt=step.dt,
+        n_frames=window[1] - window[0],
+        source=str(file),
+        meta=meta,
     )
 
 
-def read_npz(path: str | os.PathLike[str]) -> TwoTimeData:
+def read_npz(
+    path: str | os.PathLike[str],
+    *,
+    q: float | None = None,
+    phi: AngleRanges | Sequence[tuple[float, float]] | None = None,
+    frames: slice | None = None,
+    dt: float | None = None,
+) -> TwoTimeData:
     """Read ``phi, t1, t2, g2`` (and optional ``sigma``, ``q``, ``dt``, ``n_frames``) from npz.
+
+    ``q``, ``phi``, ``frames`` and ``dt`` select as in :func:`read_aps_8idi`: a
+    ``q`` must match the file's (within 5 %), ``frames`` index the time grid
+    ``t / dt``, a given ``dt`` re-times that grid (warning when it differs from
+    the file's). Without ``dt`` in the file, the grid spacing of the times is used.
 
     Examples
     --------
     >>> from fastsplit import xpcs
     >>> data = xpcs.read_npz("two_time.npz")  # doctest: +SKIP
     """
-    path = Path(path)
-    if not path.exists():
-        raise InvalidArgumentError(f"{str(path)!r} does not exist; check the path.")
-    with np.load(path, allow_pickle=False) as z:
-        missing = [k for k in ("phi", "t1", "t2", "g2") if k not in z.files]
-        if missing:
-            raise InvalidArgumentError(
-                f"{str(path)!r} lacks arrays {missing}; an npz input needs phi, t1, t2, g2 "
-                f"(it has {sorted(z.files)})."
-            )
-        arrays = {k: np.asarray(z[k]).ravel() for k in ("phi", "t1", "t2", "g2")}
-        sigma = np.asarray(z["sigma"]).ravel() if "sigma" in z.files else None
-        q = float(z["q"]) if "q" in z.files else None
-        dt = float(z["dt"]) if "dt" in z.files else None
-        n_frames = int(z["n_frames"]) if "n_frames" in z.files else None
-    lengths = {a.shape[0] for a in arrays.values()}
-    if sigma is not None:
-        lengths.add(sigma.shape[0])
-    if len(lengths) != 1:
-        raise LengthMismatchError(
-            f"{str(path)!r}: arrays have different lengths {sorted(lengths)}; each needs one "
-            "value per point."
+    from ._npz import read  # the npz details live apart from the HDF5 reader
+
+    file = checked_path(path)
+    if format_of(file) != "npz":
+        raise InvalidArgumentError(
+            f"{str(file)!r} is not an npz archive; use read_aps_8idi or load."
         )
-    if dt is None:
-        # Frame times are multiples of dt: the smallest positive spacing recovers it.
-        times = np.unique(np.concatenate([arrays["t1"], arrays["t2"]]))
-        steps = np.diff(times)
-        steps = steps[steps > 0]
-        if steps.size == 0:
-            raise InvalidArgumentError(
-                f"{str(path)!r} has no dt and only one time value; store dt in the file."
-            )
-        dt = float(steps.min())
-    if n_frames is None:
-        n_frames = int(np.rint(max(arrays["t1"].max(), arrays["t2"].max()) / dt)) + 1
-    return TwoTimeData(
-        phi=arrays["phi"].astype(np.float64),
-        t1=arrays["t1"].astype(np.float64),
-        t2=arrays["t2"].astype(np.float64),
-        g2=arrays["g2"].astype(np.float64),
-        sigma=None if sigma is None else sigma.astype(np.float64),
-        q=q,
-        dt=dt,
-        n_frames=n_frames,
-        source=str(path),
-    )
+    try:
+        return read(
+            file,
+            q=_positive("q", q),
+            ranges=_angle_ranges(phi),
+            frames=frames,
+            dt=_positive("dt", dt),
+        )
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, InvalidArgumentError):
+            raise
+        raise InvalidArgumentError(f"{str(file)!r} cannot be read as npz: {exc}.") from None
 
 
 def load(path: str | os.PathLike[str], **kwargs: Any) -> TwoTimeData:
-    """Read ``path`` by its suffix: ``.npz`` or HDF5 (``.h5``, ``.hdf5``, ``.hdf``, ``.nxs``).
+    """Read ``path``: an npz archive or an APS 8-ID-I HDF5 result, told apart by content.
 
-    Keyword arguments go to :func:`read_aps_8idi` for HDF5 files.
+    Keyword arguments (``q``, ``phi``, ``frames``, ``dt``; for HDF5 also
+    ``upper_only``, ``drop_diagonal``) go to :func:`read_npz` or :func:`read_aps_8idi`.
 
     Examples
     --------
@@ -277,16 +346,18 @@ def load(path: str | os.PathLike[str], **kwargs: Any) -> TwoTimeData:
     >>> data.n_points, data.n_frames, data.angles.size
     (32, 4, 2)
     """
-    suffix = Path(path).suffix.lower()
-    if suffix == ".npz":
-        if kwargs:
+    unknown = sorted(set(kwargs) - {"q", "phi", "frames", "dt", "upper_only", "drop_diagonal"})
+    if unknown:
+        raise InvalidTypeError(
+            f"load() got unknown options {unknown}; it takes q, phi, frames, dt "
+            "(and for HDF5 upper_only, drop_diagonal)."
+        )
+    file = checked_path(path)
+    if format_of(file) == "npz":
+        hdf5_only = sorted(set(kwargs) & {"upper_only", "drop_diagonal"})
+        if hdf5_only:
             raise InvalidArgumentError(
-                f"options {sorted(kwargs)} apply to HDF5 input only, not to {str(path)!r}."
+                f"options {hdf5_only} apply to HDF5 input only, not to the npz {str(file)!r}."
             )
-        return read_npz(path)
-    if suffix in _HDF5_SUFFIXES:
-        return read_aps_8idi(path, **kwargs)
-    raise InvalidArgumentError(
-        f"cannot tell the format of {str(path)!r} from its suffix; use .npz or one of "
-        f"{list(_HDF5_SUFFIXES)}."
-    )
+        return read_npz(file, **kwargs)
+    return read_aps_8idi(file, **kwargs)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, InvalidTypeError
 from ._data import TwoTimePoints
-from ._model import Mode, TwoTimeModel
+from ._model import Mode, TwoTimeModel, real_number
 
 __all__ = ["SyntheticXPCS", "synthesize"]
 
@@ -45,6 +44,20 @@ class SyntheticXPCS(TwoTimePoints):
         return np.asarray(
             [int(np.count_nonzero(self.phi == a)) for a in self.angles], dtype=np.int64
         )
+
+
+def _per_angle(name: str, value: Any, n_angles: int) -> np.ndarray:
+    """A scalar or one finite number per angle, as ``n_angles`` floats."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+        out = np.broadcast_to(array, (n_angles,)).copy()
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(
+            f"{name} must be a number or {n_angles} numbers (one per angle), got {value!r}."
+        ) from None
+    if not np.all(np.isfinite(out)):
+        raise InvalidArgumentError(f"{name} must be finite, got {value!r}.")
+    return out
 
 
 def synthesize(
@@ -104,8 +117,12 @@ def synthesize(
     for name, value in (("n_angles", n_angles), ("n_frames", n_frames)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise InvalidArgumentError(f"{name} must be a positive int, got {value!r}.")
-    if not (math.isfinite(noise) and noise >= 0):
+    if real_number("noise", noise) < 0:
         raise InvalidArgumentError(f"noise must be a finite number >= 0, got {noise}.")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+        raise InvalidTypeError(f"seed must be an int or None, got {type(seed).__name__} {seed!r}.")
+    if seed is not None and seed < 0:
+        raise InvalidArgumentError(f"seed must be >= 0, got {seed}.")
     model = TwoTimeModel(int(n_frames), dt=dt, q=q, L=L, mode=mode)
     rng = np.random.default_rng(seed)
 
@@ -117,17 +134,20 @@ def synthesize(
     values["contrast"] = rng.uniform(0.27, 0.32, n_angles)
     values["offset"] = rng.uniform(0.76, 1.0, n_angles)
     if truth is not None:
-        unknown = sorted(set(truth) - set(model.parameter_names))
+        if not isinstance(truth, Mapping):
+            raise InvalidTypeError(
+                f"truth must be a mapping of parameter name to value, got {type(truth).__name__}."
+            )
+        unknown = sorted(str(k) for k in set(truth) - set(model.parameter_names))
         if unknown:
             raise InvalidArgumentError(
                 f"truth has unknown parameters {unknown}; valid: {list(model.parameter_names)}."
             )
         for name, value in truth.items():
             if name in model.per_group_names:
-                arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (n_angles,)).copy()
-                values[name] = arr
+                values[name] = _per_angle(f"truth[{name!r}]", value, n_angles)
             else:
-                values[name] = float(value)
+                values[name] = real_number(f"truth[{name!r}]", value)
 
     idx = np.arange(n_frames)
     i_grid, j_grid = np.meshgrid(idx, idx, indexing="ij")

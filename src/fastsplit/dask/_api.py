@@ -1,0 +1,132 @@
+"""The front end of :func:`fastsplit.dask.stratify`.
+
+Validate -> count pass (now, on the active scheduler) -> global plan on the
+client -> the lazy split/combine graph -> the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from typing import Any
+
+from .. import _validate as v
+from .._plan import DEFAULT_CHUNK_SIZE
+from ..errors import SparseGroupWarning
+from ._graph import count_pass, reorder
+from ._inputs import aligned, host_kernels
+from ._layout import empty_grouping, global_plan
+from ._result import DaskStratified
+
+log = logging.getLogger("fastsplit")
+
+
+def stratify(
+    labels: Any,
+    *arrays: Any,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    layout: str = "strided",
+    chunks_per_block: int = 1,
+    decimals: int | None = None,
+    atol: float | None = None,
+    backend: str = "auto",
+) -> DaskStratified:
+    """Stratify dask arrays: the in-memory result, bit for bit, as dask arrays.
+
+    Every chunk holds every group in proportion (contract C1-C6, as
+    :func:`fastsplit.stratify`), and the output arrays are cut into blocks of
+    ``chunks_per_block`` whole chunks, for consumers that step per chunk. The
+    labels are read now, once, to count the groups of every input block (the
+    block sizes of the result depend on them); the arrays are reordered lazily,
+    with per-task memory proportional to a block (docs/scaling-out.md).
+
+    Parameters
+    ----------
+    labels : dask.array.Array or array_like
+        Group label of every point (float angles, integers), 1-D. NumPy inputs are
+        cut into the blocks of the first dask array given.
+    *arrays : dask.array.Array or array_like
+        1-D arrays with one value per label; rechunked to the labels' blocks.
+    chunk_size : int, default 100_000
+        Largest chunk; K = ceil(n / chunk_size) chunks of equal size (+-1).
+    layout : {"strided", "contiguous", "auto"}
+        As in :func:`fastsplit.stratify` (``"auto"`` is ``"strided"`` here).
+    chunks_per_block : int, default 1
+        Chunks in each block of the output arrays. Tasks grow as input blocks x
+        output blocks: at 1e9 points use blocks of about 1e7 points on both sides.
+    decimals, atol
+        Merge near-equal float labels, as in :func:`fastsplit.stratify`; ``atol``
+        merges on the union of every block's labels.
+    backend : {"auto", "numba", "numpy"}
+        Kernels that run on the workers; ``auto``: numba when installed.
+
+    Returns
+    -------
+    DaskStratified
+        ``arrays`` (dask arrays), ``bounds``, ``block_bounds``, ``groups``,
+        ``counts``, ``sparse_groups``, ``n_chunks``, ``chunks()``, ``report()``.
+
+    Warns
+    -----
+    SparseGroupWarning
+        When some groups have fewer points than there are chunks.
+
+    Examples
+    --------
+    >>> import dask.array as da, numpy as np, fastsplit.dask
+    >>> phi = da.from_array(np.repeat([-45.0, 0.0, 45.0], 1000), chunks=700)
+    >>> y = da.arange(3000.0, chunks=700)
+    >>> s = fastsplit.dask.stratify(phi, y, chunk_size=500, chunks_per_block=2)
+    >>> s.n_chunks, s.arrays[0].chunks
+    (6, ((1000, 1000, 1000),))
+    >>> chunk0 = s.arrays[0][:500].compute()
+    >>> np.bincount((chunk0 // 1000).astype(int)).tolist()
+    [167, 167, 166]
+    """
+    start = time.perf_counter()
+    chunk_size = v.check_chunk_size(chunk_size)
+    layout = v.check_choice("layout", layout, v.LAYOUTS)
+    layout = "strided" if layout == "auto" else layout
+    chunks_per_block = v.check_count("chunks_per_block", chunks_per_block, minimum=1)
+    decimals, atol = v.check_rounding(decimals, atol)
+    name = host_kernels(backend)
+    labels, arrays = aligned(labels, arrays)
+    counted = count_pass(labels, decimals=decimals, backend=name)
+    plan, blocks = global_plan(
+        counted,
+        tuple(int(size) for size in labels.chunks[0]),
+        empty_grouping(labels.dtype, decimals=decimals, backend=name),
+        chunk_size=chunk_size,
+        layout=layout,
+        atol=atol,
+        backend=name,
+    )
+    out = reorder(
+        labels,
+        arrays,
+        plan,
+        blocks,
+        backend=name,
+        decimals=decimals,
+        chunks_per_block=chunks_per_block,
+    )
+    seconds = time.perf_counter() - start
+    result = DaskStratified(
+        plan=plan, arrays=out, chunks_per_block=chunks_per_block, backend=name, seconds=seconds
+    )
+    log.debug("planned a dask stratification %s in %.2f ms", plan.summary(), 1e3 * seconds)
+    if plan.sparse.any():
+        sparse = plan.sparse_groups
+        shown = ", ".join(repr(x) for x in sparse[:5].tolist())
+        warnings.warn(
+            f"{sparse.size} group(s) have fewer points than the {plan.n_chunks} chunks "
+            f"and are missing from some chunks: {shown}{' ...' if sparse.size > 5 else ''}. "
+            "Use a larger chunk_size (fewer chunks) or fit those groups separately.",
+            SparseGroupWarning,
+            stacklevel=2,
+        )
+    return result
+
+
+__all__ = ["stratify"]
