@@ -15,6 +15,7 @@ __all__ = [
     "degrees_of_freedom",
     "listing",
     "padded_gather",
+    "padded_take",
     "shown_labels",
     "unit_diagonal",
 ]
@@ -101,21 +102,30 @@ def shown_labels(groups: np.ndarray, mask: np.ndarray, limit: int) -> str:
     return ", ".join(repr(g) for g in groups[mask][:limit].tolist())
 
 
-def padded_gather(
+def padded_take(
     arrays: Sequence[np.ndarray], weight: np.ndarray, index: np.ndarray, valid: np.ndarray
-) -> tuple[tuple[Any, ...], Any]:
-    """Each array and the weights at ``index``, as float64 JAX arrays of its shape.
+) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Each array and the weights at ``index``, as float64 NumPy arrays of its shape.
 
     Where ``valid`` is false the index points at a real point (padding repeats
     one), so every value stays finite; its weight is set to 0 so that it adds
     nothing to a cost, a gradient or a Jacobian. Padding to fixed shapes lets one
     compiled function serve every chunk or group.
     """
-    import jax.numpy as jnp
 
-    def gather(a: np.ndarray) -> Any:
-        return jnp.asarray(np.take(a, index, mode="clip").astype(np.float64, copy=False))
+    def take(a: np.ndarray) -> np.ndarray:
+        return np.take(a, index, mode="clip").astype(np.float64, copy=False)
 
     w = np.take(weight, index, mode="clip")
     w[~valid] = 0.0
-    return tuple(gather(a) for a in arrays), jnp.asarray(w.astype(np.float64, copy=False))
+    return tuple(take(a) for a in arrays), w.astype(np.float64, copy=False)
+
+
+def padded_gather(
+    arrays: Sequence[np.ndarray], weight: np.ndarray, index: np.ndarray, valid: np.ndarray
+) -> tuple[tuple[Any, ...], Any]:
+    """:func:`padded_take`, as JAX arrays."""
+    import jax.numpy as jnp
+
+    taken, w = padded_take(arrays, weight, index, valid)
+    return tuple(jnp.asarray(a) for a in taken), jnp.asarray(w)

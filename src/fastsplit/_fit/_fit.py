@@ -20,10 +20,10 @@ from .._progress import Progress
 from . import _data, _nlsq
 from ._checks import raise_or_warn
 from ._judge import Clock, judge
-from ._normal import Objective, check_model
+from ._normal import FullDataObjective, Objective, check_model
 from ._problem import Problem
 from ._result import FitResult
-from ._setup import avoid_sequential_gaps, set_up
+from ._setup import Setup, avoid_sequential_gaps, set_up
 from ._strategies import STRATEGIES
 
 __all__ = ["fit"]
@@ -190,22 +190,23 @@ def fit(
     with _nlsq.x64():
         counted, seconds = setup.counted, setup.count_seconds
         clock = Clock.now(already=seconds)
-        size = setup.choice.chunk_size
-        if settings.stratification.enabled is False:
-            chunking = _data.in_input_order(inputs.labels, counted, size, seconds)
-            report(f"stratification disabled: {chunking.n_chunks} chunks in input order")
-        else:
-            chunking = _data.stratified(counted, size, options.backend, seconds)
+        objective: FullDataObjective
+        if setup.dask is not None:
+            data = setup.dask
+            chunking, stacks = data.chunking(counted, seconds), None
             report(
-                f"stratified {inputs.n_points:,} points into {chunking.n_chunks} chunks x "
-                f"{len(chunking.groups)} groups in {1e3 * chunking.seconds:.1f} ms"
+                f"{inputs.n_points:,} points in {len(data.blocks)} dask blocks kept on the "
+                f"workers ({data.n_chunks} chunks), {len(chunking.groups)} groups, "
+                f"read in {seconds:.2f} s"
             )
-        if settings.stratification.log_diagnostics and chunking.diagnostics is not None:
-            log.info("%s", chunking.diagnostics.report())
-
-        stacks = _data.ChunkStacks.build(inputs.x, inputs.y, inputs.weight, chunking)
-        objective = Objective(model, setup.layout, inputs.x_is_tuple, stacks, options.loss)
-        check_model(objective, setup.start)
+            sample = Objective(model, setup.layout, inputs.x_is_tuple, data.sample_stacks())
+            check_model(sample, setup.start)
+            objective = data.objective(model, setup.layout, inputs.x_is_tuple, options.loss)
+        else:
+            chunking = _in_chunks(setup, report)
+            stacks = _data.ChunkStacks.build(inputs.x, inputs.y, inputs.weight, chunking)
+            objective = Objective(model, setup.layout, inputs.x_is_tuple, stacks, options.loss)
+            check_model(objective, setup.start)
         choice = avoid_sequential_gaps(setup, model, chunking.members)
         report(f"strategy {choice.strategy}: {choice.reason}")
         problem = Problem(
@@ -231,6 +232,8 @@ def fit(
             result = judge(
                 outcome, problem, choice, max_step_sigma=options.max_step_sigma, clock=clock
             )
+        if setup.dask is not None:
+            result.info["dask_blocks"] = len(setup.dask.blocks)
 
     timings = result.timings
     report(
@@ -241,3 +244,21 @@ def fit(
     )
     raise_or_warn(result.check, choice.strategy, options.on_failure, result)
     return result
+
+
+def _in_chunks(setup: Setup, report: Progress) -> _data.Chunking:
+    """The in-memory data stratified once (or kept in input order, as the config says)."""
+    inputs, counted, seconds = setup.inputs, setup.counted, setup.count_seconds
+    settings, size = setup.options.settings, setup.choice.chunk_size
+    if settings.stratification.enabled is False:
+        chunking = _data.in_input_order(inputs.labels, counted, size, seconds)
+        report(f"stratification disabled: {chunking.n_chunks} chunks in input order")
+    else:
+        chunking = _data.stratified(counted, size, setup.options.backend, seconds)
+        report(
+            f"stratified {inputs.n_points:,} points into {chunking.n_chunks} chunks x "
+            f"{len(chunking.groups)} groups in {1e3 * chunking.seconds:.1f} ms"
+        )
+    if settings.stratification.log_diagnostics and chunking.diagnostics is not None:
+        log.info("%s", chunking.diagnostics.report())
+    return chunking

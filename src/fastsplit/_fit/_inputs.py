@@ -22,7 +22,17 @@ from ..errors import InvalidArgumentError, InvalidTypeError
 from ._loss import LOSSES, Loss
 from ._model import REAL, finite_or_raise, normalize_x
 
-__all__ = ["Inputs", "Options", "check_inputs", "check_positive", "resolve_options"]
+__all__ = [
+    "Inputs",
+    "Options",
+    "check_callable",
+    "check_inputs",
+    "check_positive",
+    "data_scale",
+    "holds_dask",
+    "resolve_options",
+    "weights_of",
+]
 
 
 @dataclass(frozen=True)
@@ -127,7 +137,11 @@ def _progress(progress: object) -> Progress:
 
 @dataclass(frozen=True)
 class Inputs:
-    """The checked data, in input order: float64 ``y``, ``x`` arrays, labels, ``1 / sigma``."""
+    """The checked data, in input order: float64 ``y``, ``x`` arrays, labels, ``1 / sigma``.
+
+    Lazy dask arrays when the inputs were dask arrays (``fastsplit.dask``): only the
+    chunked strategy runs then, on blocks that stay on the workers.
+    """
 
     x: tuple[np.ndarray, ...]
     x_is_tuple: bool
@@ -143,10 +157,28 @@ class Inputs:
         return int(self.y.shape[0])
 
 
-def check_inputs(model: Callable[..., Any], x: Any, y: Any, groups: Any, sigma: Any) -> Inputs:
-    """Check the model and every per-point array; see :func:`fastsplit.fit`."""
+def holds_dask(*values: Any) -> bool:
+    """Whether any value (or any array of a tuple) is a dask array; dask is not imported."""
+    for value in values:
+        items = value if isinstance(value, tuple | list) else (value,)
+        if any(_is_dask(a) or _is_dask(getattr(a, "data", None)) for a in items):
+            return True  # a dask array, or an xarray DataArray holding one
+    return False
+
+
+def _is_dask(value: Any) -> bool:
+    return type(value).__module__.split(".")[0] == "dask"
+
+
+def check_callable(model: object) -> None:
+    """The model must be callable."""
     if not callable(model):
         raise InvalidTypeError(f"model must be callable, got {type(model).__name__}.")
+
+
+def check_inputs(model: Callable[..., Any], x: Any, y: Any, groups: Any, sigma: Any) -> Inputs:
+    """Check the model and every per-point array; see :func:`fastsplit.fit`."""
+    check_callable(model)
     y_arr = check_1d("y", y, kinds=REAL, host=True).astype(np.float64, copy=False)
     n = int(y_arr.shape[0])
     if n == 0:
@@ -165,7 +197,12 @@ def check_inputs(model: Callable[..., Any], x: Any, y: Any, groups: Any, sigma: 
 def _data_scale(y: np.ndarray, weight: np.ndarray) -> float:
     with np.errstate(over="ignore", invalid="ignore"):
         wy = y * weight
-        mean_square = float(np.dot(wy, wy)) / y.shape[0]
+        return data_scale(float(np.dot(wy, wy)), y.shape[0])
+
+
+def data_scale(sum_of_squares: float, n: int) -> float:
+    """Root mean square of ``y / sigma`` from the sum of its squares over ``n`` points."""
+    mean_square = sum_of_squares / n
     if not math.isfinite(mean_square):
         raise InvalidArgumentError(
             "y / sigma is too large for least squares in float64: its squares overflow. "
@@ -185,7 +222,12 @@ def _weights(sigma: Any, n: int) -> np.ndarray:
         )
         return np.full(n, 1.0 / value)
     s = check_1d("sigma", sigma, n=n, kinds=REAL, host=True, length_of="the y values")
-    s = s.astype(np.float64, copy=False)
+    return weights_of(s)
+
+
+def weights_of(sigma: np.ndarray) -> np.ndarray:
+    """``1 / sigma`` of a per-point ``sigma``, refused unless positive and finite everywhere."""
+    s = np.asarray(sigma).astype(np.float64, copy=False)
     good = np.isfinite(s) & (s > 0)
     if not np.all(good):
         raise InvalidArgumentError(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from ._kernels import kernels_for
 from ._loss import Loss
 from ._model import ParameterLayout, evaluate
 
-__all__ = ["NormalEquations", "Objective", "assemble", "check_model"]
+__all__ = ["FullDataObjective", "NormalEquations", "Objective", "assemble", "check_model"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,22 @@ class NormalEquations:
     hessian: np.ndarray
     gradient: np.ndarray
     cost: float
+
+
+class FullDataObjective(Protocol):
+    """What the chunked strategy and the judge need of an objective: the full-data
+    cost, the exact normal equations, and how many passes each took.
+
+    :class:`Objective` runs them on the chunk stacks in memory,
+    ``fastsplit.dask._objective.DaskObjective`` on dask blocks on the workers.
+    """
+
+    n_cost: int
+    n_jac: int
+
+    def cost(self, flat: np.ndarray) -> float: ...
+
+    def normal(self, flat: np.ndarray) -> NormalEquations: ...
 
 
 class Objective:

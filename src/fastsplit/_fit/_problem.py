@@ -20,7 +20,7 @@ from ._data import Chunking, ChunkStacks
 from ._inputs import Inputs
 from ._loss import Loss
 from ._model import ParameterLayout
-from ._normal import NormalEquations, Objective
+from ._normal import FullDataObjective, NormalEquations
 from ._result import GroupFit
 
 __all__ = ["Outcome", "Problem"]
@@ -40,10 +40,13 @@ class Problem:
         The checked data in input order.
     chunking : Chunking
         Chunks, permutation and group codes.
-    stacks : ChunkStacks
-        The data in chunk order, padded (weight 0).
-    objective : Objective
-        Full-data cost and exact normal equations over ``stacks``.
+    stacks : ChunkStacks or None
+        The data in chunk order, padded (weight 0); ``None`` when the data are dask
+        arrays that stay on the workers (only ``chunked`` runs then): read it with
+        :meth:`stacks_in_memory`.
+    objective : FullDataObjective
+        Full-data cost and exact normal equations (over ``stacks``, or over the dask
+        blocks).
     start, lower, upper : numpy.ndarray
         Flat start vector and bounds.
     settings : Settings
@@ -62,8 +65,8 @@ class Problem:
     layout: ParameterLayout
     inputs: Inputs
     chunking: Chunking
-    stacks: ChunkStacks
-    objective: Objective
+    stacks: ChunkStacks | None
+    objective: FullDataObjective
     start: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
@@ -76,6 +79,12 @@ class Problem:
     @property
     def x_is_tuple(self) -> bool:
         return self.inputs.x_is_tuple
+
+    def stacks_in_memory(self) -> ChunkStacks:
+        """The stacks, for the strategies that need the data on this machine."""
+        if self.stacks is None:
+            raise RuntimeError("this strategy needs the data in memory; only chunked runs on dask")
+        return self.stacks
 
 
 @dataclass(frozen=True)

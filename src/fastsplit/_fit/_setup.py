@@ -14,15 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import InvalidArgumentError
 from . import _data
 from ._choose import Choice, choose
 from ._groups import gap_names, lone_group_gaps
-from ._inputs import Inputs, Options, check_inputs, resolve_options
+from ._inputs import Inputs, Options, check_callable, check_inputs, holds_dask, resolve_options
 from ._model import ParameterLayout, check_model_names, flat_parameters, make_layout
 from ._strategies import STRATEGIES
 
 if TYPE_CHECKING:
     from .. import ChunkPlan
+    from ..dask._fit import DaskData
+
+DASK_STRATEGIES = ("auto", "chunked")
+"""What runs on dask arrays: only ``chunked`` sums over blocks that stay on the workers."""
 
 __all__ = ["Setup", "avoid_sequential_gaps", "set_up"]
 
@@ -40,6 +45,8 @@ class Setup:
     lower: np.ndarray
     upper: np.ndarray
     choice: Choice
+    dask: DaskData | None = None
+    """The persisted blocks when the inputs were dask arrays (``fastsplit.dask``)."""
 
 
 def set_up(
@@ -79,6 +86,8 @@ def set_up(
         progress=progress,
         strategies=("auto", *STRATEGIES),
     )
+    if holds_dask(x, y, groups, sigma):
+        return _set_up_dask(model, x, y, groups, sigma, p0, per_group, bounds, options)
     inputs = check_inputs(model, x, y, groups, sigma)
     make_layout(p0, per_group, 1)  # the names, before the labels are grouped
     counted, seconds = _data.count_groups(inputs.labels, options.chunk_size, options.backend)
@@ -93,6 +102,39 @@ def set_up(
         settings=options.settings,
     )
     return Setup(options, inputs, counted, seconds, layout, start, lower, upper, choice)
+
+
+def _set_up_dask(
+    model: Callable[..., Any],
+    x: Any,
+    y: Any,
+    groups: Any,
+    sigma: Any,
+    p0: Mapping[str, Any],
+    per_group: Sequence[str] | str,
+    bounds: Mapping[str, Any] | None,
+    options: Options,
+) -> Setup:
+    """:func:`set_up` on dask arrays: the data stay on the workers, ``chunked`` runs."""
+    if options.strategy not in DASK_STRATEGIES:
+        raise InvalidArgumentError(
+            f"strategy={options.strategy!r} cannot run on dask arrays: only 'chunked' (or "
+            "'auto') sums the normal equations over blocks that stay on the workers. Pass "
+            "strategy='chunked', or .compute() the arrays to fit them in memory."
+        )
+    check_callable(model)
+    make_layout(p0, per_group, 1)  # the names, before any data are read
+    from ..dask._fit import set_up_dask
+
+    inputs, counted, seconds, data = set_up_dask(options, x, y, groups, sigma)
+    layout, start, lower, upper = flat_parameters(p0, per_group, bounds, counted.n_groups)
+    check_model_names(model, layout)
+    reason = (
+        f"dask arrays: exact normal equations summed over {len(data.blocks)} blocks on the "
+        f"workers, {data.chunk_len:,} points per chunk"
+    )
+    choice = Choice("chunked", reason, data.chunk_len, requested=options.strategy == "chunked")
+    return Setup(options, inputs, counted, seconds, layout, start, lower, upper, choice, data)
 
 
 def avoid_sequential_gaps(

@@ -64,7 +64,8 @@ def _unwrapped(da: ModuleType, value: Any) -> Any:
     return wrapped if isinstance(wrapped, da.Array) else value
 
 
-def _as_dask(da: ModuleType, name: str, value: Any, chunks: Any) -> Any:
+def as_dask(da: ModuleType, name: str, value: Any, chunks: Any) -> Any:
+    """``value`` as a 1-D dask array with known block sizes (NumPy inputs cut into ``chunks``)."""
     value = _unwrapped(da, value)
     if not isinstance(value, da.Array):
         value = v.as_array(name, value)
@@ -82,7 +83,7 @@ def _as_dask(da: ModuleType, name: str, value: Any, chunks: Any) -> Any:
     return value
 
 
-def _meta(value: Any) -> np.ndarray:
+def meta_of(value: Any) -> np.ndarray:
     """An empty host array with ``value``'s dtype and array type, for the dtype checks."""
     meta = getattr(value, "_meta", None)
     return meta if isinstance(meta, np.ndarray) else np.empty(0, dtype=value.dtype)
@@ -99,10 +100,10 @@ def aligned(labels: Any, arrays: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]
     inputs = [_unwrapped(da, a) for a in (labels, *arrays)]
     first = next((a for a in inputs if isinstance(a, da.Array)), None)
     chunks = "auto" if first is None or first.ndim != 1 else first.chunks
-    labels = _as_dask(da, "labels", labels, chunks)
-    v.check_labels(_meta(labels))
-    arrays = tuple(_as_dask(da, f"arrays[{i}]", a, labels.chunks) for i, a in enumerate(arrays))
-    v.check_arrays(tuple(_meta(a) for a in arrays), None)
+    labels = as_dask(da, "labels", labels, chunks)
+    v.check_labels(meta_of(labels))
+    arrays = tuple(as_dask(da, f"arrays[{i}]", a, labels.chunks) for i, a in enumerate(arrays))
+    v.check_arrays(tuple(meta_of(a) for a in arrays), None)
     out = []
     for i, a in enumerate(arrays):
         if a.shape[0] != labels.shape[0]:
@@ -115,4 +116,4 @@ def aligned(labels: Any, arrays: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]
     return labels, tuple(out)
 
 
-__all__ = ["BACKENDS", "aligned", "host_kernels", "require_dask"]
+__all__ = ["BACKENDS", "aligned", "as_dask", "host_kernels", "meta_of", "require_dask"]

@@ -28,7 +28,7 @@ def run(problem: Problem) -> Outcome:
         problem.model,
         problem.layout,
         problem.x_is_tuple,
-        problem.stacks,
+        problem.stacks_in_memory(),
         point_major=False,
         loss=problem.loss,
     )

@@ -26,7 +26,7 @@ def run(problem: Problem) -> Outcome:
         problem.model,
         problem.layout,
         problem.x_is_tuple,
-        problem.stacks,
+        problem.stacks_in_memory(),
         point_major=True,
         loss=problem.loss,
     )
@@ -37,7 +37,7 @@ def run(problem: Problem) -> Outcome:
         problem.start,
         problem.lower,
         problem.upper,
-        chunk_size=problem.stacks.chunk_len,
+        chunk_size=problem.stacks_in_memory().chunk_len,
         max_nfev=problem.max_nfev,
     )
     return Outcome(popt, info["nfev"], info["success"], info["message"], info, tolerance=TOLERANCE)
