@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -61,3 +62,32 @@ def fast_backend(request: pytest.FixtureRequest) -> str:
     if name == "jax":
         request.getfixturevalue("jax_x64")
     return name
+
+
+@pytest.fixture(scope="session")
+def client() -> Iterator[Any]:
+    """A LocalCluster of 2 single-threaded worker processes, 1 GiB each (~2 s to start).
+
+    Shared by every cluster test (``test_dask_cluster.py``, ``test_dask_fit.py``).
+    """
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit="1GiB",
+            dashboard_address=":0",  # never the shared default port
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as c,
+    ):
+        yield c
+
+
+@pytest.fixture
+def on_cluster(client: Any) -> Iterator[Any]:
+    """The cluster as dask's scheduler for one test."""
+    import dask
+
+    with dask.config.set(scheduler=client):
+        yield client

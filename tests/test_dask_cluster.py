@@ -7,9 +7,6 @@ raised on a worker must reach the caller as the same fastsplit errors.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import numpy as np
 import pytest
 
@@ -27,28 +24,6 @@ PHI = np.repeat(np.linspace(-170.3, 170.9, 23), 6007)  # angle-major, 23 angles
 RNG = np.random.default_rng(12)
 G2 = RNG.normal(1.0, 0.1, PHI.size)
 T1 = RNG.integers(0, 1001, PHI.size).astype(np.float32)
-
-
-@pytest.fixture(scope="session")
-def client() -> Iterator[Any]:
-    """A LocalCluster of 2 single-threaded worker processes, 1 GiB each (~2 s to start)."""
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit="1GiB",
-            dashboard_address=":0",  # never the shared default port
-        ) as cluster,
-        distributed.Client(cluster, set_as_default=False) as c,
-    ):
-        yield c
-
-
-@pytest.fixture
-def on_cluster(client) -> Iterator[Any]:
-    with dask.config.set(scheduler=client):
-        yield client
 
 
 @pytest.mark.parametrize("layout", ["strided", "contiguous"])
