@@ -12,7 +12,9 @@ forward-mode tangents, whatever the number of groups, and the blocks of
 
 Chunks are padded to one shape (weight 0 on padding, see ``_data``) and
 scanned inside one compiled function, so a pass over the data is one dispatch,
-one compilation, and holds one chunk's Jacobian at a time. A robust loss
+one compilation, and holds one chunk's Jacobian at a time. With several JAX
+devices, whole chunks are sharded over them (``shard_map``) and the per-device
+sums reduced with ``psum``: every device sees every group. A robust loss
 (``_loss``) rescales each chunk's rows before the reduction. The kernels are
 compiled once per model, layout and loss and reused by later fits.
 """
@@ -26,7 +28,7 @@ from ._common import ModelCache, call_weakly
 from ._loss import Loss
 from ._model import ParameterLayout, evaluate
 
-__all__ = ["Kernels", "kernels_for"]
+__all__ = ["AXIS", "Kernels", "kernels_for", "shard_chunks"]
 
 
 class Kernels(NamedTuple):
@@ -56,18 +58,82 @@ _CACHE = ModelCache()
 
 
 def kernels_for(
-    model: Callable[..., Any], layout: ParameterLayout, x_is_tuple: bool, loss_name: str
+    model: Callable[..., Any],
+    layout: ParameterLayout,
+    x_is_tuple: bool,
+    loss_name: str,
+    devices: tuple[Any, ...] = (),
 ) -> Kernels:
-    """The jitted kernels of a model, layout and loss, reused by later fits of the same model."""
+    """The jitted kernels of a model, layout and loss, reused by later fits of the same model.
+
+    With several ``devices`` the cost and normal passes take stacks whose chunks
+    are sharded over them (:func:`shard_chunks`): each device scans its own whole
+    chunks and the sums are reduced with ``psum``.
+    """
     return _CACHE.get(
         model,
-        (layout, x_is_tuple, loss_name),
-        lambda ref: _build(call_weakly(ref), layout, x_is_tuple, loss_name),
+        (layout, x_is_tuple, loss_name, devices),
+        lambda ref: _build(call_weakly(ref), layout, x_is_tuple, loss_name, devices),
     )
 
 
+AXIS = "chunks"
+"""The mesh axis the chunks are sharded along."""
+
+
+def _over_devices(total: Callable[..., Any], devices: tuple[Any, ...]) -> Callable[..., Any]:
+    """``total(flat, f_scale, xs, y, w, codes)`` summed over the chunks of every device."""
+    import jax
+    import numpy as np
+    from jax.sharding import Mesh
+    from jax.sharding import PartitionSpec as P
+
+    def local(*args: Any) -> Any:
+        return jax.tree.map(lambda t: jax.lax.psum(t, AXIS), total(*args))
+
+    mesh = Mesh(np.array(devices), (AXIS,))
+    data = P(AXIS)
+    specs = (P(), P(), data, data, data, data)
+    # The per-chunk tangents (eye, ones) are the same on every device; JAX's check
+    # of which values vary across devices would refuse mixing them with the data.
+    if hasattr(jax, "shard_map"):
+        mapped = jax.shard_map(local, mesh=mesh, in_specs=specs, out_specs=P(), check_vma=False)
+    else:  # JAX before 0.6
+        from jax.experimental.shard_map import shard_map
+
+        mapped = shard_map(local, mesh=mesh, in_specs=specs, out_specs=P(), check_rep=False)
+    return jax.jit(mapped)
+
+
+def shard_chunks(stacks: tuple[Any, ...], devices: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``(xs, y, w, codes)`` stacks padded to a multiple of ``len(devices)`` chunks
+    (weight-0 copies of chunk 0) and placed whole chunks per device."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from jax.sharding import Mesh, NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    xs, y, w, codes = stacks
+    extra = -int(y.shape[0]) % len(devices)
+
+    def pad(a: Any, fill: Any = None) -> Any:
+        if not extra:
+            return a
+        rows = jnp.broadcast_to(a[:1] if fill is None else fill, (extra, *a.shape[1:]))
+        return jnp.concatenate([a, rows.astype(a.dtype)])
+
+    sharding = NamedSharding(Mesh(np.array(devices), (AXIS,)), P(AXIS))
+    padded = (tuple(pad(a) for a in xs), pad(y), pad(w, 0.0), pad(codes))
+    return jax.device_put(padded, sharding)
+
+
 def _build(
-    model: Callable[..., Any], layout: ParameterLayout, x_is_tuple: bool, loss_name: str
+    model: Callable[..., Any],
+    layout: ParameterLayout,
+    x_is_tuple: bool,
+    loss_name: str,
+    devices: tuple[Any, ...],
 ) -> Kernels:
     import jax
     import jax.numpy as jnp
@@ -160,6 +226,12 @@ def _build(
         ones = jnp.ones_like(tangent)
         return jnp.stack([jnp.stack([along(j, ones), along(j, tangent)]) for j in range(npg)])
 
+    if len(devices) > 1:
+        return Kernels(
+            cost=_over_devices(total_cost, devices),
+            normal=_over_devices(total_normal, devices),
+            probe=jax.jit(probe),
+        )
     return Kernels(
         cost=jax.jit(total_cost),
         normal=jax.jit(total_normal),

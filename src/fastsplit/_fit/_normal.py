@@ -10,7 +10,7 @@ the model can be traced by JAX and is pointwise.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ._data import ChunkStacks
-from ._kernels import kernels_for
+from ._kernels import kernels_for, shard_chunks
 from ._loss import Loss
 from ._model import ParameterLayout, evaluate
 
@@ -49,6 +49,7 @@ class FullDataObjective(Protocol):
 
     n_cost: int
     n_jac: int
+    devices: tuple[Any, ...]
 
     def cost(self, flat: np.ndarray) -> float: ...
 
@@ -58,7 +59,10 @@ class FullDataObjective(Protocol):
 class Objective:
     """The full-data cost and exact normal equations of one model on the chunk stacks.
 
-    ``n_cost`` and ``n_jac`` count the passes over the data.
+    ``n_cost`` and ``n_jac`` count the passes over the data. ``devices`` (default:
+    every device of JAX's default backend) share the chunks: with more than one,
+    whole chunks are sharded over them and the sums reduced across them, equal to
+    one device's to rounding.
     """
 
     def __init__(
@@ -68,6 +72,7 @@ class Objective:
         x_is_tuple: bool,
         stacks: ChunkStacks,
         loss: Loss | None = None,
+        devices: Sequence[Any] | None = None,
     ) -> None:
         self.model = model
         self.layout = layout
@@ -76,11 +81,25 @@ class Objective:
         self.loss = loss if loss is not None else Loss()
         self.n_cost = 0
         self.n_jac = 0
-        self._kernels = kernels_for(model, layout, x_is_tuple, self.loss.name)
+        if devices is None:
+            import jax
+
+            devices = jax.devices()
+        self.devices = tuple(devices)
+        self._kernels = kernels_for(model, layout, x_is_tuple, self.loss.name, self._shards())
+        self._data: tuple[Any, ...] | None = None
+
+    def _shards(self) -> tuple[Any, ...]:
+        """The devices the chunks are sharded over; none (the default device) for one."""
+        return self.devices if len(self.devices) > 1 else ()
 
     def _args(self, flat: np.ndarray) -> tuple[Any, ...]:
-        s = self.stacks
-        return (np.asarray(flat, dtype=np.float64), self.loss.f_scale, s.x, s.y, s.weight, s.codes)
+        if self._data is None:  # placed on the devices on the first pass, once
+            s = self.stacks
+            data = (s.x, s.y, s.weight, s.codes)
+            self._data = shard_chunks(data, self.devices) if self._shards() else data
+        xs, y, w, codes = self._data
+        return (np.asarray(flat, dtype=np.float64), self.loss.f_scale, xs, y, w, codes)
 
     def cost(self, flat: np.ndarray) -> float:
         """``sum(loss(((model - y) / sigma)))`` over every point (``0.5 * sum r**2`` if linear)."""

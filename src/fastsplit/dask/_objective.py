@@ -33,6 +33,8 @@ class DaskObjective:
         self.layout = spec.layout
         self.n_cost = 0
         self.n_jac = 0
+        self.devices: tuple[Any, ...] = ()
+        """None of this process's: the passes run on the workers, one device each."""
 
     def _total(self, per_block: Callable[..., Any], flat: np.ndarray) -> Any:
         import dask

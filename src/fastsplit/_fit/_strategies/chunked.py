@@ -53,7 +53,11 @@ def run(problem: Problem) -> Outcome:
         objective.n_cost + objective.n_jac,
         lm.success,
         lm.message,
-        info={"iterations": lm.nit, "cost_history": lm.history},
+        info={
+            "iterations": lm.nit,
+            "cost_history": lm.history,
+            "devices": max(len(objective.devices), 1),
+        },
         normal=lm.normal,
         cost_start=lm.history[0],
         tolerance=TOLERANCE,
