@@ -23,6 +23,7 @@ import jax.numpy as jnp  # noqa: E402  (after importorskip: nlsq brings JAX)
 
 from fastsplit import fit  # noqa: E402
 from fastsplit.errors import (  # noqa: E402
+    FastsplitError,
     FitFailedError,
     InvalidArgumentError,
     InvalidLabelsError,
@@ -211,3 +212,38 @@ def test_a_closure_model_pickles_to_the_workers(on_cluster):
     r = fit(model, lazy(x, 200), lazy(y, 200), groups=lazy(g, 200), sigma=0.01, **LINE)
     np.testing.assert_allclose(r.x, ref.x, rtol=1e-8)
     assert r.info["dask_blocks"] == 5
+
+
+def test_many_files_fit_at_once_on_the_cluster(client, tmp_path):
+    """The recipe of docs/scaling-out.md ("Many datasets"): one task per file, each fit
+    judged on its own; a broken file reports its error and the others succeed."""
+    from fastsplit.xpcs import TwoTimeData
+
+    paths = []
+    for seed in range(3):
+        d = synthesize(n_angles=3, n_frames=24, seed=seed)
+        data = TwoTimeData(*d.x, d.g2, d.sigma, q=d.model.q, dt=d.model.dt, n_frames=24)
+        paths.append(tmp_path / f"q{seed}.npz")
+        data.save_npz(paths[-1])
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not an npz archive")
+    paths.insert(1, broken)
+
+    def fit_one(path):  # a closure: pickled by value, as a script's function would be
+        from fastsplit.xpcs import TwoTimeModel, fit_two_time, load
+
+        data = load(path)
+        model = TwoTimeModel(n_frames=data.n_frames, dt=data.dt, q=data.q)
+        return fit_two_time(model, data, p0=model.rough_p0(), on_failure="warn")
+
+    futures = client.map(fit_one, [str(p) for p in paths])
+    outcome = []
+    for future in futures:
+        try:
+            outcome.append(future.result())
+        except FastsplitError as exc:  # raised on the worker, the same error here
+            outcome.append(exc)
+    error = outcome.pop(1)
+    assert isinstance(error, InvalidArgumentError) and "broken.npz" in str(error)
+    assert all(r.success and r.check.ok for r in outcome)
+    assert [r.params["contrast"].size for r in outcome] == [3, 3, 3]
