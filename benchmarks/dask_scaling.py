@@ -38,7 +38,7 @@ from benchmarks.harness import Method, machine_info, peak_memory, time_interleav
 CHUNK_SIZE = 100_000
 
 
-def _on_cluster(client: Any, array: np.ndarray, block: int) -> Any:
+def on_cluster_array(client: Any, array: np.ndarray, block: int) -> Any:
     """``array`` as a dask array whose blocks already live on the workers."""
     import dask.array as da
 
@@ -52,19 +52,19 @@ def _on_cluster(client: Any, array: np.ndarray, block: int) -> Any:
     )
 
 
-def _rss_bytes() -> int:
+def rss_bytes() -> int:
     import psutil
 
     return int(psutil.Process().memory_info().rss)
 
 
-def _reset_peak_rss() -> None:
+def reset_peak_rss() -> None:
     """Start the process's peak resident size afresh (Linux: clear_refs 5)."""
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
 
 
-def _peak_rss_bytes() -> int:
+def peak_rss_bytes() -> int:
     """Peak resident size since the last reset (VmHWM; ``ru_maxrss`` would include the
     parent's size at fork: it survives exec, so every spawned worker starts with it)."""
     with open("/proc/self/status") as f:
@@ -73,7 +73,7 @@ def _peak_rss_bytes() -> int:
 
 
 @contextlib.contextmanager
-def _cluster(workers: int) -> Iterator[Any]:
+def local_cluster(workers: int) -> Iterator[Any]:
     """A client of a fresh LocalCluster: the default scheduler while it lives."""
     import distributed
 
@@ -120,10 +120,10 @@ def measure(n: int, *, block: int, per_block: int, workers: int, repeat: int) ->
     memory_peak, _ = peak_memory(
         lambda: fastsplit.stratify(labels, *arrays, chunk_size=CHUNK_SIZE, mode="copy")
     )
-    with _cluster(workers) as client:
+    with local_cluster(workers) as client:
         small = da.from_array(np.repeat([1.0, 2.0], 5000), chunks=3000)
         dask.compute(*_stratify(small, (small,), 1).arrays)  # numba loaded on the workers
-        remote = tuple(_on_cluster(client, a, block) for a in (labels, *arrays))
+        remote = tuple(on_cluster_array(client, a, block) for a in (labels, *arrays))
 
         def on_cluster() -> tuple[Any, ...]:
             s = _stratify(remote[0], remote[1:], per_block)
@@ -133,10 +133,10 @@ def measure(n: int, *, block: int, per_block: int, workers: int, repeat: int) ->
 
         # The first run on fresh workers: their memory (resident with the inputs, then
         # the peak of the run), and the bit-for-bit check.
-        holding = client.run(_rss_bytes)
-        client.run(_reset_peak_rss)
+        holding = client.run(rss_bytes)
+        client.run(reset_peak_rss)
         kept = on_cluster()
-        peaks = client.run(_peak_rss_bytes)
+        peaks = client.run(peak_rss_bytes)
         expected = fastsplit.stratify(labels, *arrays, chunk_size=CHUNK_SIZE).arrays
         for got, want in zip(dask.compute(*kept), expected, strict=True):
             assert got.tobytes() == want.tobytes(), "dask-cluster differs from memory"
