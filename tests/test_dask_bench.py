@@ -1,4 +1,4 @@
-"""Smoke test of the Dask benchmark (``benchmarks/dask_scaling.py``) on tiny data.
+"""Smoke tests of the Dask benchmarks (``benchmarks/dask_scaling.py``, ``dask_fit.py``).
 
 It checks that the script runs, checks its dask results against memory and
 reports every figure; the numbers themselves are benchmarks (docs/scaling-out.md).
@@ -31,3 +31,20 @@ def test_dask_scaling_reports_every_figure(tmp_path: Path, capsys) -> None:
     assert set(row["ratio_to_memory"]) == {"memory", "dask-threads", "dask-cluster"}
     assert row["worker_peak_rss_bytes"] > 0 and row["memory_extra_peak_bytes"] > 0
     assert "tasks BxO" in capsys.readouterr().out
+
+
+def test_dask_fit_benchmark_reports_every_figure(tmp_path: Path) -> None:
+    pytest.importorskip("nlsq")
+    from benchmarks import dask_fit
+
+    out = tmp_path / "fit.json"
+    tiny = ["--frames", "12", "--block", "1500", "--devices", "2", "--repeat", "1"]
+    dask_fit.main([*tiny, "--json", str(out)])
+    figures = json.loads(out.read_text())
+    (row,) = figures["fits"]
+    assert row["n"] == 23 * 12 * 12 and row["blocks"] == 3
+    assert set(row["ratio_to_memory"]) == {"memory", "dask-threads", "dask-cluster"}
+    assert max(row["max_relative_parameter_difference"].values()) < 1e-8
+    assert row["worker_peak_rss_bytes"] > 0
+    (sharded,) = figures["devices"]
+    assert sharded["devices"] == 2 and sharded["max_relative_difference"] < 1e-12
