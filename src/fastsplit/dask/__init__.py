@@ -15,6 +15,11 @@ chunks each):
    chunk, cut into O pieces (B x O hand-over tasks);
 4. combine (O tasks): the pieces of block o placed inside their chunks by the
    placement rule of ``fastsplit._plan``, exactly as in memory.
+
+:func:`fastsplit.fit` also takes dask arrays (``_fit``, ``_fit_blocks``,
+``_objective``): the blocks are checked, grouped and padded into chunks once,
+persisted on the workers, and every iteration sums their exact normal equations
+in a tree; the solver steps on the client.
 """
 
 from __future__ import annotations
