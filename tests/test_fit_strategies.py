@@ -13,12 +13,12 @@ pytest.importorskip("nlsq")
 
 import jax.numpy as jnp  # noqa: E402  (after importorskip: nlsq brings JAX)
 
-from fastsplit._fit import fit  # noqa: E402
+from fastsplit._fit import StrategyChoice, _data, choose_strategy, fit  # noqa: E402
 from fastsplit._fit._problem import Outcome  # noqa: E402
 from fastsplit._fit._strategies import STRATEGIES, Strategy  # noqa: E402
 from fastsplit.errors import FitFailedError  # noqa: E402
 from fastsplit.xpcs import synthesize  # noqa: E402
-from test_fit import assert_recovers, fit_sparse_line, fit_xpcs  # noqa: E402
+from test_fit import assert_recovers, fit_sparse_line, line  # noqa: E402
 
 # -- sparse groups -----------------------------------------------------------------------
 
@@ -82,8 +82,16 @@ def test_sequential_recovers_per_group_parameters_that_differ(weighting):
     )
     assert r.strategy == "sequential" and r.success
     assert r.info["weighting"] == weighting and r.info["success_rate"] == 1.0
-    assert all(f["success"] for f in r.info["group_fits"])
     assert_recovers(r, truth, ["rate", "amplitude", "base"])
+    # Each group's own fit is on the result: values, errors, cost, success.
+    assert [f.label for f in r.group_fits] == [-10.0, 0.5, 22.0, 90.0]
+    for k, own in enumerate(r.group_fits):
+        assert own.success and own.unconstrained == () and own.n_points == r.counts[k]
+        assert set(own.params) == {"rate", "amplitude", "base"} == set(own.errors)
+        for name in ("amplitude", "base"):
+            z = abs(own.params[name] - truth[name][k]) / own.errors[name]
+            assert z < 5, (name, k, z)
+        assert 0.5 < 2 * own.cost / (own.n_points - 3) < 1.5
 
 
 def _quadratic(x, *, a, slope, curv):
@@ -127,17 +135,6 @@ def test_sequential_min_success_rate():
             strategy="sequential",
             max_nfev=1,
         )
-
-
-# -- streaming ---------------------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_streaming_strategy_on_stratified_data():
-    d = synthesize(n_angles=3, n_frames=20, seed=5)
-    r = fit_xpcs(d, chunk_size=400, strategy="streaming")
-    assert r.strategy == "streaming" and r.success
-    assert_recovers(r, d.truth, d.model.parameter_names)
 
 
 # -- config ------------------------------------------------------------------------------
@@ -213,3 +210,57 @@ def test_a_new_strategy_is_one_function_and_one_table_entry(monkeypatch):
     assert r.check.ok and r.cost < r.cost_start
     np.testing.assert_allclose(r.params["offset"], [0.3, -0.2, 1.5], atol=0.05)
     assert abs(r.params["slope"] - 1.7) < 0.05
+
+
+# -- the dry run -----------------------------------------------------------------------
+
+
+def _no_work(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the dry run stratified or gathered the data")
+
+    monkeypatch.setattr(_data, "stratified", refuse)
+    monkeypatch.setattr(_data.ChunkStacks, "build", classmethod(refuse))
+
+
+def test_the_dry_run_says_what_fit_would_do_without_doing_it(monkeypatch):
+    from test_fit import sparse_data
+
+    x, y, g = sparse_data()
+    kwargs = {"groups": g, "p0": {"slope": 1.0, "offset": 0.0}, "per_group": ["offset"]}
+    done = fit_sparse_line()
+    _no_work(monkeypatch)
+    dry = choose_strategy(line, x, y, sigma=0.01, chunk_size=500, **kwargs)
+    assert isinstance(dry, StrategyChoice)
+    assert (dry.strategy, dry.reason, dry.chunk_size) == (done.strategy, done.reason, 801)
+    assert (dry.n_chunks, dry.n_points, dry.n_groups, dry.n_parameters) == (5, 4005, 3, 4)
+    assert dry.sparse_groups == [] and dry.loss == "linear"
+    assert set(dry.memory) == set(STRATEGIES) and dry.memory["full"] > dry.memory["chunked"]
+    assert dry.budget is None or dry.budget > 0
+    assert str(dry).startswith("chunked: group(s) 3.0 had fewer points than the 9 chunks")
+    requested = choose_strategy(line, x, y, strategy="full", chunk_size=500, **kwargs)
+    assert (requested.strategy, requested.reason) == ("full", "requested")
+
+
+def test_the_dry_run_sees_that_one_group_cannot_constrain_laminar_flow(monkeypatch):
+    d = synthesize(n_angles=4, n_frames=12, mode="laminar_flow", seed=2)
+    m = d.model
+    config = {"optimization": {"stratification": {"force_sequential_fallback": True}}}
+    _no_work(monkeypatch)
+    dry = choose_strategy(
+        m, d.x, d.g2, groups=d.phi, p0=m.rough_p0(), per_group=m.per_group_names, config=config
+    )
+    assert dry.strategy == "chunked" and "no single group constrains" in dry.reason
+    assert "phi0" in dry.reason
+    static = synthesize(n_angles=3, n_frames=12, seed=2)
+    s = static.model
+    dry = choose_strategy(
+        s,
+        static.x,
+        static.g2,
+        groups=static.phi,
+        p0=s.rough_p0(),
+        per_group=s.per_group_names,
+        config=config,
+    )
+    assert dry.strategy == "sequential" and "force_sequential_fallback" in dry.reason

@@ -1,6 +1,7 @@
 """``fastsplit.fit``: a thin NLSQ adapter for models with shared and per-group parameters.
 
 >>> from fastsplit import fit, FitResult
+>>> from fastsplit._fit import choose_strategy, GroupFit, StrategyChoice
 
 Importing this package is cheap; nlsq, JAX and SciPy are imported on the first
 fit. See :func:`fit` and ``docs/fit.md``. This module is the fit package's
@@ -11,14 +12,20 @@ from __future__ import annotations
 
 from ._baseline import nlsq_chunked_baseline
 from ._checks import FitQualityWarning, SolutionCheck
+from ._dryrun import StrategyChoice, choose_strategy
 from ._fit import fit
-from ._result import FitResult, Timings
+from ._loss import LOSSES
+from ._result import FitResult, GroupFit, Timings
 
 __all__ = [
+    "LOSSES",
     "FitQualityWarning",
     "FitResult",
+    "GroupFit",
     "SolutionCheck",
+    "StrategyChoice",
     "Timings",
+    "choose_strategy",
     "fit",
     "nlsq_chunked_baseline",
 ]

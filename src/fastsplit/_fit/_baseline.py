@@ -14,11 +14,12 @@ import numpy as np
 
 from .._plan import DEFAULT_CHUNK_SIZE
 from .._progress import Progress
+from .._validate import check_chunk_size
 from ..config import load_config
 from . import _data, _nlsq
 from ._choose import Choice
 from ._inputs import check_inputs
-from ._judge import judge
+from ._judge import Clock, judge
 from ._model import flat_parameters
 from ._normal import Objective
 from ._problem import Outcome, Problem
@@ -57,29 +58,30 @@ def nlsq_chunked_baseline(
     --------
     >>> from fastsplit.xpcs import synthesize
     >>> from fastsplit._fit import nlsq_chunked_baseline
-    >>> d = synthesize(n_angles=3, n_frames=40, seed=0)
+    >>> d = synthesize(n_angles=3, n_frames=12, seed=0)   # one chunk: quick to show
     >>> r = nlsq_chunked_baseline(d.model, d.x, d.g2, groups=d.phi,
     ...                           p0=d.model.default_p0(), per_group=("contrast", "offset"),
-    ...                           bounds=d.model.default_bounds(), chunk_size=1000)
+    ...                           bounds=d.model.default_bounds(), chunk_size=500)
     >>> r.strategy
     'nlsq-chunked'
     """
-    clock = time.perf_counter()
     inputs = check_inputs(model, x, y, groups, sigma)
+    chunk_size = check_chunk_size(chunk_size)
     version = _nlsq.nlsq_version()
     with _nlsq.x64():
         import jax.numpy as jnp
 
+        clock = Clock.now()
         counted, _ = _data.count_groups(inputs.labels, chunk_size, "auto")
         # Nothing is stratified: no stratification time.
-        grouping = _data.in_input_order(inputs.labels, counted, counted.chunk_size, 0.0)
+        chunking = _data.in_input_order(inputs.labels, counted, counted.chunk_size, 0.0)
         layout, start, lower, upper = flat_parameters(p0, per_group, bounds, counted.n_groups)
-        stacks = _data.ChunkStacks.build(inputs.x, inputs.y, inputs.weight, grouping)
+        stacks = _data.ChunkStacks.build(inputs.x, inputs.y, inputs.weight, chunking)
         problem = Problem(
             model=model,
             layout=layout,
             inputs=inputs,
-            grouping=grouping,
+            chunking=chunking,
             stacks=stacks,
             objective=Objective(model, layout, inputs.x_is_tuple, stacks),
             start=start,
@@ -90,7 +92,7 @@ def nlsq_chunked_baseline(
             absolute_sigma=False,
             progress=Progress(None),
         )
-        table = jnp.asarray(np.vstack([*inputs.x, grouping.codes]).astype(np.float64))
+        table = jnp.asarray(np.vstack([*inputs.x, chunking.codes]).astype(np.float64))
         inner = _nlsq.flat_model(
             model, layout, inputs.x_is_tuple, len(inputs.x), point_major=False, weighted=False
         )

@@ -8,11 +8,17 @@ chunked optimiser gets wrong without telling:
   for a per-group parameter, the group was never exercised);
 * a solution that did not move from ``p0``, or a group whose per-group
   parameters were all left exactly at ``p0``, while the data pull them away;
-* a cost above the starting cost;
-* a solution that is not a minimum: the remaining Gauss-Newton step, measured
-  in standard errors, is larger than ``max_step_sigma`` for some parameter
-  (parameters held on a bound are exempt);
+* a cost above the starting cost (beyond rounding);
+* a solution that is not a minimum: the remaining Gauss-Newton step is larger
+  than ``max_step_sigma`` standard errors for some parameter (parameters held
+  on a bound are exempt);
 * non-finite values.
+
+Right both ways: the standard error a remaining step is measured against uses
+the larger of the fit's own residual scale, ``1`` when ``sigma`` is given
+(sigma-based errors) and the solver's precision floor, so noise-free data,
+whose statistical errors vanish, still pass once the step is below what the
+solver can resolve. A wrong answer leaves a step of many such errors.
 
 Each finding names the parameters and, for per-group ones, the group label.
 """
@@ -84,24 +90,24 @@ def _label(names: list[str], layout: ParameterLayout, groups: list[Any], i: Any)
     return f"{names[i]} (group {groups[g]!r})"
 
 
-def covariance_from(
-    normal: NormalEquations, n_points: int, absolute_sigma: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(covariance, constrained mask)`` from ``J^T J``; unconstrained rows are NaN.
+def information_inverse(hessian: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(inverse of J^T J, constrained mask)``; unconstrained rows and columns are NaN.
 
     A parameter is unconstrained when its Jacobian column is zero, or when it
     takes part in a (near-)null direction of ``J^T J`` (the data fix only a
     combination of it with others). A pseudo-inverse would give such parameters
-    a finite, much too small variance; here they get NaN.
+    a finite, much too small variance; here they get NaN. Whether a parameter is
+    constrained is decided from the Jacobian alone, never from the residual: a
+    zero residual is a perfect fit, not an unconstrained one.
     """
-    h = normal.hessian
+    h = hessian
     size = h.shape[0]
     diag = np.diag(h)
     # An unexercised parameter has an exactly zero column. Any relative threshold on
     # the diagonal would depend on units (D0 ~ 1e4 and phi0 ~ 1 differ by 1e15 in
     # J^T J); near-degeneracy is judged scale-free below, on the unit-diagonal matrix.
     constrained = (diag > 0) & np.isfinite(diag)
-    cov = np.full((size, size), np.nan)
+    inverse = np.full((size, size), np.nan)
     idx = np.flatnonzero(constrained)
     if idx.size:
         # Scale to unit diagonal before inverting: D0 ~ 1e4 next to alpha ~ 1.
@@ -114,11 +120,44 @@ def covariance_from(
         block = inv * d[:, None] * d[None, :]
         block[degenerate, :] = np.nan
         block[:, degenerate] = np.nan
-        cov[np.ix_(idx, idx)] = block
+        inverse[np.ix_(idx, idx)] = block
         constrained[idx[degenerate]] = False
-    if not absolute_sigma:
-        cov *= 2.0 * normal.cost / degrees_of_freedom(n_points, constrained)
-    return cov, constrained
+    return inverse, constrained
+
+
+def degenerate_partners(hessian: np.ndarray, names: list[str]) -> dict[str, list[str]]:
+    """For each parameter in a null direction of ``hessian``: the others in that direction.
+
+    Says *why* a parameter is unconstrained: it only enters the model in a
+    combination with those (their Jacobian columns are linearly dependent).
+    """
+    diag = np.diag(hessian)
+    idx = np.flatnonzero((diag > 0) & np.isfinite(diag))
+    partners: dict[str, list[str]] = {}
+    if not idx.size:
+        return partners
+    scaled, _ = unit_diagonal(hessian[np.ix_(idx, idx)])
+    lam, vec = np.linalg.eigh(scaled)
+    for k in np.flatnonzero(lam <= 1e-12 * max(float(lam.max()), 1e-300)):
+        members = [names[idx[i]] for i in np.flatnonzero(vec[:, k] ** 2 > 1e-6)]
+        for name in members:
+            partners.setdefault(name, [])
+            partners[name].extend(m for m in members if m != name and m not in partners[name])
+    return partners
+
+
+def covariance_from(
+    normal: NormalEquations, n_points: int, absolute_sigma: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(covariance, constrained mask)`` from ``J^T J``; unconstrained rows are NaN.
+
+    Scaled by the reduced chi-square ``2 cost / (n - P)`` unless ``absolute_sigma``
+    (see :func:`information_inverse`).
+    """
+    inverse, constrained = information_inverse(normal.hessian)
+    if absolute_sigma:
+        return inverse, constrained
+    return inverse * (2.0 * normal.cost / degrees_of_freedom(n_points, constrained)), constrained
 
 
 def check_solution(
@@ -130,14 +169,23 @@ def check_solution(
     upper: np.ndarray,
     normal: NormalEquations,
     cost_start: float,
-    covariance: np.ndarray,
+    inverse: np.ndarray,
     constrained: np.ndarray,
     *,
+    error_scale: float,
+    cost_floor: float = 0.0,
     max_step_sigma: float = 1.0,
     judge_convergence: bool = True,
     failed_groups: list[int] | None = None,
 ) -> SolutionCheck:
-    """Run every check; see the module docstring."""
+    """Run every check; see the module docstring.
+
+    ``inverse`` is ``(J^T J)^-1`` (see :func:`information_inverse`); a remaining
+    step is measured in units of ``sqrt(diag(inverse)) * error_scale``, where
+    ``error_scale`` is the larger of the fit's residual scale, 1 when ``sigma`` is
+    given, and the solver's precision floor (see ``_judge``). A cost above
+    ``cost_start`` by more than ``cost_floor`` (rounding) is a problem.
+    """
     names = layout.flat_names()
     labels_of: list[Any] = np.asarray(groups).tolist()
     problems: list[str] = []
@@ -173,13 +221,12 @@ def check_solution(
     if idx.size and np.isfinite(normal.cost):
         scaled, d = unit_diagonal(h[np.ix_(idx, idx)])
         step = -(np.linalg.pinv(scaled, rcond=1e-13, hermitian=True) @ (g[idx] * d)) * d
-        # A step below the float64 resolution of the parameter is convergence, even
-        # when noise-free data make the standard errors vanish too.
-        scale = np.maximum(np.abs(x[idx]), np.abs(p0[idx]))
-        step = np.where(np.abs(step) <= 1e-9 * scale, 0.0, step)
+        # A step below the float64 resolution of the parameter is no step at all.
+        resolution = 1e-12 * np.maximum(np.abs(x[idx]), np.abs(p0[idx]))
+        step = np.where(np.abs(step) <= resolution, 0.0, step)
         with np.errstate(invalid="ignore", divide="ignore"):
-            sd = np.sqrt(np.diag(covariance)[idx])
-            step_sigma[idx] = np.where(sd > 0, np.abs(step) / sd, 0.0)
+            sd = np.sqrt(np.diag(inverse)[idx]) * error_scale
+            step_sigma[idx] = np.where(sd > 0, np.abs(step) / sd, np.where(step == 0, 0.0, np.inf))
     step_sigma = np.nan_to_num(step_sigma, nan=np.inf)
     gradient_norm = float(np.linalg.norm(g[free])) if free.any() else 0.0
     worst = float(step_sigma.max(initial=0.0))
@@ -214,11 +261,17 @@ def check_solution(
                 "away: the optimiser never exercised them."
             )
 
-    if np.isfinite(cost_start) and normal.cost > cost_start * (1 + 1e-9) + 1e-300:
+    if np.isfinite(cost_start) and normal.cost > cost_start * (1 + 1e-9) + cost_floor + 1e-300:
         problems.append(
             f"the full-data cost rose from {cost_start:.6g} at p0 to {normal.cost:.6g}."
         )
-    if not np.isfinite(normal.cost):
+    if not np.isfinite(cost_start):
+        problems.append(
+            "the full-data cost is not finite at p0: the model gives NaN or infinite values "
+            "there, or residuals too large to square in float64. Start where it is finite, "
+            "bound the parameters so that it stays finite, or rescale the data."
+        )
+    elif not np.isfinite(normal.cost):
         problems.append("the full-data cost is not finite at the solution.")
 
     return SolutionCheck(

@@ -16,18 +16,20 @@ from .. import _memory
 from ..config import Settings
 from ._common import shown_labels
 from ._model import ParameterLayout
-from ._strategies import STRATEGIES, chunked, full
+from ._strategies import STRATEGIES, chunked
 
 __all__ = ["Choice", "choose"]
 
 
 @dataclass(frozen=True)
 class Choice:
-    """A strategy, why it was chosen, and the chunk size to stratify with."""
+    """A strategy, why it was chosen, the chunk size to stratify with, and whether the
+    caller asked for this strategy by name (``auto`` did not choose it)."""
 
     strategy: str
     reason: str
     chunk_size: int
+    requested: bool = False
 
 
 def choose(
@@ -43,9 +45,12 @@ def choose(
 
     A strategy that fits chunk by chunk gets chunks large enough for every
     group to be in every chunk, when one such chunk fits in memory. ``auto``
-    takes ``full`` when everything is one chunk and fits in memory, else
-    ``chunked``; when a group stays sparse and the group sizes differ by more
-    than ``max_imbalance_ratio``, ``sequential``.
+    takes ``chunked``, the fastest strategy at every size measured
+    (``docs/fit.md``: 2 thousand to 3 million points, static and laminar flow,
+    first call and later ones); when a group stays sparse and the group sizes
+    differ by more than ``max_imbalance_ratio``, ``sequential``. Whether one
+    group alone can constrain every shared parameter is checked later, on the
+    data (``_setup.avoid_sequential_gaps``).
 
     Examples
     --------
@@ -61,9 +66,35 @@ def choose(
     strat = settings.stratification
     counts = np.asarray(counts, dtype=np.int64)
     n = int(counts.sum())
+    budget = _memory.budget() if strat.check_memory_safety else None
+    choice = _choose(requested, counts, chunk_size, n, layout, settings, budget, groups)
+    if budget is None or not STRATEGIES[choice.strategy].chunked:
+        return choice
+    # One chunk's Jacobian must fit too: a chunk_size near n on a large fit would not.
+    per_point = chunked.chunk_bytes(1, layout)
+    largest = max(int(budget // per_point), 1)
+    if min(choice.chunk_size, n) <= largest:
+        return choice
+    reason = (
+        f"{choice.reason}; chunk_size lowered to {largest:,} so that one chunk's Jacobian "
+        f"({per_point * largest / 2**30:.1f} GiB) fits the memory budget"
+    )
+    return Choice(choice.strategy, reason, largest, choice.requested)
+
+
+def _choose(
+    requested: str,
+    counts: np.ndarray,
+    chunk_size: int,
+    n: int,
+    layout: ParameterLayout,
+    settings: Settings,
+    budget: float | None,
+    groups: np.ndarray,
+) -> Choice:
+    strat = settings.stratification
     n_chunks = -(-n // chunk_size)
     sparse = counts < n_chunks
-    budget = _memory.budget() if strat.check_memory_safety else None
 
     def fits(nbytes: float) -> bool:
         return budget is None or nbytes <= budget
@@ -76,15 +107,16 @@ def choose(
     if requested != "auto":
         if grown is not None and STRATEGIES[requested].chunked:
             reason = f"requested; chunk_size raised to {grown:,} for sparse groups"
-            return Choice(requested, reason, grown)
-        return Choice(requested, "requested", chunk_size)
+            return Choice(requested, reason, grown, requested=True)
+        return Choice(requested, "requested", chunk_size, requested=True)
 
     if strat.force_sequential_fallback:
         return Choice("sequential", "force_sequential_fallback is set in the config", chunk_size)
-    if n_chunks <= 1 and fits(full.peak_bytes(n, layout)):
-        return Choice("full", f"all {n:,} points fit in one chunk and in memory", chunk_size)
     if not sparse.any():
-        reason = f"{n:,} points in {n_chunks} chunks: exact normal equations chunk by chunk"
+        reason = (
+            f"{n:,} points in {n_chunks} chunk{'s' if n_chunks > 1 else ''}: exact normal "
+            "equations chunk by chunk, the fastest strategy at every measured size"
+        )
         return Choice("chunked", reason, chunk_size)
     shown = shown_labels(groups, sparse, 5)
     if grown is not None:

@@ -2,19 +2,67 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import weakref
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
 __all__ = [
+    "ModelCache",
     "at_bound",
+    "call_weakly",
     "degrees_of_freedom",
     "listing",
     "padded_gather",
     "shown_labels",
     "unit_diagonal",
 ]
+
+T = TypeVar("T")
+
+
+class ModelCache:
+    """Compiled functions of a model, kept as long as the model lives.
+
+    JAX (and nlsq) cache compilations per function object: building fresh closures
+    on every fit recompiles each time (about a second for the XPCS model, 20 s
+    for nlsq's streaming optimiser). ``get(model, key, build)`` builds once per
+    model and key; ``build`` receives a callable returning the model, which holds
+    it weakly, so the cache entry dies with the model.
+    """
+
+    def __init__(self) -> None:
+        self._cache: weakref.WeakKeyDictionary[Any, dict[Hashable, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(
+        self,
+        model: Callable[..., Any],
+        key: Hashable,
+        build: Callable[[Callable[[], Callable[..., Any] | None]], T],
+    ) -> T:
+        try:
+            per_model = self._cache.setdefault(model, {})
+            ref = weakref.ref(model)
+        except TypeError:  # not weak-referenceable (a builtin): no cache
+            return build(lambda: model)
+        if key not in per_model:
+            per_model[key] = build(ref)
+        value: T = per_model[key]
+        return value
+
+
+def call_weakly(model_ref: Callable[[], Callable[..., Any] | None]) -> Callable[..., Any]:
+    """A function that calls the model ``model_ref()`` refers to."""
+
+    def model(*args: Any, **kwargs: Any) -> Any:
+        target = model_ref()
+        assert target is not None, "the model was garbage-collected"
+        return target(*args, **kwargs)
+
+    return model
 
 
 def at_bound(x: np.ndarray, gradient: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> Any:

@@ -4,7 +4,7 @@
 choice can size the chunks before anything is reordered; :func:`stratified`
 then calls ``fastsplit.stratify`` once, with the final chunk size, and
 :func:`in_input_order` keeps the input order when the config turns
-stratification off. Either gives a :class:`Grouping`, from which
+stratification off. Either gives a :class:`Chunking`, from which
 :meth:`ChunkStacks.build` gathers every array into padded ``(K, C)`` stacks:
 the one representation every strategy consumes.
 """
@@ -25,11 +25,11 @@ from ._common import padded_gather
 if TYPE_CHECKING:
     from .. import ChunkPlan, Diagnostics
 
-__all__ = ["ChunkStacks", "Grouping", "count_groups", "in_input_order", "stratified"]
+__all__ = ["ChunkStacks", "Chunking", "count_groups", "in_input_order", "stratified"]
 
 
 @dataclass(frozen=True)
-class Grouping:
+class Chunking:
     """The chunks a fit runs on.
 
     Attributes
@@ -43,7 +43,11 @@ class Grouping:
     diagnostics : Diagnostics or None
         Of the stratification (``None`` when the data were not stratified).
     seconds : float
-        Wall time of grouping the labels and stratifying.
+        Wall time of grouping the labels and stratifying, first-call compilation
+        excluded.
+    compile_seconds : float
+        Compilation of stratify's kernels in these calls (0 once compiled, or when
+        the backend does not report it).
     """
 
     plan: ChunkPlan
@@ -51,6 +55,7 @@ class Grouping:
     codes: np.ndarray
     diagnostics: Diagnostics | None
     seconds: float
+    compile_seconds: float = 0.0
 
     @property
     def groups(self) -> np.ndarray:
@@ -77,21 +82,27 @@ class Grouping:
         return np.split(by_group, np.cumsum(self.counts)[:-1])
 
 
-def count_groups(labels: np.ndarray, chunk_size: Any, backend: str) -> tuple[ChunkPlan, float]:
+def _compile_seconds(reported_by: Any) -> float:
+    """First-call compilation a stratify result or plan reports (0 when it does not)."""
+    value = getattr(reported_by, "compile_seconds", 0.0)
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def count_groups(labels: np.ndarray, chunk_size: int, backend: str) -> tuple[ChunkPlan, float]:
     """Groups and counts of ``labels`` (``fastsplit.plan``), and the seconds it took.
 
-    Also where ``chunk_size`` is checked, by the same rule as everywhere else.
+    Compilation the plan reports is not counted in those seconds.
     """
     from .. import plan
 
     t0 = time.perf_counter()
     counted = plan(labels, chunk_size=chunk_size, backend=backend)
-    return counted, time.perf_counter() - t0
+    return counted, time.perf_counter() - t0 - _compile_seconds(counted)
 
 
 def stratified(
     counted: ChunkPlan, chunk_size: int, backend: str, seconds_before: float
-) -> Grouping:
+) -> Chunking:
     """``fastsplit.stratify`` of the counted plan in index mode, once.
 
     Stratifying the plan reuses the grouping :func:`count_groups` made: the labels
@@ -106,27 +117,33 @@ def stratified(
         t0 = time.perf_counter()
         s = stratify(counted, chunk_size=chunk_size, mode="index", backend=backend)
         seconds = time.perf_counter() - t0
+    compiling = _compile_seconds(s.diagnostics)
+    counted_compiling = _compile_seconds(counted)  # already left out of seconds_before
+    # The jax backend's compilation is JAX's: the fit's own JAX clock counts it.
+    reported = 0.0 if s.backend == "jax" else compiling + counted_compiling
     # Codes in chunk order are the fit's own data preparation (one gather, like x
-    # and y); only grouping and the stratify call count as stratification time.
-    return Grouping(
+    # and y); only grouping the labels and the stratify call count as stratification
+    # time, and stratify's first-call compilation is counted apart.
+    return Chunking(
         plan=s.plan,
         order=np.asarray(s.order),
         codes=np.asarray(s.codes),
         diagnostics=s.diagnostics,
-        seconds=seconds_before + seconds,
+        seconds=seconds_before + max(seconds - compiling, 0.0),
+        compile_seconds=reported,
     )
 
 
 def in_input_order(
     labels: np.ndarray, counted: ChunkPlan, chunk_size: int, seconds: float
-) -> Grouping:
+) -> Chunking:
     """Chunks that follow the input order: equal sizes (+-1), groups wherever they fall.
 
     ``counted`` grouped the labels; ``seconds`` is what counts as stratification.
     """
     plan = dataclasses.replace(counted, chunk_size=chunk_size)
     codes = np.searchsorted(plan.groups, labels)  # plan groups by equality: an exact hit
-    return Grouping(plan=plan, order=None, codes=codes, diagnostics=None, seconds=seconds)
+    return Chunking(plan=plan, order=None, codes=codes, diagnostics=None, seconds=seconds)
 
 
 @dataclass(frozen=True)
@@ -143,7 +160,7 @@ class ChunkStacks:
 
     @classmethod
     def build(
-        cls, x: Sequence[np.ndarray], y: np.ndarray, weight: np.ndarray, grouping: Grouping
+        cls, x: Sequence[np.ndarray], y: np.ndarray, weight: np.ndarray, chunking: Chunking
     ) -> ChunkStacks:
         """Gather the points of each chunk ``[bounds[k], bounds[k+1])`` into padded rows.
 
@@ -152,20 +169,20 @@ class ChunkStacks:
         """
         import jax.numpy as jnp
 
-        bounds = grouping.plan.bounds
+        bounds = chunking.plan.bounds
         n_chunks = int(bounds.shape[0] - 1)
         sizes = np.diff(bounds)
         chunk_len = int(sizes.max()) if n_chunks else 0
         pos = bounds[:-1, None] + np.arange(chunk_len, dtype=np.int64)[None, :]
         np.minimum(pos, bounds[1:, None] - 1, out=pos)
         valid = np.arange(chunk_len)[None, :] < sizes[:, None]
-        src = pos if grouping.order is None else np.take(grouping.order, pos, mode="clip")
+        src = pos if chunking.order is None else np.take(chunking.order, pos, mode="clip")
         (*xs, ys), w = padded_gather([*x, y], weight, src, valid)
         return cls(
             x=tuple(xs),
             y=ys,
             weight=w,
-            codes=jnp.asarray(np.take(grouping.codes, pos, mode="clip").astype(np.int32)),
+            codes=jnp.asarray(np.take(chunking.codes, pos, mode="clip").astype(np.int32)),
             n_points=int(bounds[-1]),
             n_chunks=n_chunks,
             chunk_len=chunk_len,

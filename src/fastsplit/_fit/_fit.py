@@ -1,29 +1,29 @@
 """``fastsplit.fit``: check, choose, stratify once, run one strategy, judge on all the data.
 
-The front end only orchestrates; each step is its own module: ``_inputs``
-(options and data checks), ``_choose`` (strategy and chunk size, from the group
-counts), ``_data`` (the stratification and the data in chunk order, built
-once), ``_normal`` (the full-data objective), ``_strategies`` (one module per
-strategy, dispatched through a table) and ``_judge`` (the never-silent verdict).
+The front end only orchestrates; each step is its own module: ``_setup``
+(every argument checked, the labels grouped, the strategy and chunk size
+chosen from the group counts; shared with the dry run), ``_data`` (the
+stratification and the data in chunk order, built once), ``_normal`` (the
+full-data objective), ``_strategies`` (one module per strategy, dispatched
+through a table) and ``_judge`` (the never-silent verdict).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from .._progress import Progress
 from . import _data, _nlsq
 from ._checks import raise_or_warn
-from ._choose import choose
-from ._inputs import check_inputs, resolve_options
-from ._judge import judge
-from ._model import check_model_names, flat_parameters
-from ._normal import Objective, check_pointwise
+from ._judge import Clock, judge
+from ._normal import Objective, check_model
 from ._problem import Problem
 from ._result import FitResult
+from ._setup import avoid_sequential_gaps, set_up
 from ._strategies import STRATEGIES
 
 __all__ = ["fit"]
@@ -49,6 +49,8 @@ def fit(
     max_nfev: int | None = None,
     absolute_sigma: bool = False,
     max_step_sigma: float = 1.0,
+    loss: str = "linear",
+    f_scale: float = 1.0,
     progress: Progress | Callable[[str], None] | bool | None = None,
 ) -> FitResult:
     """Least-squares fit of a model with shared and per-group parameters, never silently wrong.
@@ -56,9 +58,14 @@ def fit(
     The data are stratified (:func:`fastsplit.stratify`) so that every chunk
     holds every group, fitted with one strategy, and then judged on all points:
     the full-data cost and gradient are computed chunk by chunk, every per-group
-    parameter must be constrained by data, and the solution must have moved
-    from ``p0`` to a minimum. A fit that fails these checks raises
-    :class:`~fastsplit.errors.FitFailedError` naming the groups and parameters.
+    parameter must be constrained by data, and the remaining Gauss-Newton step
+    must be small against the larger of the statistical error, the sigma-based
+    error (when ``sigma`` is given) and the solver's precision, so exact data
+    pass and a fit stopped short does not. A fit that fails these checks raises
+    :class:`~fastsplit.errors.FitFailedError` naming the groups and parameters;
+    ``result.success`` is never ``False`` quietly. Every argument is checked
+    before any work; :func:`fastsplit.choose_strategy` takes the same arguments
+    and says which strategy this call would run, without fitting.
 
     Parameters
     ----------
@@ -92,11 +99,12 @@ def fit(
         the stratified chunks (memory of one chunk's Jacobian).
         ``streaming``: nlsq's hybrid streaming optimiser on the stratified data.
         ``sequential``: each group alone, shared parameters combined.
-        ``auto``: ``full`` when everything is one chunk and fits in memory,
-        else ``chunked``; sparse groups (fewer points than chunks) get bigger
+        ``auto``: ``chunked``, the fastest at every size measured
+        (``docs/fit.md``); sparse groups (fewer points than chunks) get bigger
         chunks when memory allows, else ``sequential`` if the groups are very
-        unequal; ``force_sequential_fallback`` in the config forces it. The
-        chunk size is settled before the data are stratified, once.
+        unequal (``force_sequential_fallback`` in the config asks for it), unless
+        one group alone cannot constrain some shared parameter. The chunk size
+        is settled before the data are stratified, once.
     backend : str
         Backend of :func:`fastsplit.stratify`.
     config : path, mapping or Settings, optional
@@ -110,6 +118,13 @@ def fit(
     max_step_sigma : float
         Largest remaining Gauss-Newton step, in standard errors, accepted as
         converged.
+    loss : {"linear", "soft_l1", "huber", "cauchy", "arctan"}
+        Robust loss, as :func:`scipy.optimize.least_squares` defines it, on the
+        residuals ``(model - y) / sigma``; every strategy minimises it and the
+        checks judge it.
+    f_scale : float
+        Residual size (in units of ``sigma``) where a robust loss starts to
+        down-weight points.
     progress : Progress, callable or bool, optional
         ``progress(line)`` receives progress lines (``True``: print to stderr);
         they also go to the ``fastsplit`` logger.
@@ -120,6 +135,8 @@ def fit(
 
     Raises
     ------
+    InvalidArgumentError, InvalidTypeError
+        An argument is wrong (named in the message), before any work.
     FitFailedError
         The fit did not move, left a group or parameter unconstrained, did not
         reach a minimum of the full-data cost, or too few groups succeeded in
@@ -146,71 +163,81 @@ def fit(
     >>> round(r.params["slope"], 6), np.round(r.params["offset"], 6).tolist()
     (2.0, [0.1, 0.2, 0.3])
     """
-    options = resolve_options(
-        config,
-        strategy=strategy,
-        on_failure=on_failure,
-        backend=backend,
-        max_nfev=max_nfev,
+    setup = set_up(
+        model,
+        x,
+        y,
+        groups=groups,
+        p0=p0,
+        per_group=per_group,
+        sigma=sigma,
+        bounds=bounds,
         chunk_size=chunk_size,
-        strategies=("auto", *STRATEGIES),
+        strategy=strategy,
+        backend=backend,
+        config=config,
+        on_failure=on_failure,
+        max_nfev=max_nfev,
+        absolute_sigma=absolute_sigma,
+        max_step_sigma=max_step_sigma,
+        loss=loss,
+        f_scale=f_scale,
+        progress=progress,
     )
-    inputs = check_inputs(model, x, y, groups, sigma)
-    report = Progress.of(progress)
-    settings = options.settings
-
+    options, inputs = setup.options, setup.inputs
+    report, settings = options.progress, options.settings
     _nlsq.nlsq_version()  # imports nlsq and JAX: not part of the timings
-    clock = time.perf_counter()
     with _nlsq.x64():
-        counted, seconds = _data.count_groups(inputs.labels, options.chunk_size, options.backend)
-        layout, start, lower, upper = flat_parameters(p0, per_group, bounds, counted.n_groups)
-        check_model_names(model, layout)
-        choice = choose(
-            options.strategy,
-            groups=counted.groups,
-            counts=counted.counts,
-            chunk_size=counted.chunk_size,
-            layout=layout,
-            settings=settings,
-        )
+        counted, seconds = setup.counted, setup.count_seconds
+        clock = Clock.now(already=seconds)
+        size = setup.choice.chunk_size
         if settings.stratification.enabled is False:
-            grouping = _data.in_input_order(inputs.labels, counted, choice.chunk_size, seconds)
-            report(f"stratification disabled: {grouping.n_chunks} chunks in input order")
+            chunking = _data.in_input_order(inputs.labels, counted, size, seconds)
+            report(f"stratification disabled: {chunking.n_chunks} chunks in input order")
         else:
-            grouping = _data.stratified(counted, choice.chunk_size, options.backend, seconds)
+            chunking = _data.stratified(counted, size, options.backend, seconds)
             report(
-                f"stratified {inputs.n_points:,} points into {grouping.n_chunks} chunks x "
-                f"{len(grouping.groups)} groups in {1e3 * grouping.seconds:.1f} ms"
+                f"stratified {inputs.n_points:,} points into {chunking.n_chunks} chunks x "
+                f"{len(chunking.groups)} groups in {1e3 * chunking.seconds:.1f} ms"
             )
-        report(f"strategy {choice.strategy}: {choice.reason}")
-        if settings.stratification.log_diagnostics and grouping.diagnostics is not None:
-            log.info("%s", grouping.diagnostics.report())
+        if settings.stratification.log_diagnostics and chunking.diagnostics is not None:
+            log.info("%s", chunking.diagnostics.report())
 
-        stacks = _data.ChunkStacks.build(inputs.x, inputs.y, inputs.weight, grouping)
-        objective = Objective(model, layout, inputs.x_is_tuple, stacks)
-        check_pointwise(objective, start)
+        stacks = _data.ChunkStacks.build(inputs.x, inputs.y, inputs.weight, chunking)
+        objective = Objective(model, setup.layout, inputs.x_is_tuple, stacks, options.loss)
+        check_model(objective, setup.start)
+        choice = avoid_sequential_gaps(setup, model, chunking.members)
+        report(f"strategy {choice.strategy}: {choice.reason}")
         problem = Problem(
             model=model,
-            layout=layout,
+            layout=setup.layout,
             inputs=inputs,
-            grouping=grouping,
+            chunking=chunking,
             stacks=stacks,
             objective=objective,
-            start=start,
-            lower=lower,
-            upper=upper,
+            start=setup.start,
+            lower=setup.lower,
+            upper=setup.upper,
             settings=settings,
             max_nfev=options.max_nfev,
-            absolute_sigma=absolute_sigma,
+            absolute_sigma=options.absolute_sigma,
             progress=report,
+            loss=options.loss,
         )
-        outcome = STRATEGIES[choice.strategy].run(problem)
-        result = judge(outcome, problem, choice, max_step_sigma=max_step_sigma, clock=clock)
+        # Data near float64's range overflow in the normal equations: the checks report
+        # the non-finite values they leave, numpy's warnings would only repeat it.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            outcome = STRATEGIES[choice.strategy].run(problem)
+            result = judge(
+                outcome, problem, choice, max_step_sigma=options.max_step_sigma, clock=clock
+            )
+
     timings = result.timings
     report(
         f"done: cost {result.cost:.6g} (start {result.cost_start:.6g}), "
         f"{'OK' if result.success else 'NOT TRUSTED'}; stratify {1e3 * timings.stratify:.1f} ms "
-        f"= {100 * timings.ratio:.3f} % of fit {timings.fit:.2f} s"
+        f"= {100 * timings.ratio:.3f} % of fit {timings.fit:.2f} s "
+        f"(+ {timings.compile:.2f} s compiling)"
     )
     raise_or_warn(result.check, choice.strategy, options.on_failure, result)
     return result

@@ -7,59 +7,121 @@ allocated, with an error that names the argument.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .._validate import check_1d
+from .._progress import Progress
+from .._validate import check_1d, check_choice, check_chunk_size, check_count, check_flag
+from ..backends import BACKENDS
 from ..config import ON_FAILURE, Settings, load_config
 from ..errors import InvalidArgumentError, InvalidTypeError
+from ._loss import LOSSES, Loss
 from ._model import REAL, finite_or_raise, normalize_x
 
-__all__ = ["Inputs", "Options", "check_inputs", "resolve_options"]
+__all__ = ["Inputs", "Options", "check_inputs", "check_positive", "resolve_options"]
 
 
 @dataclass(frozen=True)
 class Options:
-    """The fit's options: explicit arguments, else the config's values."""
+    """The fit's options, every one checked: explicit arguments, else the config's values."""
 
     settings: Settings
     strategy: str
     on_failure: str
     backend: str
     max_nfev: int | None
-    chunk_size: Any  # checked where it is first used (fastsplit.plan)
+    chunk_size: int
+    absolute_sigma: bool
+    max_step_sigma: float
+    loss: Loss
+    progress: Progress
 
 
 def resolve_options(
     config: Any,
     *,
-    strategy: str,
-    on_failure: str | None,
-    backend: str,
-    max_nfev: int | None,
-    chunk_size: int | None,
+    strategy: object,
+    on_failure: object,
+    backend: object,
+    max_nfev: object,
+    chunk_size: object,
+    absolute_sigma: object,
+    max_step_sigma: object,
+    loss: object,
+    f_scale: object,
+    progress: object,
     strategies: Sequence[str],
 ) -> Options:
-    """Merge the arguments with ``config``; ``strategies`` are the valid names."""
+    """Check every option of :func:`fastsplit.fit` and merge it with ``config``.
+
+    ``strategies`` are the valid strategy names. Nothing is imported or
+    computed before all of them passed: a wrong option costs nothing.
+    """
     settings = load_config(config)
-    requested = settings.fit.strategy if strategy == "auto" else strategy
-    if requested not in strategies:
-        raise InvalidArgumentError(f"strategy must be one of {list(strategies)}, got {strategy!r}.")
-    on_failure = on_failure if on_failure is not None else settings.fit.on_failure
-    if on_failure not in ON_FAILURE:
-        raise InvalidArgumentError(
-            f"on_failure must be one of {list(ON_FAILURE)}, got {on_failure!r}."
-        )
+    requested = check_choice("strategy", strategy, strategies)
+    if requested == "auto":
+        requested = settings.fit.strategy
+    if on_failure is None:
+        on_failure = settings.fit.on_failure
+    check_choice("on_failure", on_failure, ON_FAILURE)
+    check_choice("backend", backend, BACKENDS)
+    if max_nfev is not None:
+        max_nfev = check_count("max_nfev", max_nfev, minimum=1, maximum=MAX_ITERATIONS)
+    if chunk_size is not None:
+        chunk_size = check_chunk_size(chunk_size)
     return Options(
         settings=settings,
         strategy=requested,
-        on_failure=on_failure,
-        backend=settings.fit.backend if backend == "auto" else backend,
+        on_failure=str(on_failure),
+        backend=settings.fit.backend if backend == "auto" else str(backend),
         max_nfev=max_nfev if max_nfev is not None else settings.fit.max_nfev,
         chunk_size=settings.stratification.target_chunk_size if chunk_size is None else chunk_size,
+        absolute_sigma=check_flag("absolute_sigma", absolute_sigma),
+        max_step_sigma=check_positive(
+            "max_step_sigma",
+            max_step_sigma,
+            "the largest remaining Gauss-Newton step, in standard errors, accepted as "
+            "converged; e.g. max_step_sigma=1.0",
+        ),
+        loss=Loss(
+            check_choice("loss", loss, LOSSES),
+            check_positive(
+                "f_scale",
+                f_scale,
+                "the residual size (in units of sigma) where the robust loss starts to "
+                "down-weight points; e.g. f_scale=1.0",
+            ),
+        ),
+        progress=_progress(progress),
+    )
+
+
+MAX_ITERATIONS = 10**9
+"""More iterations than any fit runs; a larger max_nfev is a mistake."""
+
+
+def check_positive(name: str, value: object, meaning: str) -> float:
+    """A positive, finite real number (bools, strings, NaN, 0 and infinities refused)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise InvalidTypeError(f"{name} must be a positive number, got {value!r}: {meaning}.")
+    number = float(value)
+    if not (math.isfinite(number) and number > 0):
+        raise InvalidArgumentError(
+            f"{name} must be a positive finite number, got {value!r}: {meaning}."
+        )
+    return number
+
+
+def _progress(progress: object) -> Progress:
+    if progress is None or isinstance(progress, bool | Progress) or callable(progress):
+        return Progress.of(progress)
+    raise InvalidTypeError(
+        f"progress must be True, False, None, a callable taking one line or a "
+        f"fastsplit Progress, got {type(progress).__name__}."
     )
 
 
@@ -72,6 +134,9 @@ class Inputs:
     y: np.ndarray
     labels: np.ndarray
     weight: np.ndarray
+    sigma_given: bool
+    data_scale: float
+    """Root mean square of ``y / sigma``: the size of the data the residuals compare to."""
 
     @property
     def n_points(self) -> int:
@@ -92,16 +157,32 @@ def check_inputs(model: Callable[..., Any], x: Any, y: Any, groups: Any, sigma: 
         finite_or_raise(a, f"x[{i}]" if x_is_tuple else "x")
     # NaN labels are refused by the grouping itself (fastsplit.plan), at no extra pass.
     labels = check_1d("groups", groups, n=n, kinds=REAL, host=True, length_of="the y values")
-    return Inputs(x_arrays, x_is_tuple, y_arr, labels, _weights(sigma, n))
+    weight = _weights(sigma, n)
+    scale = _data_scale(y_arr, weight)
+    return Inputs(x_arrays, x_is_tuple, y_arr, labels, weight, sigma is not None, scale)
+
+
+def _data_scale(y: np.ndarray, weight: np.ndarray) -> float:
+    with np.errstate(over="ignore", invalid="ignore"):
+        wy = y * weight
+        mean_square = float(np.dot(wy, wy)) / y.shape[0]
+    if not math.isfinite(mean_square):
+        raise InvalidArgumentError(
+            "y / sigma is too large for least squares in float64: its squares overflow. "
+            "Rescale y (and sigma) to values well below 1e150, e.g. divide both by a constant."
+        )
+    return math.sqrt(mean_square)
 
 
 def _weights(sigma: Any, n: int) -> np.ndarray:
     if sigma is None:
         return np.ones(n)
-    if np.ndim(sigma) == 0:
-        value = float(sigma)
-        if not (math.isfinite(value) and value > 0):
-            raise InvalidArgumentError(f"sigma must be positive and finite, got {value}.")
+    if isinstance(sigma, np.ndarray) and sigma.ndim == 0:
+        sigma = sigma.item()
+    if isinstance(sigma, numbers.Number):
+        value = check_positive(
+            "sigma", sigma, "the standard deviation of y, one number or one per point"
+        )
         return np.full(n, 1.0 / value)
     s = check_1d("sigma", sigma, n=n, kinds=REAL, host=True, length_of="the y values")
     s = s.astype(np.float64, copy=False)

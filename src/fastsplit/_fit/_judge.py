@@ -2,58 +2,102 @@
 
 Whatever the strategy, the verdict is reached here and only here: the exact
 normal equations at the solution over every point, the covariance from them,
-the checks of ``_checks``, and ``success`` = the strategy's own verdict **and**
-no problem found.
+the checks of ``_checks``, and ``success`` = no problem found. A strategy that
+reports it did not converge fails the fit only when the full-data checks do
+not show a minimum themselves (they are the stronger test); otherwise its
+message is kept as a note.
+
+The standard error a remaining step is measured against is
+``sqrt(diag((J^T J)^-1)) * max(s_fit, s_sigma, s_floor)``: ``s_fit`` the
+residual scale ``sqrt(2 cost / (n - P))`` (the reported errors use it, unless
+``absolute_sigma``), ``s_sigma = 1`` when ``sigma`` was given (the sigma-based
+errors), and ``s_floor = tolerance * rms(y / sigma)``, the residual the solver
+can resolve (its relative ``tolerance``, at least :data:`MODEL_PRECISION`). On
+noise-free data ``s_fit`` is ~0 and the floor decides.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import _nlsq
-from ._checks import check_solution, covariance_from
+from ._checks import check_solution, information_inverse
 from ._choose import Choice
+from ._clock import compile_seconds
 from ._common import degrees_of_freedom, shown_labels
 from ._problem import Outcome, Problem
 from ._result import FitResult, Timings
 
-__all__ = ["judge"]
+__all__ = ["MODEL_PRECISION", "Clock", "judge"]
+
+MODEL_PRECISION = 1e-10
+"""Relative precision of a float64 model evaluation (cumulative sums, exp): no
+solver can pin the residual down further than this times the data's size."""
+
+
+@dataclass(frozen=True)
+class Clock:
+    """When the fit started, and how much compiling JAX had done by then."""
+
+    started: float
+    compiled: float
+
+    @classmethod
+    def now(cls, already: float = 0.0) -> Clock:
+        """Started ``already`` seconds ago (work done before JAX was imported)."""
+        return cls(time.perf_counter() - already, compile_seconds())
 
 
 def judge(
-    outcome: Outcome, problem: Problem, choice: Choice, *, max_step_sigma: float, clock: float
+    outcome: Outcome, problem: Problem, choice: Choice, *, max_step_sigma: float, clock: Clock
 ) -> FitResult:
-    """The result of ``outcome``; ``clock`` is when the fit started (``time.perf_counter``)."""
-    layout, grouping, objective = problem.layout, problem.grouping, problem.objective
-    start, n = problem.start, problem.inputs.n_points
+    """The result of ``outcome``; ``clock`` was read when the fit started."""
+    layout, chunking, objective = problem.layout, problem.chunking, problem.objective
+    inputs = problem.inputs
+    start, n = problem.start, inputs.n_points
     x = np.asarray(outcome.x, dtype=np.float64)
     evaluate_at = np.where(np.isfinite(x), x, start)
     normal = outcome.normal if outcome.normal is not None else objective.normal(evaluate_at)
     cost_start = outcome.cost_start if outcome.cost_start is not None else objective.cost(start)
-    covariance, constrained = covariance_from(normal, n, problem.absolute_sigma)
+    inverse, constrained = information_inverse(normal.hessian)
+    fit_scale = math.sqrt(max(2.0 * normal.cost, 0.0) / degrees_of_freedom(n, constrained))
+    covariance = inverse if problem.absolute_sigma else inverse * fit_scale**2
+    floor = max(outcome.tolerance, MODEL_PRECISION) * inputs.data_scale
+    given = 1.0 if (inputs.sigma_given or problem.absolute_sigma) else 0.0
+    reported = 1.0 if problem.absolute_sigma else fit_scale
     check = check_solution(
         layout,
-        grouping.groups,
+        chunking.groups,
         evaluate_at,
         start,
         problem.lower,
         problem.upper,
         normal,
         cost_start,
-        covariance,
+        inverse,
         constrained,
+        error_scale=max(reported, given, floor),
+        cost_floor=0.5 * n * floor**2,
         max_step_sigma=max_step_sigma,
         judge_convergence=outcome.judge_convergence,
         failed_groups=list(outcome.failed_groups),
     )
-    check.problems.extend(outcome.problems)
-    if grouping.sparse.any():
+    check.problems[:0] = outcome.problems  # the strategy knows the root cause: first
+    if not outcome.success:
+        stopped = f"the {choice.strategy} optimiser stopped without converging: {outcome.message}"
+        if outcome.judge_convergence:
+            check.notes.append(stopped + "; the full-data checks judge the result on their own.")
+        elif not check.problems:
+            check.problems.append(stopped + ".")
+    if chunking.sparse.any():
         exact = choice.strategy == "chunked"
         check.notes.append(
-            f"sparse group(s) {shown_labels(grouping.groups, grouping.sparse, 8)}: fewer points "
-            f"than the {grouping.n_chunks} chunks, so absent from some chunks"
+            f"sparse group(s) {shown_labels(chunking.groups, chunking.sparse, 8)}: fewer points "
+            f"than the {chunking.n_chunks} chunks, so absent from some chunks"
             + ("; the exact normal equations still include every point of them." if exact else ".")
         )
     stratification = problem.settings.stratification
@@ -66,20 +110,23 @@ def judge(
     info.update(
         {
             "chunk_size": choice.chunk_size,
-            "n_chunks": grouping.n_chunks,
+            "n_chunks": chunking.n_chunks,
             "nlsq_version": ".".join(map(str, _nlsq.nlsq_version())),
             "constrained": constrained,
+            "loss": problem.loss.name,
+            "f_scale": problem.loss.f_scale,
         }
     )
-    fit_seconds = time.perf_counter() - clock - grouping.seconds
+    compiling = compile_seconds() - clock.compiled
+    elapsed = time.perf_counter() - clock.started
     return FitResult(
         params=layout.unpack(x),
         errors=layout.unpack(errors_flat),
         covariance=covariance,
         x=x,
         param_names=layout.flat_names(),
-        groups=grouping.groups,
-        counts=grouping.counts,
+        groups=chunking.groups,
+        counts=chunking.counts,
         cost=float(normal.cost),
         cost_start=float(cost_start),
         gradient_norm=check.gradient_norm,
@@ -88,10 +135,15 @@ def judge(
         nfev=int(outcome.nfev),
         strategy=choice.strategy,
         reason=choice.reason,
-        success=bool(outcome.success and check.ok),
+        success=check.ok,
         message=outcome.message,
         check=check,
-        diagnostics=grouping.diagnostics if stratification.collect_diagnostics else None,
-        timings=Timings(stratify=grouping.seconds, fit=fit_seconds),
+        diagnostics=chunking.diagnostics if stratification.collect_diagnostics else None,
+        timings=Timings(
+            stratify=chunking.seconds,
+            fit=max(elapsed - chunking.seconds - chunking.compile_seconds - compiling, 0.0),
+            compile=compiling + chunking.compile_seconds,
+        ),
         info=info,
+        group_fits=outcome.group_fits,
     )

@@ -39,7 +39,8 @@ class LMResult:
 def _scaled_gradient(normal: NormalEquations, free: np.ndarray) -> float:
     """max_j |g_j| / sqrt(H_jj * 2 cost): the cosine between J column j and r."""
     h = np.diag(normal.hessian)
-    denom = np.sqrt(np.maximum(h, 0.0) * max(2.0 * normal.cost, np.finfo(float).tiny))
+    # Two square roots, not one of the product: that overflows on data near 1e150.
+    denom = np.sqrt(np.maximum(h, 0.0)) * np.sqrt(max(2.0 * normal.cost, np.finfo(float).tiny))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(denom > 0, np.abs(normal.gradient) / denom, 0.0)
     return float(ratio[free].max()) if free.any() else 0.0

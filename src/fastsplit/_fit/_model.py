@@ -99,11 +99,14 @@ class ParameterLayout:
 
     def _values_of(self, name: str, value: Any, *, what: str) -> np.ndarray:
         try:
-            arr = np.asarray(value, dtype=np.float64)
+            raw = np.asarray(value)
         except (TypeError, ValueError):
+            raw = np.asarray(None)
+        if raw.dtype.kind not in "fiu":  # strings, None, bools and objects are mistakes
             raise InvalidTypeError(
                 f"{what}[{name!r}] must be a number or an array of numbers, got {value!r}."
-            ) from None
+            )
+        arr = raw.astype(np.float64)
         if name in self.shared:
             if arr.size != 1:
                 raise InvalidShapeError(
@@ -164,12 +167,13 @@ def make_layout(
         raise InvalidTypeError(
             f"per_group must be a sequence of parameter names, got {type(per_group).__name__}."
         ) from None
-    for name in (*p0, *per_group_names):
-        if not isinstance(name, str) or not name.isidentifier():
-            raise InvalidArgumentError(
-                f"parameter names must be Python identifiers (they are passed to the model "
-                f"as keywords); got {name!r}."
-            )
+    for where, names in (("p0", tuple(p0)), ("per_group", per_group_names)):
+        for name in names:
+            if not isinstance(name, str) or not name.isidentifier():
+                raise InvalidArgumentError(
+                    f"{where} has {name!r}: parameter names must be Python identifiers (they "
+                    "are passed to the model as keywords), e.g. 'offset'."
+                )
     unknown = [name for name in per_group_names if name not in p0]
     if unknown:
         raise InvalidArgumentError(

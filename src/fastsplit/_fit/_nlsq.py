@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import warnings
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -29,7 +30,9 @@ import numpy as np
 
 from .._versions import parse
 from ..errors import BackendUnavailableError
+from ._common import ModelCache, call_weakly
 from ._data import ChunkStacks
+from ._loss import Loss
 from ._model import Model, ParameterLayout, evaluate
 
 __all__ = [
@@ -88,25 +91,55 @@ def flat_model(
     *,
     point_major: bool,
     weighted: bool,
+    loss: Loss | None = None,
 ) -> Callable[..., Any]:
     """The model as nlsq calls it: ``f(X, *theta)`` with one scalar per flat parameter.
 
     X holds the x arrays, then the group codes, then (``weighted``) the weights
     ``1 / sigma``, which multiply the model (the caller multiplies ``y`` too):
     nlsq's streaming optimiser does not take ``sigma`` on every release line, and
-    padding points (weight 0) then add nothing. Point-major X is ``(n, k)`` and
-    may also arrive one point at a time, ``(k,)``.
+    padding points (weight 0) then add nothing. With a robust ``loss``, X also
+    holds ``y`` and ``f`` returns ``-g((model - y) / sigma)`` (see
+    ``Loss.signed_root``) against observations of 0: nlsq's plain least squares
+    is then the robust cost. Point-major X is ``(n, k)`` and may also arrive one
+    point at a time, ``(k,)``. One function object per model, layout and loss, so
+    nlsq compiles it once however many fits it serves.
     """
+    robust = loss if loss is not None and not loss.linear else None
+    key = (layout, x_is_tuple, n_x, point_major, weighted, robust)
+    return _FLAT.get(
+        model,
+        key,
+        lambda ref: _flat(call_weakly(ref), layout, x_is_tuple, n_x, point_major, weighted, robust),
+    )
+
+
+_FLAT = ModelCache()
+
+
+def _flat(
+    model: Model,
+    layout: ParameterLayout,
+    x_is_tuple: bool,
+    n_x: int,
+    point_major: bool,
+    weighted: bool,
+    robust: Loss | None,
+) -> Callable[..., Any]:
     import jax.numpy as jnp
+
+    n_cols = n_x + 1 + int(weighted) + int(robust is not None)
 
     def flat(xdata: Any, *theta: Any) -> Any:
         vec = jnp.stack([jnp.asarray(t, dtype=jnp.float64) for t in theta])
         shared, group_mat = layout.split(vec)
-        n_cols = n_x + 2 if weighted else n_x + 1
         cols = [xdata[..., i] for i in range(n_cols)] if point_major else list(xdata)
         codes = cols[n_x].astype(jnp.int32)
         out = evaluate(model, layout, x_is_tuple, tuple(cols[:n_x]), shared, group_mat[:, codes])
-        return out * cols[n_x + 1] if weighted else out
+        weight = cols[n_x + 1] if weighted else 1.0
+        if robust is None:
+            return out * weight
+        return -robust.signed_root(jnp, (out - cols[n_x + 1 + int(weighted)]) * weight)
 
     return flat
 
@@ -118,17 +151,22 @@ def weighted_data(
     stacks: ChunkStacks,
     *,
     point_major: bool,
+    loss: Loss | None = None,
 ) -> tuple[Callable[..., Any], np.ndarray, np.ndarray]:
     """``(f, X, y)`` for nlsq from the chunk stacks: weights (0 on padding) folded in.
 
     ``X`` is what :func:`flat_model` decodes: the x arrays, the group codes and
-    the weights, as rows (``point_major=False``) or columns.
+    the weights (and ``y`` for a robust ``loss``, then the observations are 0),
+    as rows (``point_major=False``) or columns.
     """
     xs, codes, weight, y = stacks.flat()
-    columns = [*xs, codes.astype(np.float64), weight]
+    robust = loss is not None and not loss.linear
+    columns = [*xs, codes.astype(np.float64), weight, *([y] if robust else [])]
     xdata = np.column_stack(columns) if point_major else np.vstack(columns)
-    f = flat_model(model, layout, x_is_tuple, len(xs), point_major=point_major, weighted=True)
-    return f, xdata, y * weight
+    f = flat_model(
+        model, layout, x_is_tuple, len(xs), point_major=point_major, weighted=True, loss=loss
+    )
+    return f, xdata, np.zeros_like(y) if robust else y * weight
 
 
 def _result_fields(res: Any, nfev_fallback: int = 0) -> dict[str, Any]:
@@ -143,6 +181,49 @@ def _result_fields(res: Any, nfev_fallback: int = 0) -> dict[str, Any]:
         "success": bool(get("success", False)),
         "message": str(get("message", "")),
     }
+
+
+def _optimisation_error() -> type[Exception]:
+    """nlsq's "did not converge" exception (raised, e.g., when ``max_nfev`` runs out)."""
+    try:
+        from nlsq.utils import error_messages
+    except ImportError:  # a release without it: nothing to catch
+        return _NeverRaised
+    found = getattr(error_messages, "OptimizationError", _NeverRaised)
+    return found if isinstance(found, type) and issubclass(found, Exception) else _NeverRaised
+
+
+class _NeverRaised(Exception):
+    """Stands in for an exception class a release of nlsq does not have."""
+
+
+def _stopped(exc: Exception, p0: np.ndarray, said: list[str]) -> tuple[np.ndarray, dict[str, Any]]:
+    """nlsq gave up with an exception: no answer beyond ``p0``; the judge says why."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    fields = {"nfev": 0, "success": False, "message": f"nlsq: {reason}"}
+    return p0.copy(), _with_warnings(fields, said)
+
+
+@contextlib.contextmanager
+def _nlsq_warnings() -> Iterator[list[str]]:
+    """Collect the warnings nlsq issues (they go into the result; the judge decides);
+    any other warning is passed on."""
+    said: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield said
+    for w in caught:
+        if type(w.message).__module__.split(".")[0] == "nlsq" or w.filename.find("nlsq") >= 0:
+            said.append(f"{w.category.__name__}: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _with_warnings(fields: dict[str, Any], said: list[str]) -> dict[str, Any]:
+    if said:
+        fields["nlsq_warnings"] = said
+        fields["message"] = "; ".join([fields["message"], *said]).strip("; ")
+    return fields
 
 
 def _max_nfev(max_nfev: int | None) -> dict[str, Any]:
@@ -161,13 +242,21 @@ def curve_fit_full(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """``nlsq.curve_fit`` on every point at once (exact; memory O(n x P)).
 
-    The weights are folded into ``flat`` and ``y`` by the caller.
+    The weights (and a robust loss) are folded into ``flat`` and ``y`` by the
+    caller (:func:`weighted_data`).
     """
     nlsq = import_nlsq()
-    res = nlsq.curve_fit(flat, xdata, y, p0=p0, bounds=(lower, upper), **_max_nfev(max_nfev))
+    with _nlsq_warnings() as said:
+        try:
+            res = nlsq.curve_fit(
+                flat, xdata, y, p0=p0, bounds=(lower, upper), **_max_nfev(max_nfev)
+            )
+        except _optimisation_error() as exc:
+            return _stopped(exc, p0, said)
     if isinstance(res, tuple):  # releases that return only (popt, pcov)
-        return np.asarray(res[0], dtype=np.float64), {"nfev": 0, "success": True, "message": ""}
-    return np.asarray(res.x, dtype=np.float64), _result_fields(res)
+        fields = {"nfev": 0, "success": True, "message": ""}
+        return np.asarray(res[0], dtype=np.float64), _with_warnings(fields, said)
+    return np.asarray(res.x, dtype=np.float64), _with_warnings(_result_fields(res), said)
 
 
 def hybrid_streaming(
@@ -196,10 +285,14 @@ def hybrid_streaming(
         "enable_checkpoints": False,
         "verbose": 0,
         "enable_multistart": False,
-        # nlsq's 200-step L-BFGS warm-up costs ~0.45 s a step on CPU; the streaming
-        # Gauss-Newton phase that follows converges from a short warm-up.
-        "warmup_iterations": 20,
-        "max_warmup_iterations": 40,
+        # nlsq's L-BFGS warm-up, in parameters normalised by their bounds, walked the
+        # XPCS fit to a bound (D_offset at -1e5, where D0 stops acting) from a rough
+        # start, and away from the minimum from the truth; one warm-up step, then its
+        # streaming Gauss-Newton in parameters scaled by p0, converged in every case
+        # of tests/test_fit_verdicts.py but laminar flow on exact data (docs/fit.md).
+        "warmup_iterations": 1,
+        "max_warmup_iterations": 1,
+        "normalization_strategy": "p0",
     }
     if max_nfev is not None:
         wanted["gauss_newton_max_iterations"] = int(max_nfev)
@@ -208,9 +301,14 @@ def hybrid_streaming(
     optimizer: Any = AdaptiveHybridStreamingOptimizer(config=config)
     finite = np.isfinite(lower) | np.isfinite(upper)
     bounds = (lower, upper) if finite.any() else None
-    out = optimizer.fit(data_source=(xdata, y), func=flat, p0=p0, bounds=bounds, verbose=0)
+    with _nlsq_warnings() as said:
+        try:
+            out = optimizer.fit(data_source=(xdata, y), func=flat, p0=p0, bounds=bounds, verbose=0)
+        except _optimisation_error() as exc:
+            return _stopped(exc, p0, said)
     diagnostics = out.get("streaming_diagnostics") or {}
     info = _result_fields(out, nfev_fallback=diagnostics.get("total_iterations", 0))
+    info = _with_warnings(info, said)
     return np.asarray(out["x"], dtype=np.float64), info
 
 

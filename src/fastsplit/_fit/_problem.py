@@ -16,10 +16,12 @@ import numpy as np
 
 from .._progress import Progress
 from ..config import Settings
-from ._data import ChunkStacks, Grouping
+from ._data import Chunking, ChunkStacks
 from ._inputs import Inputs
+from ._loss import Loss
 from ._model import ParameterLayout
 from ._normal import NormalEquations, Objective
+from ._result import GroupFit
 
 __all__ = ["Outcome", "Problem"]
 
@@ -36,7 +38,7 @@ class Problem:
         Where each parameter lives in the flat vector.
     inputs : Inputs
         The checked data in input order.
-    grouping : Grouping
+    chunking : Chunking
         Chunks, permutation and group codes.
     stacks : ChunkStacks
         The data in chunk order, padded (weight 0).
@@ -52,12 +54,14 @@ class Problem:
         ``sigma`` is absolute.
     progress : Progress
         Where progress lines go.
+    loss : Loss
+        The robust loss every strategy minimises (see ``_loss``).
     """
 
     model: Callable[..., Any]
     layout: ParameterLayout
     inputs: Inputs
-    grouping: Grouping
+    chunking: Chunking
     stacks: ChunkStacks
     objective: Objective
     start: np.ndarray
@@ -67,6 +71,7 @@ class Problem:
     max_nfev: int | None
     absolute_sigma: bool
     progress: Progress
+    loss: Loss = field(default_factory=Loss)
 
     @property
     def x_is_tuple(self) -> bool:
@@ -102,6 +107,11 @@ class Outcome:
         Whether a remaining Gauss-Newton step larger than ``max_step_sigma``
         is a problem (``False``: a note) - not for fits that never minimised
         the full-data cost.
+    tolerance : float
+        The solver's relative precision (its ``xtol``): the judge does not ask
+        for a residual more exact than ``tolerance * rms(y / sigma)``.
+    group_fits : tuple of GroupFit
+        Each group's own fit (the ``sequential`` strategy).
     """
 
     x: np.ndarray
@@ -114,3 +124,5 @@ class Outcome:
     failed_groups: tuple[int, ...] = ()
     problems: tuple[str, ...] = ()
     judge_convergence: bool = True
+    tolerance: float = 1e-8
+    group_fits: tuple[GroupFit, ...] = ()

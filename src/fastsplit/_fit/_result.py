@@ -9,25 +9,28 @@ import numpy as np
 
 from ._checks import SolutionCheck
 
-__all__ = ["FitResult", "Timings"]
+__all__ = ["FitResult", "GroupFit", "Timings"]
 
 
 @dataclass(frozen=True)
 class Timings:
-    """Wall-clock seconds of a fit.
+    """Wall-clock seconds of a fit, first-call compilation counted apart.
 
     ``stratify`` is grouping the labels (to size the chunks) and the
     :func:`fastsplit.stratify` call; ``fit`` is everything else: gathering the
-    chunks, compiling, the optimiser and the full-data checks.
-    ``ratio = stratify / fit``.
+    chunks, the optimiser and the full-data checks; ``compile`` is first-call
+    compilation (JAX tracing and XLA compilation of the model's passes, nlsq's
+    own, and what stratify reports of its kernels), 0 when everything was
+    compiled by an earlier fit. ``ratio = stratify / fit``.
     """
 
     stratify: float
     fit: float
+    compile: float = 0.0
 
     @property
     def total(self) -> float:
-        return self.stratify + self.fit
+        return self.stratify + self.fit + self.compile
 
     @property
     def ratio(self) -> float:
@@ -37,9 +40,48 @@ class Timings:
         return {
             "stratify": self.stratify,
             "fit": self.fit,
+            "compile": self.compile,
             "ratio": self.ratio,
             "total": self.total,
         }
+
+
+@dataclass(frozen=True)
+class GroupFit:
+    """One group's own fit (the ``sequential`` strategy), on that group's points only.
+
+    Attributes
+    ----------
+    label : object
+        The group label.
+    n_points : int
+        Points of the group.
+    success : bool
+        The group's fit converged to finite values.
+    message : str
+        Its optimiser's message.
+    params, errors : dict
+        Values and standard errors by name: every shared parameter and the
+        group's own per-group ones, as floats (errors NaN where this group alone
+        does not constrain a parameter).
+    unconstrained : tuple of str
+        Shared parameters this group alone cannot determine (their Jacobian
+        columns are zero or linearly dependent within the group).
+    cost : float
+        The group's cost at its own solution.
+    nfev : int
+        Its optimiser's function evaluations.
+    """
+
+    label: Any
+    n_points: int
+    success: bool
+    message: str
+    params: dict[str, float]
+    errors: dict[str, float]
+    unconstrained: tuple[str, ...]
+    cost: float
+    nfev: int
 
 
 @dataclass(frozen=True)
@@ -82,9 +124,11 @@ class FitResult:
     diagnostics : fastsplit.Diagnostics or None
         Stratification diagnostics (chunks, coverage, sparse groups).
     timings : Timings
-        ``stratify`` and ``fit`` seconds and their ratio.
+        ``stratify``, ``fit`` and ``compile`` seconds, and the stratify/fit ratio.
     info : dict
-        Strategy details (chunk size, chunks, nlsq version, per-group fits...).
+        Strategy details (chunk size, chunks, nlsq version, loss, ...).
+    group_fits : tuple of GroupFit
+        Each group's own fit when the ``sequential`` strategy ran, else empty.
     """
 
     params: dict[str, Any]
@@ -108,6 +152,7 @@ class FitResult:
     diagnostics: Any
     timings: Timings
     info: dict[str, Any] = field(default_factory=dict)
+    group_fits: tuple[GroupFit, ...] = ()
 
     def __getitem__(self, name: str) -> Any:
         return self.params[name]
@@ -143,7 +188,7 @@ class FitResult:
             lines.append(f"note: {n}")
         lines.append(
             f"timings: stratify {1e3 * t.stratify:.2f} ms, fit {t.fit:.3f} s, "
-            f"ratio {100 * t.ratio:.4f} %"
+            f"ratio {100 * t.ratio:.4f} %, compilation {t.compile:.2f} s"
         )
         lines.append(rule)
         return "\n".join(lines)

@@ -2,7 +2,9 @@
 
 Exact (the same minimum as ``full``) with the memory of one chunk's Jacobian:
 the solver (``_lm``) only ever sees ``J^T J``, ``J^T r`` and the cost, which
-the objective (``_normal``) accumulates over the stratified chunks.
+the objective (``_normal``) accumulates over the stratified chunks. A robust
+loss rescales every point's row of those sums at every iteration (``_loss``),
+so the solver minimises the robust cost as scipy's ``least_squares`` does.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ from .._lm import levenberg_marquardt
 from .._model import ParameterLayout
 from .._problem import Outcome, Problem
 
-__all__ = ["chunk_bytes", "run"]
+__all__ = ["TOLERANCE", "chunk_bytes", "run"]
 
 BYTES_PER_POINT_PER_TANGENT = 64
 """Bytes per point of one chunk and forward tangent (tangents, products, data)."""
 
 DEFAULT_MAX_ITERATIONS = 100
+
+TOLERANCE = 1e-10
+"""The solver's ``xtol`` and ``ftol``."""
 
 
 def chunk_bytes(chunk_points: int, layout: ParameterLayout) -> float:
@@ -39,6 +44,8 @@ def run(problem: Problem) -> Outcome:
         problem.lower,
         problem.upper,
         max_iter=problem.max_nfev or DEFAULT_MAX_ITERATIONS,
+        ftol=TOLERANCE,
+        xtol=TOLERANCE,
         progress=on_iteration,
     )
     return Outcome(
@@ -49,4 +56,5 @@ def run(problem: Problem) -> Outcome:
         info={"iterations": lm.nit, "cost_history": lm.history},
         normal=lm.normal,
         cost_start=lm.history[0],
+        tolerance=TOLERANCE,
     )

@@ -1,300 +1,240 @@
 """``sequential``: the per-group fallback. Fit each group alone, combine only what is shared.
 
 * Each group is fitted on its own points only (``scipy.optimize.least_squares``,
-  JAX Jacobians), with all shared parameters and that group's per-group ones.
+  JAX Jacobians, the fit's loss), with all shared parameters and that group's
+  per-group ones. Every group's own fit (values, errors, cost, success) is kept
+  on the result (``FitResult.group_fits``).
+* Whether a group's fit constrains a parameter is decided from its Jacobian
+  (a zero or linearly dependent column), never from its residual: a group the
+  model fits exactly is the best kind, not an unconstrained one.
+* Shared parameters are combined over the successful fits that constrain them.
+  ``inverse_variance`` (default) weights each group's estimate by its
+  information matrix on the shared parameters (the inverse of their block of
+  its covariance, so correlated parameters such as D0 and alpha combine as a
+  joint fit would, to first order; per parameter, the weight shown is its
+  diagonal); ``uniform`` and ``n_points`` weight each parameter by 1 or by the
+  group's points. A group's residual variance scales its information (the
+  pooled one where a group fits better than a millionth of it, so exact fits
+  keep finite weights).
 * A group's per-group parameters come from its own fit only; they are never
   averaged with anything. After the shared parameters are combined, each
   group's per-group parameters are refined once more on the group's own points
   with the shared ones held at the combined values (still its own data only).
-* Shared parameters are combined per parameter with ``inverse_variance``
-  (default), ``uniform`` or ``n_points`` weights, over the successful fits that
-  constrain that parameter (finite, positive variance). A fit that cannot
-  constrain a parameter never contributes to it.
+* A shared parameter no single group constrains (laminar flow: at one angle
+  the shear rate and ``phi0`` only enter together) fails the fit with an error
+  that names it, its partners, and the ``chunked`` strategy, which constrains
+  it through the differences between groups. :func:`lone_group_gaps` finds such
+  parameters before fitting, so ``auto`` never picks this strategy for them.
 * Fewer successful group fits than ``min_success_rate`` fails the fit.
 
-Each group's points are taken from the inputs through the grouping (its
-members), padded to a power-of-two length with weight 0.
+Each group's points are taken from the inputs through the chunking (its
+members), padded to a power-of-two length with weight 0 (``_groups``).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from .._checks import covariance_from
-from .._common import padded_gather
-from .._model import Model, ParameterLayout, evaluate
-from .._normal import NormalEquations
+from .._common import degrees_of_freedom
+from .._groups import GroupProblem, fit_group, gap_sentence, scale_of
+from .._model import ParameterLayout
 from .._problem import Outcome, Problem
+from .._result import GroupFit
 
 log = logging.getLogger("fastsplit")
 
-__all__ = ["GroupFit", "SequentialOutcome", "fit_sequential", "run"]
-
-
-@dataclass(frozen=True)
-class GroupFit:
-    """The own fit of one group."""
-
-    label: Any
-    n_points: int
-    success: bool
-    message: str
-    x: np.ndarray
-    variance: np.ndarray
-    cost: float
-    nfev: int
-
-
-@dataclass(frozen=True)
-class SequentialOutcome:
-    """The combined answer and every group's own fit."""
-
-    x: np.ndarray
-    nfev: int
-    success_rate: float
-    group_fits: list[GroupFit]
-    failed_groups: list[int]
-    uncombined_shared: list[str]
-    weights: dict[str, np.ndarray]
-
-
-def _scale(theta: np.ndarray) -> np.ndarray:
-    # Characteristic scale of each parameter from its starting value (D0 ~ 1e4 next
-    # to alpha ~ 1); x_scale="jac" was seen to wander off along flat valleys.
-    return np.where(np.abs(theta) > 0, np.abs(theta), 1.0)
-
-
-def _bucket(n: int) -> int:
-    # Pad group sizes to powers of two: a handful of compilations for any group sizes.
-    return max(256, 1 << max(int(n - 1).bit_length(), 0))
-
-
-class _GroupProblem:
-    """JIT-compiled residuals and Jacobians of one group's own fit."""
-
-    def __init__(self, model: Model, layout: ParameterLayout, x_is_tuple: bool) -> None:
-        import jax
-        import jax.numpy as jnp
-
-        ns = layout.n_shared
-
-        def residual(theta: Any, xs: Any, y: Any, w: Any) -> Any:
-            per_point = [jnp.broadcast_to(v, y.shape) for v in theta[ns:]]
-            pred = evaluate(model, layout, x_is_tuple, xs, theta[:ns], per_point)
-            return (jnp.asarray(pred, dtype=jnp.float64) - y) * w
-
-        def residual_fixed(local: Any, shared: Any, xs: Any, y: Any, w: Any) -> Any:
-            return residual(jnp.concatenate([shared, local]), xs, y, w)
-
-        self.residual = jax.jit(residual)
-        self.jacobian = jax.jit(jax.jacfwd(residual))
-        self.residual_fixed = jax.jit(residual_fixed)
-        self.jacobian_fixed = jax.jit(jax.jacfwd(residual_fixed))
+__all__ = ["run"]
 
 
 def run(problem: Problem) -> Outcome:
-    """Fit every group alone, then judge the success rate and the shared parameters."""
+    """Fit every group alone, then combine the shared parameters and refine the groups."""
     settings = problem.settings.sequential
-    seq = fit_sequential(problem)
-    problems = []
-    rate = settings.min_success_rate
-    if seq.success_rate < rate:
-        problems.append(
-            f"only {100 * seq.success_rate:.0f} % of the per-group fits succeeded "
-            f"(min_success_rate {100 * rate:.0f} %)."
-        )
-    if seq.uncombined_shared:
-        problems.append(
-            f"no successful per-group fit constrains the shared parameter(s) "
-            f"{seq.uncombined_shared}; they were left at p0."
-        )
-    fits_info = [
-        {
-            "group": f.label,
-            "n_points": f.n_points,
-            "success": f.success,
-            "message": f.message,
-            "cost": f.cost,
-        }
-        for f in seq.group_fits
-    ]
-    return Outcome(
-        seq.x,
-        seq.nfev,
-        not problems,
-        "sequential per-group fits combined",
-        info={
-            "group_fits": fits_info,
-            "success_rate": seq.success_rate,
-            "weighting": settings.weighting,
-            "weights": {k: v.tolist() for k, v in seq.weights.items()},
-        },
-        failed_groups=tuple(seq.failed_groups),
-        problems=tuple(problems),
-        # Nothing here minimised the full-data cost: a remaining step is a note.
-        judge_convergence=False,
-    )
-
-
-def fit_sequential(problem: Problem) -> SequentialOutcome:
-    """Fit every group alone and combine the shared parameters; see the module docstring."""
-    from scipy.optimize import least_squares
-
-    layout, inputs = problem.layout, problem.inputs
-    p0, lower, upper = problem.start, problem.lower, problem.upper
-    settings = problem.settings.sequential
-    max_nfev, progress = problem.max_nfev, problem.progress
-    ns, n_groups = layout.n_shared, layout.n_groups
-    groups = problem.grouping.groups
-    residuals = _GroupProblem(problem.model, layout, inputs.x_is_tuple)
-    members = problem.grouping.members()
-    shared_p0 = p0[:ns]
-    shared_lo, shared_hi = lower[:ns], upper[:ns]
-
-    def group_data(g: int) -> tuple[tuple[Any, ...], Any, Any, int]:
-        idx = members[g]
-        n_g = int(idx.shape[0])
-        size = _bucket(n_g)
-        index = np.concatenate([idx, np.full(size - n_g, idx[-1])])
-        valid = np.arange(size) < n_g
-        (*xs, ys), w = padded_gather([*inputs.x, inputs.y], inputs.weight, index, valid)
-        return tuple(xs), ys, w, n_g
+    layout, inputs, loss = problem.layout, problem.inputs, problem.loss
+    ns = layout.n_shared
+    groups = problem.chunking.groups
+    group_problem = GroupProblem(problem.model, layout, inputs)
+    members = problem.chunking.members()
+    names = [*layout.shared, *layout.per_group]
 
     fits: list[GroupFit] = []
+    information: list[np.ndarray] = []  # of the shared parameters, per group (see OwnFit)
+    gaps: dict[str, list[str]] = {}
     nfev = 0
-    for g in range(n_groups):
-        xs_t, ys, w, n_g = group_data(g)
+    for g in range(layout.n_groups):
+        data = group_problem.data(members[g])
         slots = layout.group_index(g)
-        theta0 = np.concatenate([shared_p0, p0[slots]])
-        lo = np.concatenate([shared_lo, lower[slots]])
-        hi = np.concatenate([shared_hi, upper[slots]])
-
-        def fun(theta: np.ndarray, xs_t: Any = xs_t, ys: Any = ys, w: Any = w) -> np.ndarray:
-            return np.asarray(residuals.residual(theta, xs_t, ys, w))
-
-        def jac(theta: np.ndarray, xs_t: Any = xs_t, ys: Any = ys, w: Any = w) -> np.ndarray:
-            return np.asarray(residuals.jacobian(theta, xs_t, ys, w))
-
+        theta0 = np.concatenate([problem.start[:ns], problem.start[slots]])
+        lo = np.concatenate([problem.lower[:ns], problem.lower[slots]])
+        hi = np.concatenate([problem.upper[:ns], problem.upper[slots]])
         label = groups[g].item() if hasattr(groups[g], "item") else groups[g]
-        try:
-            res = least_squares(
-                fun,
-                theta0,
-                jac=jac,
-                bounds=(lo, hi),
-                method="trf",
-                x_scale=_scale(theta0),
-                max_nfev=max_nfev,
+        n_g = int(members[g].shape[0])
+        own = fit_group(group_problem, data, theta0, lo, hi, problem)
+        nfev += own.nfev
+        dof = degrees_of_freedom(n_g, own.constrained)
+        scale = 1.0 if problem.absolute_sigma else 2.0 * own.cost / dof
+        with np.errstate(invalid="ignore"):
+            errors = np.sqrt(np.diag(own.inverse) * scale)
+        fits.append(
+            GroupFit(
+                label=label,
+                n_points=n_g,
+                success=own.success,
+                message=own.message,
+                params=dict(zip(names, map(float, own.x), strict=True)),
+                errors=dict(zip(names, map(float, errors), strict=True)),
+                unconstrained=tuple(
+                    n for n, c in zip(names, own.constrained, strict=True) if not c
+                ),
+                cost=own.cost,
+                nfev=own.nfev,
             )
-            j = np.asarray(res.jac)
-            normal = NormalEquations(hessian=j.T @ j, gradient=j.T @ res.fun, cost=float(res.cost))
-            cov, constrained = covariance_from(normal, n_g, problem.absolute_sigma)
-            variance = np.where(constrained, np.diag(cov), np.inf)
-            if n_g <= len(theta0):  # fewer points than parameters: nothing is determined
-                variance = np.full(len(theta0), np.inf)
-            ok = bool(res.success) and bool(np.all(np.isfinite(res.x)))
-            fits.append(
-                GroupFit(
-                    label,
-                    n_g,
-                    ok,
-                    str(res.message),
-                    np.asarray(res.x),
-                    variance,
-                    float(res.cost),
-                    int(res.nfev),
-                )
-            )
-            nfev += int(res.nfev)
-        except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
-            fits.append(
-                GroupFit(
-                    label,
-                    n_g,
-                    False,
-                    f"{type(exc).__name__}: {exc}",
-                    theta0.copy(),
-                    np.full(len(theta0), np.inf),
-                    float("nan"),
-                    0,
-                )
-            )
-        status = "ok" if fits[-1].success else f"FAILED ({fits[-1].message})"
-        progress(f"sequential: group {g + 1}/{n_groups} (label {label!r}, {n_g} points) {status}")
+        )
+        information.append(own.information)
+        for name in layout.shared:
+            if name in own.partners:
+                gaps.setdefault(name, own.partners[name])
+        status = "ok" if own.success else f"FAILED ({own.message})"
+        problem.progress(
+            f"sequential: group {g + 1}/{layout.n_groups} (label {label!r}, {n_g} points) {status}"
+        )
 
-    succeeded = [f.success for f in fits]
-    success_rate = float(np.mean(succeeded)) if fits else 0.0
-    failed = [g for g, ok in enumerate(succeeded) if not ok]
-
-    # Combine each shared parameter over the fits that succeeded and constrain it.
-    combined = shared_p0.copy()
-    weights: dict[str, np.ndarray] = {}
-    uncombined: list[str] = []
-    for k, name in enumerate(layout.shared):
-        values = np.array([f.x[k] for f in fits])
-        var = np.array([f.variance[k] for f in fits])
-        usable = np.array(succeeded) & np.isfinite(var) & (var > 0) & np.isfinite(values)
-        if settings.weighting == "inverse_variance":
-            w_k = np.where(usable, 1.0 / np.where(usable, var, 1.0), 0.0)
-        elif settings.weighting == "uniform":
-            w_k = usable.astype(np.float64)
-        else:
-            w_k = np.where(usable, [f.n_points for f in fits], 0).astype(np.float64)
-        weights[name] = w_k
-        if w_k.sum() > 0:
-            combined[k] = float(np.sum(w_k * values) / w_k.sum())
-        else:
-            uncombined.append(name)
-    combined = np.clip(combined, shared_lo, shared_hi)
-
-    # Refine each group's own parameters with the combined shared values held fixed.
-    x_out = p0.copy()
+    combined, weights, uncombined = _combine(fits, information, layout, problem)
+    x_out = problem.start.copy()
     x_out[:ns] = combined
-    shared_dev = np.asarray(combined)
+    failed = [g for g, f in enumerate(fits) if not f.success]
     for g, f in enumerate(fits):
         slots = layout.group_index(g)
+        values = np.array([f.params[name] for name in layout.per_group])
         if not f.success:
             x_out[slots] = np.nan
             continue
-        xs_t, ys, w, _ = group_data(g)
+        x_out[slots], nf = _refine(group_problem, members[g], combined, values, slots, problem)
+        nfev += nf
 
-        def fun_l(local: np.ndarray, xs_t: Any = xs_t, ys: Any = ys, w: Any = w) -> np.ndarray:
-            return np.asarray(residuals.residual_fixed(local, shared_dev, xs_t, ys, w))
-
-        def jac_l(local: np.ndarray, xs_t: Any = xs_t, ys: Any = ys, w: Any = w) -> np.ndarray:
-            return np.asarray(residuals.jacobian_fixed(local, shared_dev, xs_t, ys, w))
-
-        start = np.clip(f.x[ns:], lower[slots], upper[slots])
-        try:
-            res = least_squares(
-                fun_l,
-                start,
-                jac=jac_l,
-                bounds=(lower[slots], upper[slots]),
-                method="trf",
-                x_scale=_scale(start),
-                max_nfev=max_nfev,
-            )
-            x_out[slots] = res.x if res.success else f.x[ns:]
-            nfev += int(res.nfev)
-        except (ValueError, np.linalg.LinAlgError):
-            x_out[slots] = f.x[ns:]
+    success_rate = float(np.mean([f.success for f in fits])) if fits else 0.0
+    problems = []
+    if success_rate < settings.min_success_rate:
+        problems.append(
+            f"only {100 * success_rate:.0f} % of the per-group fits succeeded "
+            f"(min_success_rate {100 * settings.min_success_rate:.0f} %)."
+        )
+    if uncombined:
+        problems.append(gap_sentence({name: gaps.get(name, []) for name in uncombined}))
     log.info(
-        "sequential fallback: %d/%d groups fitted, shared parameters combined with %s weights",
+        "sequential fallback: %d/%d groups fitted (%s loss), shared parameters combined "
+        "with %s weights",
         len(fits) - len(failed),
         len(fits),
+        loss.name,
         settings.weighting,
     )
-    return SequentialOutcome(
-        x=x_out,
-        nfev=nfev,
-        success_rate=success_rate,
-        group_fits=fits,
-        failed_groups=failed,
-        uncombined_shared=uncombined,
-        weights=weights,
+    return Outcome(
+        x_out,
+        nfev,
+        not problems,
+        "sequential per-group fits combined",
+        info={
+            "success_rate": success_rate,
+            "weighting": settings.weighting,
+            "weights": {k: v.tolist() for k, v in weights.items()},
+        },
+        failed_groups=tuple(failed),
+        problems=tuple(problems),
+        # Nothing here minimised the full-data cost: a remaining step is a note.
+        judge_convergence=False,
+        group_fits=tuple(fits),
     )
+
+
+def _combine(
+    fits: list[GroupFit],
+    information: list[np.ndarray],
+    layout: ParameterLayout,
+    problem: Problem,
+) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:
+    """The combined shared values, the weight of every group per parameter, and the
+    shared parameters no successful group constrains (left at ``p0``)."""
+    weighting = problem.settings.sequential.weighting
+    succeeded = np.array([f.success for f in fits])
+    costs = np.array([f.cost for f in fits])
+    dof = np.array(
+        [max(f.n_points - (len(f.params) - len(f.unconstrained)), 1) for f in fits], dtype=float
+    )
+    own = np.where(succeeded, 2.0 * np.nan_to_num(costs) / dof, 0.0)
+    pooled = float(own[succeeded].sum() / dof[succeeded].sum()) if succeeded.any() else 0.0
+    if problem.absolute_sigma or pooled <= 0:
+        residual_variance = np.ones(len(fits))
+    else:
+        residual_variance = np.maximum(own, 1e-6 * pooled)
+
+    ns = layout.n_shared
+    values = np.nan_to_num(np.array([[f.params[name] for name in layout.shared] for f in fits]))
+    matrices = [
+        i / v if ok else np.zeros((ns, ns))
+        for i, v, ok in zip(information, residual_variance, succeeded, strict=True)
+    ]
+    usable = np.array([np.diag(m) > 0 for m in matrices]).reshape(len(fits), ns)
+    if weighting == "inverse_variance":
+        # Independent groups: the information-weighted mean of their estimates (matrix
+        # weights, so correlated shared parameters such as D0 and alpha are combined
+        # as a joint fit of all groups would, to first order).
+        per_parameter = np.array([np.diag(m) for m in matrices]).reshape(len(fits), ns)
+    elif weighting == "uniform":
+        per_parameter = usable.astype(np.float64)
+    else:
+        per_parameter = usable * np.array([[f.n_points] for f in fits], dtype=np.float64)
+    weights = {name: per_parameter[:, k] for k, name in enumerate(layout.shared)}
+    found = per_parameter.sum(axis=0) > 0
+    uncombined = [name for name, ok in zip(layout.shared, found, strict=True) if not ok]
+    combined = problem.start[:ns].copy()
+    if weighting == "inverse_variance":
+        total = sum(matrices, np.zeros((ns, ns)))
+        pulled = sum((m @ v for m, v in zip(matrices, values, strict=True)), np.zeros(ns))
+        idx = np.flatnonzero(found)
+        combined[idx] = np.linalg.lstsq(total[np.ix_(idx, idx)], pulled[idx], rcond=None)[0]
+    else:
+        with np.errstate(invalid="ignore"):
+            mean = (per_parameter * values).sum(axis=0) / per_parameter.sum(axis=0)
+        combined[found] = mean[found]
+    lower, upper = problem.lower[:ns], problem.upper[:ns]
+    return np.clip(combined, lower, upper), weights, uncombined
+
+
+def _refine(
+    group_problem: GroupProblem,
+    index: np.ndarray,
+    shared: np.ndarray,
+    own: np.ndarray,
+    slots: np.ndarray,
+    problem: Problem,
+) -> tuple[np.ndarray, int]:
+    """The group's per-group values refitted on its own points, shared ones held fixed."""
+    from scipy.optimize import least_squares
+
+    xs, ys, w = group_problem.data(index)
+    lower, upper = problem.lower[slots], problem.upper[slots]
+
+    def fun(local: np.ndarray) -> np.ndarray:
+        return np.asarray(group_problem.residual_fixed(local, shared, xs, ys, w))
+
+    def jac(local: np.ndarray) -> np.ndarray:
+        return np.asarray(group_problem.jacobian_fixed(local, shared, xs, ys, w))
+
+    start = np.clip(own, lower, upper)
+    try:
+        res = least_squares(
+            fun,
+            start,
+            jac=jac,
+            bounds=(lower, upper),
+            method="trf",
+            x_scale=scale_of(start),
+            max_nfev=problem.max_nfev,
+            loss=problem.loss.name,
+            f_scale=problem.loss.f_scale,
+        )
+    except (ValueError, np.linalg.LinAlgError):
+        return own, 0
+    return (np.asarray(res.x) if res.success else own), int(res.nfev)

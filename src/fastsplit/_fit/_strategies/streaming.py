@@ -1,11 +1,19 @@
-"""``streaming``: nlsq's adaptive hybrid streaming optimiser, one stratified chunk per batch."""
+"""``streaming``: nlsq's adaptive hybrid streaming optimiser, one stratified chunk per batch.
+
+nlsq's streaming optimiser has no robust loss; one is folded into the
+residuals it sees (``Loss.signed_root``: their plain sum of squares is the
+robust cost), so it minimises the robust cost in one run.
+"""
 
 from __future__ import annotations
 
 from .. import _nlsq
 from .._problem import Outcome, Problem
 
-__all__ = ["run"]
+__all__ = ["TOLERANCE", "run"]
+
+TOLERANCE = 1e-8
+"""nlsq's default ``gauss_newton_tol``."""
 
 
 def run(problem: Problem) -> Outcome:
@@ -15,7 +23,12 @@ def run(problem: Problem) -> Outcome:
     batch size, each batch is one stratified chunk and holds every group.
     """
     f, xdata, y = _nlsq.weighted_data(
-        problem.model, problem.layout, problem.x_is_tuple, problem.stacks, point_major=True
+        problem.model,
+        problem.layout,
+        problem.x_is_tuple,
+        problem.stacks,
+        point_major=True,
+        loss=problem.loss,
     )
     popt, info = _nlsq.hybrid_streaming(
         f,
@@ -27,4 +40,4 @@ def run(problem: Problem) -> Outcome:
         chunk_size=problem.stacks.chunk_len,
         max_nfev=problem.max_nfev,
     )
-    return Outcome(popt, info["nfev"], info["success"], info["message"], info)
+    return Outcome(popt, info["nfev"], info["success"], info["message"], info, tolerance=TOLERANCE)

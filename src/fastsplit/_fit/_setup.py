@@ -1,0 +1,116 @@
+"""What :func:`fastsplit.fit` and its dry run :func:`fastsplit.choose_strategy` share.
+
+Every argument is checked (options first, then the data, then the
+parameters), the labels are grouped once (``fastsplit.plan``) and the strategy
+and chunk size are chosen from the group counts. Nothing here fits, and
+nothing is allocated beyond the checked inputs and the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import _data
+from ._choose import Choice, choose
+from ._groups import gap_names, lone_group_gaps
+from ._inputs import Inputs, Options, check_inputs, resolve_options
+from ._model import ParameterLayout, check_model_names, flat_parameters, make_layout
+from ._strategies import STRATEGIES
+
+if TYPE_CHECKING:
+    from .. import ChunkPlan
+
+__all__ = ["Setup", "avoid_sequential_gaps", "set_up"]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Checked options and data, the grouped labels, the parameters and the choice."""
+
+    options: Options
+    inputs: Inputs
+    counted: ChunkPlan
+    count_seconds: float
+    layout: ParameterLayout
+    start: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    choice: Choice
+
+
+def set_up(
+    model: Callable[..., Any],
+    x: Any,
+    y: Any,
+    *,
+    groups: Any,
+    p0: Mapping[str, Any],
+    per_group: Sequence[str] | str,
+    sigma: Any,
+    bounds: Mapping[str, Any] | None,
+    chunk_size: Any,
+    strategy: Any,
+    backend: Any,
+    config: Any,
+    on_failure: Any,
+    max_nfev: Any,
+    absolute_sigma: Any,
+    max_step_sigma: Any,
+    loss: Any,
+    f_scale: Any,
+    progress: Any,
+) -> Setup:
+    """Check everything and choose; see :func:`fastsplit.fit` for the arguments."""
+    options = resolve_options(
+        config,
+        strategy=strategy,
+        on_failure=on_failure,
+        backend=backend,
+        max_nfev=max_nfev,
+        chunk_size=chunk_size,
+        absolute_sigma=absolute_sigma,
+        max_step_sigma=max_step_sigma,
+        loss=loss,
+        f_scale=f_scale,
+        progress=progress,
+        strategies=("auto", *STRATEGIES),
+    )
+    inputs = check_inputs(model, x, y, groups, sigma)
+    make_layout(p0, per_group, 1)  # the names, before the labels are grouped
+    counted, seconds = _data.count_groups(inputs.labels, options.chunk_size, options.backend)
+    layout, start, lower, upper = flat_parameters(p0, per_group, bounds, counted.n_groups)
+    check_model_names(model, layout)
+    choice = choose(
+        options.strategy,
+        groups=counted.groups,
+        counts=counted.counts,
+        chunk_size=counted.chunk_size,
+        layout=layout,
+        settings=options.settings,
+    )
+    return Setup(options, inputs, counted, seconds, layout, start, lower, upper, choice)
+
+
+def avoid_sequential_gaps(
+    setup: Setup, model: Callable[..., Any], members: Callable[[], Sequence[np.ndarray]]
+) -> Choice:
+    """``auto``'s choice, with ``sequential`` replaced by ``chunked`` when no single
+    group can constrain some shared parameter (see ``lone_group_gaps``).
+
+    Needs JAX (evaluates the model's Jacobian on a sample of every group).
+    """
+    choice = setup.choice
+    if choice.strategy != "sequential" or choice.requested:
+        return choice
+    gaps = lone_group_gaps(model, setup.layout, setup.inputs, members(), setup.start)
+    if not gaps:
+        return choice
+    reason = (
+        f"{choice.reason}, but no single group constrains {gap_names(gaps)}: chunked instead, "
+        "which constrains them through the differences between groups"
+    )
+    return Choice("chunked", reason, choice.chunk_size)
