@@ -9,6 +9,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -196,3 +197,15 @@ def test_dashboard_copy_loads_only_local_files(tmp_path: Path) -> None:
     text = (out / "index.html").read_text()
     assert "https://" not in text and "integrity" not in text
     assert 'src="vendor/jquery.min.js"' in text and (out / "vendor" / "jquery.min.js").exists()
+
+
+def test_two_versions_side_by_side(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import versions
+
+    src = ROOT / "src"
+    argv = ["--old", str(src), "--new", str(src), "--n", "5000", "--rounds", "1", "--repeat", "1"]
+    assert versions.main(argv) == 0
+    out = capsys.readouterr().out
+    for method in ("floor", "copy", "index", "index_take"):
+        line = next(row for row in out.splitlines() if row.startswith(method))
+        assert len(re.findall(r"\d\.\d\dx", line)) == 3  # two ratios to the floor, new/old

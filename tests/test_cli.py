@@ -458,7 +458,8 @@ def test_a_failed_fit_still_leaves_its_record(nlsq_module, tmp_path, capsys, mon
     # One iteration from far away cannot converge (from the rough start one
     # iteration can, and the verdict then rightly passes it).
     cfg.write_text(
-        "fastsplit:\n  max_nfev: 1\n  xpcs:\n    p0: {D0: 90000.0, alpha: 1.5, D_offset: -50000.0}\n"
+        "fastsplit:\n  max_nfev: 1\n  xpcs:\n"
+        "    p0: {D0: 90000.0, alpha: 1.5, D_offset: -50000.0}\n"
     )
     out = tmp_path / "data_fit.json"  # the default name: the data's, in this folder
     argv = ["fit", str(path), "--config", str(cfg), "--strategy", "chunked"]
@@ -534,24 +535,3 @@ def test_demo_tiny(nlsq_module, tmp_path, capsys):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
     assert main(argv) == 2  # figures exist: --force to replace them
     _one_error_line(capsys.readouterr().err, "composition.png", "--force")
-
-
-def test_a_loss_this_fit_cannot_apply_is_refused_before_the_data(tmp_path, capsys, monkeypatch):
-    import inspect
-
-    import fastsplit
-
-    if "loss" in inspect.signature(fastsplit.fit).parameters:
-        pytest.skip("this fit applies robust losses (the pass-through is tested in test_xpcs)")
-    monkeypatch.chdir(tmp_path)
-    path, _ = _npz(tmp_path)
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text("optimization:\n  nlsq:\n    loss: soft_l1\n")
-
-    def no_work(*args, **kwargs):
-        raise AssertionError("the data were read before the loss was refused")
-
-    monkeypatch.setattr("fastsplit.cli._commands.load", no_work)
-    assert main(["fit", str(path), "--config", str(cfg), "--quiet"]) == 2
-    _one_error_line(capsys.readouterr().err, "loss='soft_l1'", "will not fit plain least squares")
-    assert not list(tmp_path.glob("*_fit.*"))

@@ -40,10 +40,7 @@ def test_the_pages_have_blocks():
 
 
 # Pages whose blocks fail today, each with why: strict, so the entry must go when fixed.
-KNOWN_FAILING = {
-    "docs/backends-and-memory.md": "the memmap block reads phi.f8/col*.f8 that no earlier "
-    "block writes (write them first, or fence it python notest)",
-}
+KNOWN_FAILING: dict[str, str] = {}
 
 
 def _page_param(page: Path) -> object:

@@ -99,6 +99,15 @@ def _resolve_layout(layout: str, arrays: tuple[Any, ...]) -> str:
     return "contiguous" if any(isinstance(a, np.memmap) for a in arrays) else "strided"
 
 
+def _load(name: str) -> tuple[Backend, float]:
+    """The backend ``name`` and the seconds its first load took (importing its compiler)."""
+    loading = time.perf_counter()
+    loads = get_backend.cache_info().misses
+    kernels = get_backend(name)
+    loaded = time.perf_counter() - loading if get_backend.cache_info().misses > loads else 0.0
+    return kernels, loaded
+
+
 def plan(
     labels: Any,
     *,
@@ -144,22 +153,27 @@ def plan(
         # Run lengths are the counts already: a plan is O(groups), no code per point.
         counts = v.check_group_sizes(group_sizes, None)
         groups = np.arange(counts.size, dtype=np.int64)
+        compiling = 0.0
     else:
+        kernels, loaded = _load(name)
+        compiled = kernels.compile_seconds()
         grouping = _group(
             labels,
             None,
             decimals=decimals,
             atol=atol,
             group_sizes=group_sizes,
-            backend=get_backend(name),
+            backend=kernels,
         )
         groups, counts = grouping.groups, grouping.counts
+        compiling = loaded + kernels.compile_seconds() - compiled
     result = ChunkPlan(
         n=int(counts.sum()),
         chunk_size=chunk_size,
         layout="strided" if layout == "auto" else layout,
         groups=groups,
         counts=counts,
+        compile_seconds=compiling,
     )
     if not (labels is None or isinstance(labels, ChunkPlan)):
         _GROUPINGS[result] = grouping
@@ -262,10 +276,7 @@ def stratify(
         if any(a.shape[0] != n_hint for a in arrays):
             v.check_arrays(arrays, n_hint)  # raises, naming the array
     name = resolve(backend, arrays)
-    loading = time.perf_counter()
-    loads = get_backend.cache_info().misses
-    kernels = get_backend(name)  # the first call imports the backend's compiler
-    loaded = time.perf_counter() - loading if get_backend.cache_info().misses > loads else 0.0
+    kernels, loaded = _load(name)
     compiled = kernels.compile_seconds()
     kernels.validate(arrays)  # backend-specific refusals, before any work
     layout = _resolve_layout(layout, arrays)

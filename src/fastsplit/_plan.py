@@ -49,6 +49,9 @@ class ChunkPlan:
         Group labels, ascending.
     counts : numpy.ndarray
         Points per group (int64), aligned with ``groups``.
+    compile_seconds : float
+        Seconds :func:`fastsplit.plan` spent loading or compiling the backend's
+        kernels to count the groups (first call only; 0 otherwise).
     """
 
     n: int
@@ -56,6 +59,7 @@ class ChunkPlan:
     layout: str
     groups: np.ndarray
     counts: np.ndarray
+    compile_seconds: float = field(default=0.0, repr=False)
     n_chunks: int = field(init=False)
     per_chunk: np.ndarray = field(init=False, repr=False)  # q_g
     extra: np.ndarray = field(init=False, repr=False)  # r_g

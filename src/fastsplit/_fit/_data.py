@@ -143,7 +143,14 @@ def in_input_order(
     """
     plan = dataclasses.replace(counted, chunk_size=chunk_size)
     codes = np.searchsorted(plan.groups, labels)  # plan groups by equality: an exact hit
-    return Chunking(plan=plan, order=None, codes=codes, diagnostics=None, seconds=seconds)
+    return Chunking(
+        plan=plan,
+        order=None,
+        codes=codes,
+        diagnostics=None,
+        seconds=seconds,
+        compile_seconds=_compile_seconds(counted),
+    )
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ __all__ = [
     "group_bytes",
     "lone_group_gaps",
     "scale_of",
+    "solve_trf",
 ]
 
 SAMPLE_POINTS = 2048
@@ -40,6 +41,30 @@ def scale_of(theta: np.ndarray) -> np.ndarray:
     # Characteristic scale of each parameter from its starting value (D0 ~ 1e4 next
     # to alpha ~ 1); x_scale="jac" was seen to wander off along flat valleys.
     return np.where(np.abs(theta) > 0, np.abs(theta), 1.0)
+
+
+def solve_trf(
+    fun: Callable[[np.ndarray], np.ndarray],
+    jac: Callable[[np.ndarray], np.ndarray],
+    start: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    problem: Problem,
+) -> Any:
+    """scipy's ``least_squares`` (trf) with the fit's loss, scaling and evaluation limit."""
+    from scipy.optimize import least_squares
+
+    return least_squares(
+        fun,
+        start,
+        jac=jac,
+        bounds=(lower, upper),
+        method="trf",
+        x_scale=scale_of(start),
+        max_nfev=problem.max_nfev,
+        loss=problem.loss.name,
+        f_scale=problem.loss.f_scale,
+    )
 
 
 def _bucket(n: int) -> int:
@@ -197,8 +222,6 @@ def fit_group(
     problem: Problem,
 ) -> OwnFit:
     """One group's own fit on its own points, with every shared parameter."""
-    from scipy.optimize import least_squares
-
     size = theta0.shape[0]
     ns = problem.layout.n_shared
     names = [*problem.layout.shared, *problem.layout.per_group]
@@ -210,17 +233,7 @@ def fit_group(
         return np.asarray(group_problem.jacobian(theta, *data))
 
     try:
-        res = least_squares(
-            fun,
-            theta0,
-            jac=jac,
-            bounds=(lo, hi),
-            method="trf",
-            x_scale=scale_of(theta0),
-            max_nfev=problem.max_nfev,
-            loss=problem.loss.name,
-            f_scale=problem.loss.f_scale,
-        )
+        res = solve_trf(fun, jac, theta0, lo, hi, problem)
     except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
         return OwnFit(
             x=theta0.copy(),

@@ -252,9 +252,6 @@ def cmd_fit(args: argparse.Namespace) -> int:
             raise
         failure = exc
     print(result.report())
-    compile_seconds = getattr(result.diagnostics, "compile_seconds", None) or 0.0
-    if compile_seconds:
-        print(f"first-call compilation of the stratify kernels: {compile_seconds:.2f} s")
     config = {
         "source": settings.source,
         "stratification": settings.stratification,

@@ -38,7 +38,7 @@ def fit_two_time(
         ``model.default_bounds()``).
     fitter : callable, optional
         :func:`fastsplit.fit` (the default) or anything with its call
-        convention, such as :func:`fastsplit.nlsq_chunked_baseline`.
+        convention (the benchmarks pass nlsq's own chunked path this way).
     loss, f_scale : optional
         A robust loss (``"linear"``, ``"soft_l1"``, ``"huber"``, ``"cauchy"``,
         ``"arctan"``, as in :func:`scipy.optimize.least_squares`) and its residual

@@ -38,7 +38,7 @@ import logging
 import numpy as np
 
 from .._common import degrees_of_freedom
-from .._groups import GroupProblem, fit_group, gap_sentence, scale_of
+from .._groups import GroupProblem, fit_group, gap_sentence, solve_trf
 from .._model import ParameterLayout
 from .._problem import Outcome, Problem
 from .._result import GroupFit
@@ -211,8 +211,6 @@ def _refine(
     problem: Problem,
 ) -> tuple[np.ndarray, int]:
     """The group's per-group values refitted on its own points, shared ones held fixed."""
-    from scipy.optimize import least_squares
-
     xs, ys, w = group_problem.data(index)
     lower, upper = problem.lower[slots], problem.upper[slots]
 
@@ -224,17 +222,7 @@ def _refine(
 
     start = np.clip(own, lower, upper)
     try:
-        res = least_squares(
-            fun,
-            start,
-            jac=jac,
-            bounds=(lower, upper),
-            method="trf",
-            x_scale=scale_of(start),
-            max_nfev=problem.max_nfev,
-            loss=problem.loss.name,
-            f_scale=problem.loss.f_scale,
-        )
+        res = solve_trf(fun, jac, start, lower, upper, problem)
     except (ValueError, np.linalg.LinAlgError):
         return own, 0
     return (np.asarray(res.x) if res.success else own), int(res.nfev)
