@@ -11,6 +11,7 @@ task holds one chunk's Jacobian at a time. :func:`add_terms` sums the results.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -125,18 +126,20 @@ class KernelSpec:
 
 _COMPILED: OrderedDict[str, tuple[Callable[..., Any], Kernels]] = OrderedDict()
 _KEEP = 8
+_LOCK = threading.Lock()  # a worker may run several tasks at once, in threads
 
 
 def _kernels(spec: KernelSpec) -> Kernels:
     """The spec's kernels, built from the first copy of its model this worker saw."""
-    if spec.token in _COMPILED:
-        _COMPILED.move_to_end(spec.token)
-        return _COMPILED[spec.token][1]
-    kernels = kernels_for(spec.model, spec.layout, spec.x_is_tuple, spec.loss.name)
-    _COMPILED[spec.token] = (spec.model, kernels)  # the model lives as long as its kernels
-    while len(_COMPILED) > _KEEP:
-        _COMPILED.popitem(last=False)
-    return kernels
+    with _LOCK:
+        if spec.token in _COMPILED:
+            _COMPILED.move_to_end(spec.token)
+            return _COMPILED[spec.token][1]
+        kernels = kernels_for(spec.model, spec.layout, spec.x_is_tuple, spec.loss.name)
+        _COMPILED[spec.token] = (spec.model, kernels)  # the model lives as long as its kernels
+        while len(_COMPILED) > _KEEP:
+            _COMPILED.popitem(last=False)
+        return kernels
 
 
 def _args(spec: KernelSpec, block: Block, flat: np.ndarray) -> tuple[Any, ...]:
