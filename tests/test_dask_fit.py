@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytestmark = [pytest.mark.nlsq, pytest.mark.dask]
 nlsq = pytest.importorskip("nlsq")
@@ -247,3 +249,29 @@ def test_many_files_fit_at_once_on_the_cluster(client, tmp_path):
     assert isinstance(error, InvalidArgumentError) and "broken.npz" in str(error)
     assert all(r.success and r.check.ok for r in outcome)
     assert [r.params["contrast"].size for r in outcome] == [3, 3, 3]
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    cuts=st.lists(st.integers(1, 899), max_size=6, unique=True),
+    chunk_size=st.sampled_from([64, 100, 1000]),
+)
+def test_any_blocks_give_the_in_memory_minimum(cuts, chunk_size):
+    """The contract: exact sums do not depend on how the points are cut into blocks."""
+    x, y, g = _line_data()
+    y = 2.0 * np.exp(-x) + np.repeat([0.5, -0.5, 9.0], 300) + np.sin(7 * x) * 0.01
+    blocks = (tuple(np.diff([0, *sorted(cuts), 900]).tolist()),)
+    ref = fit(_line, x, y, groups=g, sigma=0.01, chunk_size=chunk_size, **LINE)
+    with dask.config.set(scheduler="sync"):
+        r = fit(
+            _line,
+            da.from_array(x, chunks=blocks),
+            da.from_array(y, chunks=blocks),
+            groups=da.from_array(g, chunks=blocks),
+            sigma=0.01,
+            chunk_size=chunk_size,
+            **LINE,
+        )
+    np.testing.assert_allclose(r.x, ref.x, rtol=1e-8)
+    assert abs(r.cost - ref.cost) <= 1e-10 * ref.cost
+    assert r.info["dask_blocks"] == len(blocks[0])
