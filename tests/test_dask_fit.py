@@ -275,3 +275,5 @@ def test_any_blocks_give_the_in_memory_minimum(cuts, chunk_size):
     np.testing.assert_allclose(r.x, ref.x, rtol=1e-8)
     assert abs(r.cost - ref.cost) <= 1e-10 * ref.cost
     assert r.info["dask_blocks"] == len(blocks[0])
+    chunk_len = min(chunk_size, max(blocks[0]))
+    assert r.info["n_chunks"] == sum(-(-b // chunk_len) for b in blocks[0])

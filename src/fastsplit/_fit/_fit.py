@@ -234,8 +234,8 @@ def fit(
             result = judge(
                 outcome, problem, choice, max_step_sigma=options.max_step_sigma, clock=clock
             )
-        if setup.dask is not None:
-            result.info["dask_blocks"] = len(setup.dask.blocks)
+        if setup.dask is not None:  # each block is cut into its own chunks
+            result.info.update(dask_blocks=len(setup.dask.blocks), n_chunks=setup.dask.n_chunks)
 
     timings = result.timings
     report(
