@@ -19,7 +19,14 @@ Two parts, each timed side by side in one run (docs/scaling-out.md, "Measured"):
   devices share this machine's cores: the ratio is the sharding's overhead, not a
   speed-up (a GPU per device is what speeds it up).
 
+* ``beyond`` (``--beyond N``): a noise-free fit of ``N`` points generated block by
+  block on a ``LocalCluster`` of ``--workers`` processes with ``--memory-limit``
+  each, so that the data are bigger than one worker's memory and never sit in this
+  process. Noise-free data make the in-memory answer known: the truth (relative
+  error reported). Each worker's peak resident size is reported against its limit.
+
 Run:  python -m benchmarks.dask_fit [--frames 361 1000] [--repeat 3] [--json out.json]
+      python -m benchmarks.dask_fit --frames --devices 0 --beyond 80000000 --workers 3
 """
 
 from __future__ import annotations
@@ -174,13 +181,89 @@ def measure_devices(frames: int, devices: int, repeat: int) -> dict[str, Any]:
     raise RuntimeError(f"the devices child failed: {done.stderr[-2000:]}")
 
 
+BEYOND_TRUTH = {"rate": 0.7, "amplitude": 1.5 + 0.1 * np.arange(8)}
+
+
+def decay(x: Any, *, rate: Any, amplitude: Any) -> Any:
+    """The ``beyond`` model: one shared rate, one amplitude per group."""
+    import jax.numpy as jnp
+
+    return amplitude * jnp.exp(-rate * x)
+
+
+def decay_block(number: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Block ``number`` of the ``beyond`` data: x, noise-free y, 8 groups."""
+    rng = np.random.default_rng(number)
+    x = rng.uniform(0.0, 3.0, size)
+    groups = rng.integers(0, 8, size)
+    y = BEYOND_TRUTH["amplitude"][groups] * np.exp(-BEYOND_TRUTH["rate"] * x)
+    return x, y, groups.astype(np.float64)
+
+
+def measure_beyond(n: int, *, block: int, workers: int, memory_limit: str) -> dict[str, Any]:
+    """A fit of ``n`` generated points on workers that cannot each hold them all."""
+    import dask
+    import dask.array as da
+    import distributed
+    from dask.utils import parse_bytes
+
+    sizes = [min(block, n - lo) for lo in range(0, n, block)]
+    parts = [dask.delayed(decay_block)(b, size) for b, size in enumerate(sizes)]
+    x, y, groups = (
+        da.concatenate(
+            [
+                da.from_delayed(p[i], shape=(size,), dtype=np.float64)
+                for p, size in zip(parts, sizes, strict=True)
+            ]
+        )
+        for i in range(3)
+    )
+    with (
+        distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=memory_limit,
+            dashboard_address=":0",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        client.run(reset_peak_rss)
+        t0 = time.perf_counter()
+        r = fastsplit.fit(
+            decay,
+            x,
+            y,
+            groups=groups,
+            p0={"rate": 1.0, "amplitude": 1.0},
+            per_group=["amplitude"],
+        )
+        seconds = time.perf_counter() - t0
+        peaks = client.run(peak_rss_bytes)
+    truth = np.concatenate([[BEYOND_TRUTH["rate"]], BEYOND_TRUTH["amplitude"]])
+    return {
+        "n": n,
+        "blocks": len(sizes),
+        "workers": workers,
+        "memory_limit_bytes": parse_bytes(memory_limit),
+        "persisted_bytes": n * (3 * 8 + 4),  # x, y, weight as float64 + int32 codes
+        "worker_peak_rss_bytes": sorted(peaks.values()),
+        "seconds": seconds,
+        "iterations": r.info["iterations"],
+        "success": r.success,
+        "max_relative_error_to_truth": float(np.max(np.abs(r.x - truth) / truth)),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, nargs="+", default=[361], help="361: 3.0M points")
+    parser.add_argument("--frames", type=int, nargs="*", default=[361], help="361: 3.0M points")
     parser.add_argument("--block", type=int, default=1_000_000, help="dask block (points)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--devices", type=int, default=4, help="fake CPU devices (0: skip)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--beyond", type=int, default=0, help="points of the beyond fit (0: skip)")
+    parser.add_argument("--memory-limit", default="2GiB", help="per worker, for --beyond")
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args(argv)
     fits = [
@@ -188,11 +271,12 @@ def main(argv: list[str] | None = None) -> None:
         for f in args.frames
     ]
     mib = 2**20
-    print(f"dask blocks of {args.block:,} points; {args.workers} workers x 1 thread")
-    print(
-        f"{'n':>11} {'blocks':>6} {'memory s':>9} {'threads':>14} {'cluster':>14} "
-        f"{'max dx/x':>9} {'mem peak MiB':>12} {'worker: inputs / peak MiB':>26}"
-    )
+    if fits:
+        print(f"dask blocks of {args.block:,} points; {args.workers} workers x 1 thread")
+        print(
+            f"{'n':>11} {'blocks':>6} {'memory s':>9} {'threads':>14} {'cluster':>14} "
+            f"{'max dx/x':>9} {'mem peak MiB':>12} {'worker: inputs / peak MiB':>26}"
+        )
     for row in fits:
         t, r = row["median_s"], row["ratio_to_memory"]
         dx = max(row["max_relative_parameter_difference"].values())
@@ -214,9 +298,32 @@ def main(argv: list[str] | None = None) -> None:
                 f"{row['one_s']:.3f} s ({row['ratio_sharded_to_one']:.2f}x); "
                 f"max relative difference {row['max_relative_difference']:.1e}"
             )
+    beyond = []
+    if args.beyond:
+        beyond = [
+            measure_beyond(
+                args.beyond, block=args.block, workers=args.workers, memory_limit=args.memory_limit
+            )
+        ]
+        for row in beyond:
+            peaks = ", ".join(f"{p / mib:,.0f}" for p in row["worker_peak_rss_bytes"])
+            print(
+                f"beyond: {row['n']:,} points ({row['persisted_bytes'] / mib:,.0f} MiB persisted) "
+                f"on {row['workers']} workers of {row['memory_limit_bytes'] / mib:,.0f} MiB: "
+                f"{row['seconds']:.1f} s, {row['iterations']} iterations, success "
+                f"{row['success']}, max |x - truth| / truth "
+                f"{row['max_relative_error_to_truth']:.1e}"
+                f"; worker peaks {peaks} MiB"
+            )
     if args.json:
         with open(args.json, "w") as f:
-            out = {"machine": machine_info(), "fits": fits, "devices": sharded, "args": vars(args)}
+            out = {
+                "machine": machine_info(),
+                "fits": fits,
+                "devices": sharded,
+                "beyond": beyond,
+                "args": vars(args),
+            }
             json.dump(out, f, indent=1)
 
 
