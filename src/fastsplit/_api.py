@@ -176,6 +176,7 @@ def stratify(
     decimals: int | None = None,
     atol: float | None = None,
     group_sizes: Sequence[int] | np.ndarray | None = None,
+    seed: int | Sequence[int] | None = None,
     check_memory_safety: bool = True,
     max_memory_fraction: float = _memory.DEFAULT_MAX_MEMORY_FRACTION,
 ) -> Stratified:
@@ -211,6 +212,12 @@ def stratify(
         Merge groups whose sorted labels differ by at most ``atol``.
     group_sizes : sequence of int, optional
         Lengths of the group-major runs, replacing ``labels``.
+    seed : int or tuple of int, optional
+        Shuffle the points inside every group with this seed (a non-negative int,
+        or a tuple such as ``(seed, epoch)``) before placing them: the chunks keep
+        every guarantee (docs/contract.md), and the same labels and seed give the
+        same order on every backend and thread count. ``None`` keeps the input
+        order inside each group.
     check_memory_safety : bool, default True
         Compare the memory this call needs (see :func:`fastsplit.estimate_memory`)
         with what is available before allocating anything: ``mode="auto"`` falls
@@ -255,6 +262,7 @@ def stratify(
     decimals, atol = v.check_rounding(decimals, atol)
     fraction = v.check_fraction(max_memory_fraction)
     check_memory_safety = v.check_flag("check_memory_safety", check_memory_safety)
+    seed_key = v.check_seed(seed)
     n_hint = None
     if arrays:
         arrays = v.check_arrays(arrays, None)
@@ -295,6 +303,7 @@ def stratify(
         layout=layout,
         groups=grouping.groups,
         counts=grouping.counts,
+        seed=seed_key,
     )
     if decide is not None:
         # Groups and codes are known now: the exact model, before the big allocations.

@@ -204,6 +204,35 @@ def check_arrays(arrays: Sequence[Any], n: int | None) -> tuple[Any, ...]:
     return tuple(out)
 
 
+MAX_SEED = 2**64 - 1
+
+
+def check_seed(seed: object) -> tuple[int, ...] | None:
+    """``seed``: None, a non-negative int, or a non-empty tuple (or list) of them.
+
+    Returned as a tuple (``7`` and ``(7,)`` are the same seed); ``None`` stays ``None``.
+    """
+    if seed is None:
+        return None
+    values = tuple(seed) if isinstance(seed, tuple | list) else (seed,)
+    if not values:
+        raise InvalidArgumentError(
+            "seed=() is empty; pass an int, a tuple of ints such as (seed, epoch), or None."
+        )
+    for value in values:
+        if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+            raise InvalidTypeError(
+                f"seed must be None, a non-negative int or a tuple of them (e.g. (seed, "
+                f"epoch)), got {type(value).__name__} {value!r} in seed={seed!r}."
+            )
+        if not 0 <= int(value) <= MAX_SEED:
+            raise InvalidArgumentError(
+                f"seed values must be ints from 0 to 2**64 - 1, got {int(value)} in "
+                f"seed={seed!r}; for a larger one pass several values, e.g. (high, low)."
+            )
+    return tuple(int(value) for value in values)
+
+
 def check_group_sizes(group_sizes: Any, n: int | None) -> np.ndarray:
     """``group_sizes`` are non-negative integer run lengths that add up to n."""
     sizes = as_array("group_sizes", group_sizes)

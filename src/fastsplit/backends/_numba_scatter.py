@@ -10,8 +10,10 @@ placement rule :func:`fastsplit._plan.place_blocks`, compiled here, once per chu
 into a block table. The destination of a point depends only on its group and
 rank, so the result is the same for any number of threads.
 
-A within-group permutation or 2-D rows change only what fills the buffer (the
-input point of a rank) or the moves (``WIDTH`` words per point).
+With a seed (a within-group permutation of the ranks, ``_plan.permute_rank``)
+the destination of a point is computed from its permuted rank directly
+(:func:`_segment_seeded`), point by point; rows of 2-D arrays change only the
+moves (``WIDTH`` words per point).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._labels import Grouping
-from .._plan import ChunkPlan, place_blocks
+from .._plan import ChunkPlan, contiguous_start, permute_rank, place_blocks
 from ._jit import jit, parallel, segment_bounds
 from ._numba_emit import RUNS, D, K, N, S, emit
 from ._numba_moves import fence
@@ -28,6 +30,8 @@ from ._numba_sizes import block_counts
 # ------------------------------------------------------------------ within-chunk layout
 
 _place_blocks = jit()(place_blocks)
+_permute_rank = jit()(permute_rank)
+_contiguous_start = jit()(contiguous_start)
 
 
 @jit(inline=True)
@@ -318,6 +322,47 @@ def _segment(codes, words, repeat, lo, hi, rank0, gt, bounds, block_pos, n_chunk
     fence()  # type: ignore[call-arg]  # the streaming stores land before another thread reads the outputs
 
 
+@jit()
+def _segment_seeded(codes, lo, hi, rank0, gt, keys, bounds, block_pos, n_chunks, strided, moves):
+    """Send points lo..hi-1 to their output positions when a seed permutes every group's ranks.
+
+    Consecutive points of a group get unrelated permuted ranks, so the walk's
+    incremental state and fast paths do not apply: each point's place comes from
+    its permuted rank, in O(1) (strided) or O(log K) (contiguous: the chunk that
+    holds the rank, by bisection).
+    """
+    rank = rank0.copy()
+    runs = np.empty((4, RUNS), dtype=np.int64)
+    nr = np.int64(0)
+    for i in range(lo, hi):
+        g = codes[i]
+        q, r, s = gt[g, _Q], gt[g, _R], gt[g, _SHIFT]
+        j = _permute_rank(rank[g], q * n_chunks + r, keys[g])
+        rank[g] += 1
+        if strided:
+            t = j % n_chunks
+            m = j // n_chunks
+            k = t + s if t + s < n_chunks else t + s - n_chunks
+        else:
+            k, top = 0, n_chunks - 1
+            while k < top:  # the last chunk that starts at or before rank j
+                mid = (k + top + 1) >> 1
+                if _contiguous_start(mid, q, r, s, n_chunks) <= j:
+                    k = mid
+                else:
+                    top = mid - 1
+            m = j - _contiguous_start(k, q, r, s, n_chunks)
+            t = _slot(k, g, gt[:, _SHIFT], n_chunks)
+        if nr == RUNS:
+            emit(moves, runs, nr)
+            nr = np.int64(0)
+        p = _block_start(g, t, k, m, gt, bounds, block_pos) + (m & 15)
+        nr = _add_run(runs, nr, i, 1, p, 1)
+    if nr:
+        emit(moves, runs, nr)
+    fence()  # type: ignore[call-arg]
+
+
 class Tables:
     """Everything the scatter needs: the block layout and each segment's first ranks."""
 
@@ -353,10 +398,18 @@ class Tables:
             ]
             parallel(_count_segment, count_jobs)
         self.rank0 = seg_counts.cumsum(axis=0) - seg_counts
+        self.keys = plan.permutation
 
     def run(self, codes: np.ndarray, moves: np.ndarray) -> None:
         """Scatter every input segment in parallel through the table of ``moves``."""
         layout = (self.gt, self.bounds, self.block_pos, self.n_chunks, self.strided, moves)
+        if self.keys is not None:
+            seeded = [
+                (codes, lo, hi, self.rank0[i], self.gt, self.keys, *layout[1:])
+                for i, (lo, hi) in enumerate(self.spans)
+            ]
+            parallel(_segment_seeded, seeded)
+            return
         jobs = [
             (codes, self.words, self.repeat, lo, hi, self.rank0[i], *layout)
             for i, (lo, hi) in enumerate(self.spans)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._labels import Grouping, code_dtype, index_dtype, non_finite_error
-from .._plan import BLOCK, ChunkPlan
+from .._plan import BLOCK, ChunkPlan, permute_ranks
 from ._interface import Backend, Inputs, Need, Shape, largest, plus
 
 SORT_BYTES_PER_POINT = {"strided": 65, "contiguous": 56}
@@ -28,6 +28,9 @@ def _chunk_and_rank(codes: np.ndarray, plan: ChunkPlan) -> tuple[np.ndarray, ...
     group_start = np.cumsum(plan.counts) - plan.counts
     rank = np.empty(plan.n, dtype=np.int64)
     rank[by_group] = np.arange(plan.n) - group_start[group[by_group]]
+    keys = plan.permutation
+    if keys is not None:  # seeded: the placement applies to the shuffled ranks
+        rank = permute_ranks(rank, plan.counts[group], keys[group])
     n_chunks = plan.n_chunks
     if plan.layout == "strided":
         # Ranks step by K inside a chunk: a systematic sample of the group (C4).
