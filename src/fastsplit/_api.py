@@ -190,7 +190,8 @@ def stratify(
         from :func:`plan` stands for the labels it was made from, which are then
         not grouped again (plan first, pick ``chunk_size``, then stratify).
     *arrays : array_like
-        1-D arrays with one value per label, reordered together (copy mode).
+        Arrays with one value (1-D) or one row (2-D, shape (n, d)) per label,
+        reordered together (copy mode). Labels themselves are always 1-D.
     chunk_size : int, default 100_000
         Largest chunk. There are K = ceil(n / chunk_size) chunks of equal size (+-1).
     mode : {"auto", "copy", "index"}
@@ -265,10 +266,10 @@ def stratify(
     seed_key = v.check_seed(seed)
     n_hint = None
     if arrays:
-        arrays = v.check_arrays(arrays, None)
+        arrays = v.check_arrays(arrays, None, rows=True)
         n_hint = arrays[0].shape[0]
         if any(a.shape[0] != n_hint for a in arrays):
-            v.check_arrays(arrays, n_hint)  # raises, naming the array
+            v.check_arrays(arrays, n_hint, rows=True)  # raises, naming the array
     name = resolve(backend, arrays)
     loading = time.perf_counter()
     loads = get_backend.cache_info().misses

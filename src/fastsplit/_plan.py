@@ -253,8 +253,8 @@ def permute_ranks(ranks: np.ndarray, counts: np.ndarray, keys: np.ndarray) -> np
     >>> table = permutation_keys((1, 2), counts)
     >>> group = np.array([0, 0, 0, 0, 0, 1, 1, 1])
     >>> rank = np.array([0, 1, 2, 3, 4, 0, 1, 2])
-    >>> out = permute_ranks(rank, counts[group], table[group])
-    >>> out.tolist() == [permute_rank(r, c, table[g]) for r, c, g in zip(rank, counts[group], group)]
+    >>> one = [permute_rank(r, counts[g], table[g]) for r, g in zip(rank, group)]
+    >>> permute_ranks(rank, counts[group], table[group]).tolist() == one
     True
     """
     x = np.asarray(ranks, dtype=np.int64).copy()

@@ -75,9 +75,9 @@ class NumbaBackend(Backend):
         if order is not None:
             return Reordered(gather(arrays, order, plan.bounds), order)
         sources = tuple(np.asarray(a) for a in arrays)
-        outs = tuple(np.empty(plan.n, dtype=a.dtype) for a in sources)
-        if plan.n and sources:
-            Tables(grouping, plan).run(grouping.codes, copy_moves(sources, outs))
+        outs, moves = copy_moves(sources, plan.n)
+        if plan.n and moves.shape[0]:
+            Tables(grouping, plan).run(grouping.codes, moves)
         return Reordered(outs, None)
 
 
