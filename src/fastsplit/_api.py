@@ -344,6 +344,28 @@ def stratify(
     return result
 
 
+def order_of_plan(
+    counted: ChunkPlan, *, seed: tuple[int, ...] | None, backend: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(order, bounds) of ``stratify(counted, seed=seed, mode="index")``, quietly.
+
+    For callers that stratify the same labels again and again (one epoch of
+    :func:`fastsplit.batches` each): the labels are not grouped again, and the
+    sparse groups, reported once by the caller, are not warned about every time.
+    """
+    name = resolve(backend)
+    grouping = _grouping_of(counted, None, decimals=None, atol=None, group_sizes=None)
+    seeded = ChunkPlan(
+        n=counted.n,
+        chunk_size=counted.chunk_size,
+        layout=counted.layout,
+        groups=counted.groups,
+        counts=counted.counts,
+        seed=seed,
+    )
+    return get_backend(name).order(grouping, seeded), seeded.bounds
+
+
 def _lower_bound(labels: Any, arrays: tuple[Any, ...], group_sizes: Any) -> tuple[int, int]:
     """(points, groups) as far as they are known before labels become codes (0: unknown).
 
