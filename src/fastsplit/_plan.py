@@ -205,11 +205,12 @@ def permutation_keys(seed: tuple[int, ...], counts: np.ndarray) -> np.ndarray:
     return table
 
 
-def permute_rank(rank: int, count: int, keys: np.ndarray) -> int:
-    """Where the seed sends within-group rank ``rank`` of a group of ``count`` points.
+def permute_rank(rank: int, count: int, keys: np.ndarray, group: int) -> int:
+    """Where the seed sends within-group rank ``rank`` of ``group``, of ``count`` points.
 
-    A bijection on [0, count) keyed by the group's row of
-    :func:`permutation_keys`: a Feistel network on ``keys[0]``-bit numbers (halves
+    A bijection on [0, count) keyed by row ``group`` of the table of
+    :func:`permutation_keys` (passed whole: a row view per point costs numba a
+    reference count): a Feistel network on ``keys[group, 0]``-bit numbers (halves
     of ceil and floor of half the bits, swapping widths each round), applied again
     while the result is ``count`` or more (cycle walking: a bijection on the
     domain restricted to [0, count) stays a bijection). Plain Python on integers,
@@ -217,11 +218,11 @@ def permute_rank(rank: int, count: int, keys: np.ndarray) -> int:
 
     Examples
     --------
-    >>> keys = permutation_keys((7,), np.array([10]))[0]
-    >>> sorted(permute_rank(r, 10, keys) for r in range(10)) == list(range(10))
+    >>> keys = permutation_keys((7,), np.array([10]))
+    >>> sorted(permute_rank(r, 10, keys, 0) for r in range(10)) == list(range(10))
     True
     """
-    bits = keys[0]
+    bits = keys[group, 0]
     if bits == 0:
         return rank
     x = rank
@@ -231,7 +232,7 @@ def permute_rank(rank: int, count: int, keys: np.ndarray) -> int:
         left = x >> narrow
         right = x & ((1 << narrow) - 1)
         for i in range(ROUNDS):
-            f = right ^ keys[1 + i]  # the round function: hash of (half, round key)
+            f = right ^ keys[group, 1 + i]  # the round function: hash of (half, round key)
             f = f ^ (f >> 16)
             f = (f * 0x21F0AAAD) & _M32
             f = f ^ (f >> 15)
@@ -253,7 +254,7 @@ def permute_ranks(ranks: np.ndarray, counts: np.ndarray, keys: np.ndarray) -> np
     >>> table = permutation_keys((1, 2), counts)
     >>> group = np.array([0, 0, 0, 0, 0, 1, 1, 1])
     >>> rank = np.array([0, 1, 2, 3, 4, 0, 1, 2])
-    >>> one = [permute_rank(r, counts[g], table[g]) for r, g in zip(rank, group)]
+    >>> one = [permute_rank(r, counts[g], table, g) for r, g in zip(rank, group)]
     >>> permute_ranks(rank, counts[group], table[group]).tolist() == one
     True
     """

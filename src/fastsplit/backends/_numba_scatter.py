@@ -337,7 +337,7 @@ def _segment_seeded(codes, lo, hi, rank0, gt, keys, bounds, block_pos, n_chunks,
     for i in range(lo, hi):
         g = codes[i]
         q, r, s = gt[g, _Q], gt[g, _R], gt[g, _SHIFT]
-        j = _permute_rank(rank[g], q * n_chunks + r, keys[g])
+        j = _permute_rank(rank[g], q * n_chunks + r, keys, g)
         rank[g] += 1
         if strided:
             t = j % n_chunks
