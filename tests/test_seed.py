@@ -144,3 +144,31 @@ def test_thread_count_does_not_change_the_seeded_order(layout):
     )
     for values in results:
         assert np.array_equal(values, y[ref.order])
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("mode", ["copy", "index"])
+def test_seeded_memory_is_what_the_model_says(backend, mode):
+    """The seed adds no n-sized buffer: the unseeded memory model still holds."""
+    import tracemalloc
+
+    if backend == "numba":
+        pytest.importorskip("numba")
+    n = 1_000_000
+    labels = np.repeat(np.linspace(-10.0, 10.0, 9), -(-n // 9))[:n]
+    y = np.random.default_rng(1).normal(size=n)
+    kwargs = {"chunk_size": 20_000, "backend": backend, "mode": mode, "seed": (3, 4)}
+    fastsplit.stratify(labels[:5000], y[:5000], **kwargs)  # compile first
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        fastsplit.stratify(labels, y, **kwargs)
+        measured = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    estimate = fastsplit.estimate_memory(
+        n, itemsize=[8], n_groups=9, chunk_size=20_000, backend=backend, mode=mode
+    )
+    error = (estimate.peak_bytes - measured) / measured
+    assert abs(error) <= 0.10, (estimate.breakdown, measured, f"{error:+.1%}")

@@ -21,6 +21,10 @@ SORT_BYTES_PER_POINT = {"strided": 65, "contiguous": 56}
 tracemalloc on numpy 2.x: the sorts keep several int64 arrays per point."""
 
 
+PERMUTE_SLICE = 1 << 16
+"""Points shuffled at a time by the oracle (the seeded order's temporaries: a few MiB)."""
+
+
 def _chunk_and_rank(codes: np.ndarray, plan: ChunkPlan) -> tuple[np.ndarray, ...]:
     """Per point: group, chunk, rank within (chunk, group), points of its group in its chunk."""
     group = codes.astype(np.int64)
@@ -30,7 +34,12 @@ def _chunk_and_rank(codes: np.ndarray, plan: ChunkPlan) -> tuple[np.ndarray, ...
     rank[by_group] = np.arange(plan.n) - group_start[group[by_group]]
     keys = plan.permutation
     if keys is not None:  # seeded: the placement applies to the shuffled ranks
-        rank = permute_ranks(rank, plan.counts[group], keys[group])
+        # in slices, so the shuffle's temporaries stay O(slice), not ~200 bytes per point
+        for lo in range(0, plan.n, PERMUTE_SLICE):
+            part = group[lo : lo + PERMUTE_SLICE]
+            rank[lo : lo + part.size] = permute_ranks(
+                rank[lo : lo + part.size], plan.counts[part], keys[part]
+            )
     n_chunks = plan.n_chunks
     if plan.layout == "strided":
         # Ranks step by K inside a chunk: a systematic sample of the group (C4).
