@@ -67,7 +67,7 @@ def check_contract(labels, arrays, chunk_size, s, layout="strided", seed=None) -
     rank = np.empty(n, dtype=np.int64)
     rank[by_group] = np.arange(n) - start[codes[by_group]]
     if seed is not None:  # the seed shuffles the ranks; everything below applies to them
-        keys = permutation_keys(tuple(np.atleast_1d(seed).tolist()), counts)
+        keys = permutation_keys(seed if isinstance(seed, tuple) else (seed,), counts)
         rank = permute_ranks(rank, counts[codes], keys[codes])
     rank_out = rank[order]
     g_count = groups.size

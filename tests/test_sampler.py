@@ -1,4 +1,8 @@
-"""fastsplit.batches: coverage, balance, the split across ranks, epochs and drop_last."""
+"""fastsplit.batches: coverage, balance, the split across ranks, epochs and drop_last.
+
+(Named test_sampler, not test_batches: sorting after test_cli keeps JAX, which its
+jax-backend case starts, out of the process before test_cli forks with resource limits.)
+"""
 
 from __future__ import annotations
 
