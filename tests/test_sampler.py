@@ -182,3 +182,14 @@ def test_a_pytorch_batch_sampler():
     assert len(loader) == 5
     for _, group in loader:
         assert torch.bincount(group).tolist() == [12, 6, 2]
+
+
+def test_copies_and_pickles_keep_the_batches():
+    import copy
+    import pickle
+
+    labels = np.random.default_rng(5).permutation(np.repeat(np.arange(3), [50, 30, 20]))
+    b = fastsplit.batches(labels, 10, seed=3, epoch=2)
+    first = list(b)
+    for other in (copy.deepcopy(b), pickle.loads(pickle.dumps(b))):
+        assert all(np.array_equal(x, y) for x, y in zip(first, other, strict=True))

@@ -344,26 +344,22 @@ def stratify(
     return result
 
 
-def order_of_plan(
-    counted: ChunkPlan, *, seed: tuple[int, ...] | None, backend: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """(order, bounds) of ``stratify(counted, seed=seed, mode="index")``, quietly.
+def group_labels(labels: Any, *, backend: str) -> Grouping:
+    """The validated grouping of ``labels`` (codes, groups, counts), for callers that keep it.
 
-    For callers that stratify the same labels again and again (one epoch of
-    :func:`fastsplit.batches` each): the labels are not grouped again, and the
-    sparse groups, reported once by the caller, are not warned about every time.
+    :func:`fastsplit.batches` groups its labels once and orders them once per epoch;
+    it holds the grouping itself, so a copied or pickled sampler keeps it.
     """
-    name = resolve(backend)
-    grouping = _grouping_of(counted, None, decimals=None, atol=None, group_sizes=None)
-    seeded = ChunkPlan(
-        n=counted.n,
-        chunk_size=counted.chunk_size,
-        layout=counted.layout,
-        groups=counted.groups,
-        counts=counted.counts,
-        seed=seed,
-    )
-    return get_backend(name).order(grouping, seeded), seeded.bounds
+    kernels = get_backend(resolve(backend))
+    return _group(labels, None, decimals=None, atol=None, group_sizes=None, backend=kernels)
+
+
+def order_of(grouping: Grouping, counted: ChunkPlan, *, backend: str) -> np.ndarray:
+    """The permutation of ``stratify`` in index mode for a grouping and plan made already.
+
+    No validation, memory check or sparse-group warning: the caller did those once.
+    """
+    return get_backend(resolve(backend)).order(grouping, counted)
 
 
 def _lower_bound(labels: Any, arrays: tuple[Any, ...], group_sizes: Any) -> tuple[int, int]:

@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 
 from . import _validate as v
-from ._api import order_of_plan, plan
+from ._api import group_labels, order_of
+from ._plan import ChunkPlan
+from .backends import resolve
 from .errors import InvalidArgumentError, SparseGroupWarning
 
 
@@ -63,8 +65,15 @@ class Batches:
                 f"rank={self.rank} is not below world_size={self.world_size}; ranks count "
                 "from 0 to world_size - 1 (torch.distributed.get_rank())."
             )
-        self._backend = backend
-        self._plan = plan(labels, chunk_size=self.batch_size, backend=backend)
+        self._backend = resolve(backend)
+        self._grouping = grouping = group_labels(labels, backend=self._backend)
+        self._plan = ChunkPlan(
+            n=int(grouping.counts.sum()),
+            chunk_size=self.batch_size,
+            layout="strided",
+            groups=grouping.groups,
+            counts=grouping.counts,
+        )
         self.n_batches = self._plan.n_chunks
         if self._plan.sparse.any():
             sparse = self._plan.sparse_groups
@@ -92,8 +101,11 @@ class Batches:
 
         Batch j (before dealing to ranks) is ``order[bounds[j]:bounds[j + 1]]``.
         """
-        seed = None if self.seed is None else (*self.seed, self.epoch)
-        return order_of_plan(self._plan, seed=seed, backend=self._backend)
+        p = self._plan
+        if self.seed is not None:
+            seed = (*self.seed, self.epoch)
+            p = ChunkPlan(p.n, p.chunk_size, p.layout, p.groups, p.counts, seed=seed)
+        return order_of(self._grouping, p, backend=self._backend), p.bounds
 
     def __iter__(self) -> Iterator[np.ndarray]:
         order, bounds = self.epoch_batches()
