@@ -193,3 +193,22 @@ def test_copies_and_pickles_keep_the_batches():
     first = list(b)
     for other in (copy.deepcopy(b), pickle.loads(pickle.dumps(b))):
         assert all(np.array_equal(x, y) for x, y in zip(first, other, strict=True))
+
+
+def test_the_benchmark_runs_and_its_methods_agree(monkeypatch, capsys):
+    """benchmarks/batches.py (not installed: imported from the checkout) at a tiny size."""
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("numba")
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    from benchmarks import batches as bench
+
+    names = [m.name for m in bench.methods(20_000, 256)]
+    assert names[0] == "index" and "batches-epoch" in names
+    monkeypatch.setattr(
+        sys, "argv", ["batches", "--n", "20000", "--batch-size", "256", "--repeat", "1"]
+    )
+    bench.main()
+    out = capsys.readouterr().out
+    assert "index-seeded" in out and "x index" in out
