@@ -29,6 +29,7 @@ from ._numba_factorize import factorize, remap
 from ._numba_gather import gather
 from ._numba_moves import copy_moves, index_moves
 from ._numba_scatter import Tables
+from ._numba_seeded import scatter_seeded
 
 
 class NumbaBackend(Backend):
@@ -50,8 +51,13 @@ class NumbaBackend(Backend):
 
     def order(self, grouping: Grouping, plan: ChunkPlan) -> np.ndarray:
         out = np.empty(plan.n, dtype=index_dtype(plan.n))
-        if plan.n:
-            Tables(grouping, plan).run(grouping.codes, index_moves(out))
+        if not plan.n:
+            return out
+        tables = Tables(grouping, plan)
+        if plan.permutation is None:
+            tables.run(grouping.codes, index_moves(out))
+        else:
+            scatter_seeded(tables, grouping.codes, index_moves(out))
         return out
 
     def gather(self, arrays: tuple[Any, ...], indices: np.ndarray) -> tuple[Any, ...]:
@@ -77,7 +83,11 @@ class NumbaBackend(Backend):
         sources = tuple(np.asarray(a) for a in arrays)
         outs, moves = copy_moves(sources, plan.n)
         if plan.n and moves.shape[0]:
-            Tables(grouping, plan).run(grouping.codes, moves)
+            tables = Tables(grouping, plan)
+            if plan.permutation is None:
+                tables.run(grouping.codes, moves)
+            else:
+                scatter_seeded(tables, grouping.codes, moves)
         return Reordered(outs, None)
 
 

@@ -11,9 +11,8 @@ into a block table. The destination of a point depends only on its group and
 rank, so the result is the same for any number of threads.
 
 With a seed (a within-group permutation of the ranks, ``_plan.permute_rank``)
-the destination of a point is computed from its permuted rank directly
-(:func:`_segment_seeded`), point by point; rows of 2-D arrays change only the
-moves (``WIDTH`` words per point).
+the walk is ``_numba_seeded``'s, on the same tables; rows of 2-D arrays change
+only the moves (``WIDTH`` words per point).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._labels import Grouping
-from .._plan import ChunkPlan, contiguous_start, permute_rank, place_blocks
+from .._plan import ChunkPlan, place_blocks
 from ._jit import jit, parallel, segment_bounds
 from ._numba_emit import RUNS, D, K, N, S, emit
 from ._numba_moves import fence
@@ -30,12 +29,10 @@ from ._numba_sizes import block_counts
 # ------------------------------------------------------------------ within-chunk layout
 
 _place_blocks = jit()(place_blocks)
-_permute_rank = jit()(permute_rank)
-_contiguous_start = jit()(contiguous_start)
 
 
 @jit(inline=True)
-def _pair_block(t, r, nb1, nb0):
+def pair_block(t, r, nb1, nb0):
     """Offset of pair (g, slot t) among group g's blocks."""
     if t < r:
         return t * nb1
@@ -43,7 +40,7 @@ def _pair_block(t, r, nb1, nb0):
 
 
 @jit(inline=True)
-def _slot(k, g, shift, n_chunks):
+def slot_of(k, g, shift, n_chunks):
     t = k - shift[g]
     return t + n_chunks if t < 0 else t
 
@@ -101,14 +98,14 @@ def _block_positions_range(
                 g = g_extra
                 e += n_chunks
             present[m] = g
-            share[m] = q[g] + (1 if _slot(k, g, shift, n_chunks) < r[g] else 0)
+            share[m] = q[g] + (1 if slot_of(k, g, shift, n_chunks) < r[g] else 0)
             m += 1
         _place_blocks(share[:m], starts, scratch, keys)
         u = 0
         for i in range(m):
             g = present[i]
-            t = _slot(k, g, shift, n_chunks)
-            base = blk_base[g] + _pair_block(t, r[g], nb1[g], nb0[g])
+            t = slot_of(k, g, shift, n_chunks)
+            base = blk_base[g] + pair_block(t, r[g], nb1[g], nb0[g])
             for b in range((share[i] + 15) >> 4):
                 block_pos[base + b] = starts[u]
                 u += 1
@@ -117,7 +114,7 @@ def _block_positions_range(
 # ---------------------------------------------------------------------------- scatter
 #
 # Per group g, the columns of ``gt`` (one int64 row per group, built by ``Tables``):
-_Q, _R, _SHIFT, _NB1, _NB0, _BLK_BASE = range(6)
+Q, R, SHIFT, NB1, NB0, BLK_BASE = range(6)
 # and the walking state of group g is (st_a, st_b, st_c)[g]:
 #   strided:    slot t = rank mod K, row m = rank div K (the rank inside the chunk)
 #   contiguous: chunk k, rank m inside the chunk, points of g left in chunk k
@@ -163,20 +160,20 @@ def _count_segment(codes, words, repeat, lo, hi, counts):
 
 @jit(inline=True)
 def _pair_count(g, t, gt):
-    return gt[g, _Q] + (1 if t < gt[g, _R] else 0)
+    return gt[g, Q] + (1 if t < gt[g, R] else 0)
 
 
 @jit(inline=True)
-def _block_start(g, t, k, m, gt, bounds, block_pos):
+def block_start(g, t, k, m, gt, bounds, block_pos):
     """Output position of the block holding rank m of group g in chunk k (slot t)."""
-    blk = gt[g, _BLK_BASE] + _pair_block(t, gt[g, _R], gt[g, _NB1], gt[g, _NB0]) + (m >> 4)
+    blk = gt[g, BLK_BASE] + pair_block(t, gt[g, R], gt[g, NB1], gt[g, NB0]) + (m >> 4)
     return bounds[k] + block_pos[blk]
 
 
 @jit(inline=True)
 def _start_state(rank0, gt, n_chunks, strided, st_a, st_b, st_c):
     """Walking state of every group at the segment's first ranks ``rank0``."""
-    shift = gt[:, _SHIFT]
+    shift = gt[:, SHIFT]
     for g in range(gt.shape[0]):
         j = rank0[g]
         if strided:
@@ -184,11 +181,11 @@ def _start_state(rank0, gt, n_chunks, strided, st_a, st_b, st_c):
             st_b[g] = j // n_chunks
             continue
         k = 0
-        a = _pair_count(g, _slot(0, g, shift, n_chunks), gt)
+        a = _pair_count(g, slot_of(0, g, shift, n_chunks), gt)
         while j >= a and k < n_chunks - 1:
             j -= a
             k += 1
-            a = _pair_count(g, _slot(k, g, shift, n_chunks), gt)
+            a = _pair_count(g, slot_of(k, g, shift, n_chunks), gt)
         st_a[g] = k
         st_b[g] = j
         st_c[g] = max(a - j, 0)
@@ -197,14 +194,14 @@ def _start_state(rank0, gt, n_chunks, strided, st_a, st_b, st_c):
 @jit(inline=True)
 def _next_points(g, gt, bounds, block_pos, n_chunks, strided, st_a, st_b, st_c, dpos, at, count):
     """Output positions of group g's next ``count`` points into dpos[at:]; advances its state."""
-    sg, rg, n1, n0, base = gt[g, _SHIFT], gt[g, _R], gt[g, _NB1], gt[g, _NB0], gt[g, _BLK_BASE]
+    sg, rg, n1, n0, base = gt[g, SHIFT], gt[g, R], gt[g, NB1], gt[g, NB0], gt[g, BLK_BASE]
     if strided:
         t, m = st_a[g], st_b[g]
         k = t + sg
         if k >= n_chunks:
             k -= n_chunks
         for u in range(at, at + count):
-            blk = base + _pair_block(t, rg, n1, n0) + (m >> 4)
+            blk = base + pair_block(t, rg, n1, n0) + (m >> 4)
             dpos[u] = bounds[k] + block_pos[blk] + (m & 15)
             t += 1
             k += 1
@@ -215,22 +212,22 @@ def _next_points(g, gt, bounds, block_pos, n_chunks, strided, st_a, st_b, st_c, 
                 m += 1
         st_a[g], st_b[g] = t, m
         return
-    shift = gt[:, _SHIFT]
+    shift = gt[:, SHIFT]
     k, m, left = st_a[g], st_b[g], st_c[g]
     for u in range(at, at + count):
         while left == 0:  # on to the next chunk holding points of g
             k += 1
             m = 0
-            left = _pair_count(g, _slot(k, g, shift, n_chunks), gt)
-        t = _slot(k, g, shift, n_chunks)
-        dpos[u] = bounds[k] + block_pos[base + _pair_block(t, rg, n1, n0) + (m >> 4)] + (m & 15)
+            left = _pair_count(g, slot_of(k, g, shift, n_chunks), gt)
+        t = slot_of(k, g, shift, n_chunks)
+        dpos[u] = bounds[k] + block_pos[base + pair_block(t, rg, n1, n0) + (m >> 4)] + (m & 15)
         m += 1
         left -= 1
     st_a[g], st_b[g], st_c[g] = k, m, left
 
 
 @jit(inline=True)
-def _add_run(runs, n_runs, s, k, d, m):
+def add_run(runs, n_runs, s, k, d, m):
     """Append run (s, k, d, m) to the buffer, or lengthen the last run when it continues it."""
     if n_runs:
         last = n_runs - 1
@@ -256,7 +253,7 @@ def _segment(codes, words, repeat, lo, hi, rank0, gt, bounds, block_pos, n_chunk
     (``_numba_emit``) and every move is applied to a full buffer at once.
     """
     n_groups = gt.shape[0]
-    shift = gt[:, _SHIFT]
+    shift = gt[:, SHIFT]
     st_a = np.zeros(n_groups, dtype=np.int64)
     st_b = np.zeros(n_groups, dtype=np.int64)
     st_c = np.zeros(n_groups, dtype=np.int64)
@@ -281,8 +278,8 @@ def _segment(codes, words, repeat, lo, hi, rank0, gt, bounds, block_pos, n_chunk
                             if nr == RUNS:
                                 emit(moves, runs, nr)
                                 nr = np.int64(0)
-                            p0 = _block_start(g, t, k, m, gt, bounds, block_pos)
-                            nr = _add_run(runs, nr, i + x * span + t, n_chunks, p0, 16)
+                            p0 = block_start(g, t, k, m, gt, bounds, block_pos)
+                            nr = add_run(runs, nr, i + x * span + t, n_chunks, p0, 16)
                             k = k + 1 if k + 1 < n_chunks else 0
                     st_b[g] += 16 * n_tiles
                     i += span * n_tiles
@@ -293,14 +290,14 @@ def _segment(codes, words, repeat, lo, hi, rank0, gt, bounds, block_pos, n_chunk
                 left = st_c[g]
                 if left >= 16 and m % 16 == 0 and j - i >= 16:
                     k = st_a[g]
-                    t = _slot(k, g, shift, n_chunks)
+                    t = slot_of(k, g, shift, n_chunks)
                     n_blocks = min(left // 16, (j - i) // 16)
                     for x in range(n_blocks):
                         if nr == RUNS:
                             emit(moves, runs, nr)
                             nr = np.int64(0)
-                        p0 = _block_start(g, t, k, m + 16 * x, gt, bounds, block_pos)
-                        nr = _add_run(runs, nr, i + 16 * x, 1, p0, 16)
+                        p0 = block_start(g, t, k, m + 16 * x, gt, bounds, block_pos)
+                        nr = add_run(runs, nr, i + 16 * x, 1, p0, 16)
                     st_b[g] = m + 16 * n_blocks
                     st_c[g] = left - 16 * n_blocks
                     i += 16 * n_blocks
@@ -315,52 +312,11 @@ def _segment(codes, words, repeat, lo, hi, rank0, gt, bounds, block_pos, n_chunk
                     g, gt, bounds, block_pos, n_chunks, strided, st_a, st_b, st_c, dpos, 0, count
                 )
                 for u in range(count):
-                    nr = _add_run(runs, nr, i + u, 1, dpos[u], 1)
+                    nr = add_run(runs, nr, i + u, 1, dpos[u], 1)
                 i += count
     if nr:
         emit(moves, runs, nr)
     fence()  # type: ignore[call-arg]  # the streaming stores land before another thread reads the outputs
-
-
-@jit()
-def _segment_seeded(codes, lo, hi, rank0, gt, keys, bounds, block_pos, n_chunks, strided, moves):
-    """Send points lo..hi-1 to their output positions when a seed permutes every group's ranks.
-
-    Consecutive points of a group get unrelated permuted ranks, so the walk's
-    incremental state and fast paths do not apply: each point's place comes from
-    its permuted rank, in O(1) (strided) or O(log K) (contiguous: the chunk that
-    holds the rank, by bisection).
-    """
-    rank = rank0.copy()
-    runs = np.empty((4, RUNS), dtype=np.int64)
-    nr = np.int64(0)
-    for i in range(lo, hi):
-        g = codes[i]
-        q, r, s = gt[g, _Q], gt[g, _R], gt[g, _SHIFT]
-        j = _permute_rank(rank[g], q * n_chunks + r, keys, g)
-        rank[g] += 1
-        if strided:
-            t = j % n_chunks
-            m = j // n_chunks
-            k = t + s if t + s < n_chunks else t + s - n_chunks
-        else:
-            k, top = 0, n_chunks - 1
-            while k < top:  # the last chunk that starts at or before rank j
-                mid = (k + top + 1) >> 1
-                if _contiguous_start(mid, q, r, s, n_chunks) <= j:
-                    k = mid
-                else:
-                    top = mid - 1
-            m = j - _contiguous_start(k, q, r, s, n_chunks)
-            t = _slot(k, g, gt[:, _SHIFT], n_chunks)
-        if nr == RUNS:
-            emit(moves, runs, nr)
-            nr = np.int64(0)
-        p = _block_start(g, t, k, m, gt, bounds, block_pos) + (m & 15)
-        nr = _add_run(runs, nr, i, 1, p, 1)
-    if nr:
-        emit(moves, runs, nr)
-    fence()  # type: ignore[call-arg]
 
 
 class Tables:
@@ -403,13 +359,6 @@ class Tables:
     def run(self, codes: np.ndarray, moves: np.ndarray) -> None:
         """Scatter every input segment in parallel through the table of ``moves``."""
         layout = (self.gt, self.bounds, self.block_pos, self.n_chunks, self.strided, moves)
-        if self.keys is not None:
-            seeded = [
-                (codes, lo, hi, self.rank0[i], self.gt, self.keys, *layout[1:])
-                for i, (lo, hi) in enumerate(self.spans)
-            ]
-            parallel(_segment_seeded, seeded)
-            return
         jobs = [
             (codes, self.words, self.repeat, lo, hi, self.rank0[i], *layout)
             for i, (lo, hi) in enumerate(self.spans)
@@ -417,4 +366,16 @@ class Tables:
         parallel(_segment, jobs)
 
 
-__all__ = ["Tables"]
+__all__ = [
+    "BLK_BASE",
+    "NB0",
+    "NB1",
+    "SHIFT",
+    "Q",
+    "R",
+    "Tables",
+    "add_run",
+    "block_start",
+    "pair_block",
+    "slot_of",
+]
