@@ -1,12 +1,18 @@
 """An independent checker of the ordering contract C1-C7 (docs/contract.md).
 
 Written from the contract's text, not from any backend's code: it looks only at
-the labels, the chunk size and the result.
+the labels, the chunk size and the result. With a seed, the within-group ranks
+that C4 and C5 speak of are the shuffled ones: the checker derives them from the
+seed with the array statement of the permutation (``fastsplit._plan.permute_ranks``,
+checked against the scalar one the numba backend compiles in test_seed.py), so
+the placement of every point is still checked exactly, not only "some order".
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from fastsplit._plan import permutation_keys, permute_ranks
 
 BLOCK = 16
 
@@ -18,7 +24,7 @@ def reference_groups(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     return groups, codes.reshape(-1), counts
 
 
-def check_contract(labels, arrays, chunk_size, s, layout="strided") -> None:
+def check_contract(labels, arrays, chunk_size, s, layout="strided", seed=None) -> None:
     labels = np.asarray(labels)
     n = labels.shape[0]
     groups, codes, counts = reference_groups(labels)
@@ -39,7 +45,7 @@ def check_contract(labels, arrays, chunk_size, s, layout="strided") -> None:
         for a, out in zip(arrays, s.arrays, strict=True):
             out = np.asarray(out)
             assert out.dtype == a.dtype
-            assert out.shape == (n,)
+            assert out.shape == (n, *np.shape(a)[1:])
             assert np.asarray(a)[order].tobytes() == out.tobytes()
 
     # C2: K = ceil(n / C) chunks of floor or ceil of n / K points, never above C
@@ -60,6 +66,9 @@ def check_contract(labels, arrays, chunk_size, s, layout="strided") -> None:
     start = np.cumsum(counts) - counts
     rank = np.empty(n, dtype=np.int64)
     rank[by_group] = np.arange(n) - start[codes[by_group]]
+    if seed is not None:  # the seed shuffles the ranks; everything below applies to them
+        keys = permutation_keys(seed if isinstance(seed, tuple) else (seed,), counts)
+        rank = permute_ranks(rank, counts[codes], keys[codes])
     rank_out = rank[order]
     g_count = groups.size
     previous_end = np.zeros(g_count, dtype=np.int64)
@@ -81,7 +90,7 @@ def check_contract(labels, arrays, chunk_size, s, layout="strided") -> None:
                 assert np.all(np.diff(ranks_sorted) == 1)
                 assert ranks_sorted[0] == previous_end[g]
                 previous_end[g] = ranks_sorted[-1] + 1
-            # inside a chunk a group's points keep their input order
+            # inside a chunk a group's points keep their (shuffled) rank order
             assert np.array_equal(ranks, ranks_sorted)
             # C5: no window of W positions without a point of g
             window = BLOCK * (-(-size // where.size) + g_count)

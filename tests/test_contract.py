@@ -88,6 +88,36 @@ def test_contract_index_mode(backend, layout, data):
         assert np.array_equal(np.concatenate([c[0] for c in chunks]), arrays[0][s.order])
 
 
+seeds = st.one_of(
+    st.integers(0, 2**64 - 1), st.tuples(st.integers(0, 2**64 - 1), st.integers(0, 1000))
+)
+
+
+@pytest.mark.parametrize("layout", ["strided", "contiguous"])
+@given(data=datasets(max_n=2000, max_groups=200), seed=seeds)
+def test_contract_seeded(backend, layout, data, seed):
+    """With a seed, C1-C5 hold for the shuffled ranks, on every backend, in both modes."""
+    labels, arrays, chunk_size = data
+    s = _stratify(labels, arrays, chunk_size, backend=backend, layout=layout, seed=seed)
+    check_contract(labels, arrays, chunk_size, s, layout, seed=seed)
+    index = _stratify(
+        labels, (), chunk_size, backend=backend, layout=layout, seed=seed, mode="index"
+    )
+    assert np.array_equal(np.asarray(index.order), np.asarray(s.order))
+
+
+@given(data=datasets(max_n=20_000, max_groups=60), seed=seeds)
+def test_fast_backend_equals_oracle_seeded(fast_backend, data, seed):
+    """C6 with a seed: same input and seed, same output on every backend."""
+    labels, arrays, chunk_size = data
+    for layout in ("strided", "contiguous"):
+        ref = _stratify(labels, arrays, chunk_size, backend="numpy", layout=layout, seed=seed)
+        got = _stratify(labels, arrays, chunk_size, backend=fast_backend, layout=layout, seed=seed)
+        assert np.array_equal(ref.order, np.asarray(got.order))
+        for a, b in zip(ref.arrays, got.arrays, strict=True):
+            assert np.asarray(b).tobytes() == a.tobytes()
+
+
 @given(data=datasets(max_n=20_000, max_groups=60))
 def test_fast_backend_equals_oracle_bit_for_bit(fast_backend, data):
     """C6 across backends: order, bounds and every copied value are identical."""

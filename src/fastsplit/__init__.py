@@ -15,6 +15,7 @@ import importlib
 from typing import Any
 
 from ._api import plan, stratify, warmup
+from ._batches import Batches, batches
 from ._memory import MemoryEstimate, estimate_memory
 from ._plan import ChunkPlan
 from ._result import Diagnostics, Stratified
@@ -51,6 +52,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "Batches",
     "ChunkPlan",
     "Diagnostics",
     "FitQualityWarning",
@@ -64,6 +66,7 @@ __all__ = [
     "Timings",
     "__version__",
     "available_backends",
+    "batches",
     "choose_strategy",
     "estimate_memory",
     "fit",

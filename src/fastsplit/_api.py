@@ -190,6 +190,7 @@ def stratify(
     decimals: int | None = None,
     atol: float | None = None,
     group_sizes: Sequence[int] | np.ndarray | None = None,
+    seed: int | Sequence[int] | None = None,
     check_memory_safety: bool = True,
     max_memory_fraction: float = _memory.DEFAULT_MAX_MEMORY_FRACTION,
 ) -> Stratified:
@@ -203,7 +204,8 @@ def stratify(
         from :func:`plan` stands for the labels it was made from, which are then
         not grouped again (plan first, pick ``chunk_size``, then stratify).
     *arrays : array_like
-        1-D arrays with one value per label, reordered together (copy mode).
+        Arrays with one value (1-D) or one row (2-D, shape (n, d)) per label,
+        reordered together (copy mode). Labels themselves are always 1-D.
     chunk_size : int, default 100_000
         Largest chunk. There are K = ceil(n / chunk_size) chunks of equal size (+-1).
     mode : {"auto", "copy", "index"}
@@ -225,6 +227,12 @@ def stratify(
         Merge groups whose sorted labels differ by at most ``atol``.
     group_sizes : sequence of int, optional
         Lengths of the group-major runs, replacing ``labels``.
+    seed : int or tuple of int, optional
+        Shuffle the points inside every group with this seed (a non-negative int,
+        or a tuple such as ``(seed, epoch)``) before placing them: the chunks keep
+        every guarantee (docs/contract.md), and the same labels and seed give the
+        same order on every backend and thread count. ``None`` keeps the input
+        order inside each group.
     check_memory_safety : bool, default True
         Compare the memory this call needs (see :func:`fastsplit.estimate_memory`)
         with what is available before allocating anything: ``mode="auto"`` falls
@@ -269,12 +277,13 @@ def stratify(
     decimals, atol = v.check_rounding(decimals, atol)
     fraction = v.check_fraction(max_memory_fraction)
     check_memory_safety = v.check_flag("check_memory_safety", check_memory_safety)
+    seed_key = v.check_seed(seed)
     n_hint = None
     if arrays:
-        arrays = v.check_arrays(arrays, None)
+        arrays = v.check_arrays(arrays, None, rows=True)
         n_hint = arrays[0].shape[0]
         if any(a.shape[0] != n_hint for a in arrays):
-            v.check_arrays(arrays, n_hint)  # raises, naming the array
+            v.check_arrays(arrays, n_hint, rows=True)  # raises, naming the array
     name = resolve(backend, arrays)
     kernels, loaded = _load(name)
     compiled = kernels.compile_seconds()
@@ -306,6 +315,7 @@ def stratify(
         layout=layout,
         groups=grouping.groups,
         counts=grouping.counts,
+        seed=seed_key,
     )
     if decide is not None:
         # Groups and codes are known now: the exact model, before the big allocations.
@@ -343,6 +353,24 @@ def stratify(
             stacklevel=2,
         )
     return result
+
+
+def group_labels(labels: Any, *, backend: str) -> Grouping:
+    """The validated grouping of ``labels`` (codes, groups, counts), for callers that keep it.
+
+    :func:`fastsplit.batches` groups its labels once and orders them once per epoch;
+    it holds the grouping itself, so a copied or pickled sampler keeps it.
+    """
+    kernels = get_backend(resolve(backend))
+    return _group(labels, None, decimals=None, atol=None, group_sizes=None, backend=kernels)
+
+
+def order_of(grouping: Grouping, counted: ChunkPlan, *, backend: str) -> np.ndarray:
+    """The permutation of ``stratify`` in index mode for a grouping and plan made already.
+
+    No validation, memory check or sparse-group warning: the caller did those once.
+    """
+    return get_backend(resolve(backend)).order(grouping, counted)
 
 
 def _lower_bound(labels: Any, arrays: tuple[Any, ...], group_sizes: Any) -> tuple[int, int]:

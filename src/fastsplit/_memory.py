@@ -270,7 +270,8 @@ def estimate_memory(
         Data arrays reordered together (ignored when ``itemsize`` is a sequence).
     itemsize : int or sequence of int, default 8
         Bytes per value of each array (8 for float64, 4 for float32), one number
-        for all arrays or one per array.
+        for all arrays or one per array; a 2-D array of d columns counts d x its
+        item size (a row is one point).
     mode : {"auto", "copy", "index"}
         The mode to estimate; ``"auto"`` picks ``"copy"`` when it is safe, else
         ``"index"`` (as :func:`fastsplit.stratify` does).

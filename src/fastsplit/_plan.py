@@ -17,6 +17,15 @@ i gets the key ``i / a`` (float64), and blocks are laid out by increasing key, t
 broken by group code. Each group's blocks are thus spread evenly through the chunk,
 in runs of at most ``BLOCK``. :func:`place_blocks` is that rule for one chunk; the
 numba backend compiles it, the numpy oracle states it as one sort key.
+
+With a seed, each group's within-group ranks are first permuted by a keyed
+bijection on [0, c_g) (:func:`permute_rank`): a 4-round Feistel network on the
+smallest power of two >= c_g, walked until it lands below c_g (cycle walking,
+under 2 rounds of the network on average). It is a pure function of (seed,
+group, rank), not a stateful generator, so every backend and every thread count
+computes the same permuted rank for a point in O(1); the placement above then
+applies to the permuted ranks unchanged. :func:`permute_ranks` is the same
+function stated on arrays, for the numpy oracle.
 """
 
 from __future__ import annotations
@@ -49,6 +58,9 @@ class ChunkPlan:
         Group labels, ascending.
     counts : numpy.ndarray
         Points per group (int64), aligned with ``groups``.
+    seed : tuple of int or None
+        Shuffles the order inside every group (see :func:`permute_rank`); ``None``
+        keeps the input order.
     compile_seconds : float
         Seconds :func:`fastsplit.plan` spent loading or compiling the backend's
         kernels to count the groups (first call only; 0 otherwise).
@@ -59,6 +71,7 @@ class ChunkPlan:
     layout: str
     groups: np.ndarray
     counts: np.ndarray
+    seed: tuple[int, ...] | None = None
     compile_seconds: float = field(default=0.0, repr=False)
     n_chunks: int = field(init=False)
     per_chunk: np.ndarray = field(init=False, repr=False)  # q_g
@@ -123,6 +136,11 @@ class ChunkPlan:
         return (slot + self.shift[group]) % max(self.n_chunks, 1)
 
     @cached_property
+    def permutation(self) -> np.ndarray | None:
+        """G x (1 + ROUNDS) keys of each group's rank permutation (``None`` without a seed)."""
+        return None if self.seed is None else permutation_keys(self.seed, self.counts)
+
+    @cached_property
     def contiguous_starts(self) -> np.ndarray:
         """K x G: first within-group rank that chunk k takes from g (contiguous layout)."""
         m = self.counts_matrix
@@ -140,7 +158,144 @@ class ChunkPlan:
             "min_chunk": int(sizes.min()) if sizes.size else 0,
             "max_chunk": int(sizes.max()) if sizes.size else 0,
             "n_sparse_groups": int(self.sparse.sum()),
+            "seed": self.seed,
         }
+
+
+# ------------------------------------------------------------------ seeded permutation
+
+ROUNDS = 4
+"""Feistel rounds: 4 make a keyed bijection that looks random (Luby-Rackoff)."""
+
+_M32 = 0xFFFFFFFF
+_GOLDEN = 0x9E3779B9
+
+
+def _mix32(x: np.ndarray | int) -> np.ndarray | int:
+    """A 32-bit integer hash (C. Wellons' hash prospector: 16 21f0aaad 15 735a2d97 15).
+
+    Both multipliers are below 2**31, so the products of 32-bit values stay below
+    2**63: the same numbers in Python ints, int64 scalars and int64 arrays.
+    """
+    x = x ^ (x >> 16)
+    x = (x * 0x21F0AAAD) & _M32
+    x = x ^ (x >> 15)
+    x = (x * 0x735A2D97) & _M32
+    return x ^ (x >> 15)
+
+
+def permutation_keys(seed: tuple[int, ...], counts: np.ndarray) -> np.ndarray:
+    """Per group: the bit width of its domain and ``ROUNDS`` 32-bit round keys (int64, G x 5).
+
+    ``seed`` is a tuple of ints in [0, 2**64) (validated by the caller); every
+    64-bit value enters as two 32-bit words, so (1, 2) and (2, 1) differ.
+    """
+    state = _GOLDEN
+    for value in seed:
+        for word in (value & _M32, value >> 32):
+            state = int(_mix32((state ^ word) + _GOLDEN & _M32))
+        state = int(_mix32(state ^ 0x5BD1E995))  # ends each value: (1, 0) != (1,)
+    counts = np.asarray(counts, dtype=np.int64)
+    g = np.arange(counts.size, dtype=np.int64)
+    table = np.empty((counts.size, 1 + ROUNDS), dtype=np.int64)
+    width = np.zeros(counts.size, dtype=np.int64)
+    top = np.maximum(counts - 1, 0)
+    for b in range(63):  # bit length of c_g - 1: the domain is [0, 2**width)
+        width += (top >> b) > 0
+    table[:, 0] = width
+    for i in range(ROUNDS):
+        round_key = int(_mix32(state ^ (_GOLDEN * (i + 1) & _M32)))
+        table[:, 1 + i] = _mix32(_mix32(round_key ^ (g & _M32)) ^ (g >> 32))
+    return table
+
+
+def permute_rank(rank: int, count: int, keys: np.ndarray, group: int) -> int:
+    """Where the seed sends within-group rank ``rank`` of ``group``, of ``count`` points.
+
+    A bijection on [0, count) keyed by row ``group`` of the table of
+    :func:`permutation_keys` (passed whole: a row view per point costs numba a
+    reference count): a Feistel network on ``keys[group, 0]``-bit numbers (halves
+    of ceil and floor of half the bits, swapping widths each round), applied again
+    while the result is ``count`` or more (cycle walking: a bijection on the
+    domain restricted to [0, count) stays a bijection). Plain Python on integers,
+    written for numba to compile; :func:`permute_ranks` states it on arrays.
+
+    Examples
+    --------
+    >>> keys = permutation_keys((7,), np.array([10]))
+    >>> sorted(permute_rank(r, 10, keys, 0) for r in range(10)) == list(range(10))
+    True
+    """
+    bits = keys[group, 0]
+    if bits == 0:
+        return rank
+    x = rank
+    while True:
+        wide = bits - (bits >> 1)
+        narrow = bits >> 1
+        left = x >> narrow
+        right = x & ((1 << narrow) - 1)
+        for i in range(ROUNDS):
+            f = right ^ keys[group, 1 + i]  # the round function: hash of (half, round key)
+            f = f ^ (f >> 16)
+            f = (f * 0x21F0AAAD) & _M32
+            f = f ^ (f >> 15)
+            f = (f * 0x735A2D97) & _M32
+            f = f ^ (f >> 15)
+            left, right = right, left ^ (f & ((1 << wide) - 1))
+            wide, narrow = narrow, wide
+        x = (left << narrow) | right
+        if x < count:
+            return x
+
+
+def permute_ranks(ranks: np.ndarray, counts: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """:func:`permute_rank` of every point at once (int64 arrays; ``keys`` per point).
+
+    Examples
+    --------
+    >>> counts = np.array([5, 3])
+    >>> table = permutation_keys((1, 2), counts)
+    >>> group = np.array([0, 0, 0, 0, 0, 1, 1, 1])
+    >>> rank = np.array([0, 1, 2, 3, 4, 0, 1, 2])
+    >>> one = [permute_rank(r, counts[g], table, g) for r, g in zip(rank, group)]
+    >>> permute_ranks(rank, counts[group], table[group]).tolist() == one
+    True
+    """
+    x = np.asarray(ranks, dtype=np.int64).copy()
+    counts = np.asarray(counts, dtype=np.int64)
+    todo = np.flatnonzero(keys[:, 0] > 0)
+    while todo.size:
+        bits = keys[todo, 0]
+        wide, narrow = bits - (bits >> 1), bits >> 1
+        y = x[todo]
+        left, right = y >> narrow, y & ((1 << narrow) - 1)
+        for i in range(ROUNDS):
+            f = _mix32(right ^ keys[todo, 1 + i])
+            left, right = right, left ^ (f & ((1 << wide) - 1))
+            wide, narrow = narrow, wide
+        y = (left << narrow) | right
+        x[todo] = y
+        todo = todo[y >= counts[todo]]
+    return x
+
+
+def contiguous_start(k: int, q: int, r: int, shift: int, n_chunks: int) -> int:
+    """First within-group rank in chunk k (contiguous layout) of a group with (q, r, shift).
+
+    Every chunk takes q points; the r extras go to chunks shift, shift + 1, ... (mod K):
+    those below k are the ones in [shift, min(shift + r, K)) plus, when they wrap, those
+    in [0, shift + r - K). Plain Python, written for numba to compile.
+
+    Examples
+    --------
+    >>> p = ChunkPlan(10, 3, "contiguous", np.arange(1), np.array([10]))
+    >>> [contiguous_start(k, 2, 2, 0, 4) for k in range(5)], p.contiguous_starts[:, 0].tolist()
+    ([0, 3, 6, 8, 10], [0, 3, 6, 8])
+    """
+    head = min(max(k - shift, 0), min(r, n_chunks - shift))
+    wrapped = min(k, max(shift + r - n_chunks, 0))
+    return q * k + head + wrapped
 
 
 def place_blocks(

@@ -274,7 +274,7 @@ class Stratified:
         return self.take(self._grouping.codes)
 
     def take(self, a: Any, *more: Any) -> Any:
-        """Return ``a`` (one value per input point) in stratified order.
+        """Return ``a`` (one value, or one row of a 2-D array, per input point) in stratified order.
 
         With several arrays, ``take(a, b, ...)`` returns a tuple and reorders them
         together in one pass over the data (faster than one call each). The
@@ -292,7 +292,7 @@ class Stratified:
         """
         from ._validate import check_arrays
 
-        arrays = check_arrays((a, *more), self._plan.n)
+        arrays = check_arrays((a, *more), self._plan.n, rows=True)
         out = self._kernels.reorder(self._grouping, self._plan, arrays, self._order)
         if self._order is None:
             self._order = out.order  # a backend that built it keeps it for next time

@@ -61,6 +61,7 @@ def check_1d(
     kinds: str | None = None,
     host: bool = False,
     length_of: str = "labels",
+    rows: bool = False,
 ) -> Any:
     """The one check of a per-point array: 1-D, the right kind of values, ``n`` long.
 
@@ -79,6 +80,8 @@ def check_1d(
         Bring JAX arrays to the host as NumPy arrays.
     length_of : str
         What ``n`` is the length of, for the mismatch message.
+    rows : bool
+        Also accept a 2-D array of shape (n, d): one row per point.
     """
     if isinstance(value, str | bytes):
         raise InvalidTypeError(f"{name} must be a 1-D numeric array, got a string.")
@@ -99,7 +102,15 @@ def check_1d(
         # pandas Series, xarray DataArrays, lists: converted once, here.
         value = as_array(name, value)
     ndim = len(value.shape)
-    if ndim != 1:
+    if rows and ndim == 2:
+        pass
+    elif rows and ndim > 2:
+        raise InvalidShapeError(
+            f"{name} must have one value or one row per point (1-D or 2-D), got shape "
+            f"{tuple(value.shape)}; reshape it to (n, -1) first, e.g. "
+            f"{name}.reshape({name}.shape[0], -1)."
+        )
+    elif ndim != 1:
         hint = (
             f"flatten it first, e.g. {name}.ravel() (row-major order), "
             "and flatten every other array the same way"
@@ -186,11 +197,11 @@ def check_labels(labels: Any) -> np.ndarray:
     return labels
 
 
-def check_arrays(arrays: Sequence[Any], n: int | None) -> tuple[Any, ...]:
-    """Every data array must be 1-D with the labels' length."""
+def check_arrays(arrays: Sequence[Any], n: int | None, *, rows: bool = False) -> tuple[Any, ...]:
+    """Every data array must be 1-D (or, with ``rows``, 2-D: a row per point), n long."""
     out = []
     for i, a in enumerate(arrays):
-        a = check_1d(f"arrays[{i}]", a)
+        a = check_1d(f"arrays[{i}]", a, rows=rows)
         if n is not None and a.shape[0] != n:
             raise LengthMismatchError(
                 f"arrays[{i}] has {a.shape[0]} points but labels have {n}; every array "
@@ -202,6 +213,35 @@ def check_arrays(arrays: Sequence[Any], n: int | None) -> tuple[Any, ...]:
             )
         out.append(a)
     return tuple(out)
+
+
+MAX_SEED = 2**64 - 1
+
+
+def check_seed(seed: object) -> tuple[int, ...] | None:
+    """``seed``: None, a non-negative int, or a non-empty tuple (or list) of them.
+
+    Returned as a tuple (``7`` and ``(7,)`` are the same seed); ``None`` stays ``None``.
+    """
+    if seed is None:
+        return None
+    values = tuple(seed) if isinstance(seed, tuple | list) else (seed,)
+    if not values:
+        raise InvalidArgumentError(
+            "seed=() is empty; pass an int, a tuple of ints such as (seed, epoch), or None."
+        )
+    for value in values:
+        if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+            raise InvalidTypeError(
+                f"seed must be None, a non-negative int or a tuple of them (e.g. (seed, "
+                f"epoch)), got {type(value).__name__} {value!r} in seed={seed!r}."
+            )
+        if not 0 <= int(value) <= MAX_SEED:
+            raise InvalidArgumentError(
+                f"seed values must be ints from 0 to 2**64 - 1, got {int(value)} in "
+                f"seed={seed!r}; for a larger one pass several values, e.g. (high, low)."
+            )
+    return tuple(int(value) for value in values)
 
 
 def check_group_sizes(group_sizes: Any, n: int | None) -> np.ndarray:

@@ -28,6 +28,14 @@ from .._labels import Grouping
 from .._plan import ChunkPlan
 
 
+def point_bytes(a: Any) -> int:
+    """Bytes of one point of ``a``: its item size, times the row length of a 2-D array."""
+    size = int(np.dtype(a.dtype).itemsize)
+    for extent in a.shape[1:]:
+        size *= int(extent)
+    return size
+
+
 class Reordered(NamedTuple):
     """What copy mode returns: the reordered arrays, and the permutation if it was built."""
 
@@ -42,7 +50,7 @@ class Inputs:
     Attributes
     ----------
     itemsizes : tuple of int
-        Bytes per value of each array.
+        Bytes per point of each array (a row of a 2-D array is one point).
     device_arrays : bool
         Some arrays already live on the device the outputs go to (JAX).
     upload_itemsize : int
@@ -190,8 +198,8 @@ class Backend(Protocol):
         return None
 
     def memory_inputs(self, arrays: Sequence[Any]) -> Inputs:
-        """What the memory model needs to know about ``arrays``. Default: their item sizes."""
-        return Inputs(itemsizes=tuple(int(a.dtype.itemsize) for a in arrays))
+        """What the memory model needs to know about ``arrays``. Default: their bytes per point."""
+        return Inputs(itemsizes=tuple(point_bytes(a) for a in arrays))
 
 
 class BlockKernels(Protocol):
@@ -245,4 +253,5 @@ __all__ = [
     "Shape",
     "largest",
     "plus",
+    "point_bytes",
 ]

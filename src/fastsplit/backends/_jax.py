@@ -37,7 +37,7 @@ from jax import lax
 from .._labels import Grouping
 from .._plan import ChunkPlan
 from ..errors import InvalidArgumentError, InvalidTypeError
-from ._interface import Backend, Inputs, Reordered
+from ._interface import Backend, Inputs, Reordered, point_bytes
 from ._numpy import take as host_take
 
 _JAX_KINDS = "biufc"  # dtype kinds JAX can hold (no datetime, timedelta, object)
@@ -129,7 +129,7 @@ def _gather(arrays: tuple[jax.Array, ...], indices: jax.Array) -> tuple[jax.Arra
     # Defined once at import: jax.jit caches one compilation per
     # (number of arrays, dtypes, shapes), so a repeat call reuses it.
     # mode="clip" skips the out-of-bounds fill (2x faster); indices are in range.
-    return tuple(jnp.take(a, indices, mode="clip", unique_indices=True) for a in arrays)
+    return tuple(jnp.take(a, indices, axis=0, mode="clip", unique_indices=True) for a in arrays)
 
 
 @partial(jax.jit, static_argnames=("size",))
@@ -138,7 +138,7 @@ def _gather_slice(
 ) -> tuple[jax.Array, ...]:
     # Chunks differ in size by at most one point, so at most two compilations.
     window = lax.dynamic_slice_in_dim(indices, start, size)
-    return tuple(jnp.take(a, window, mode="clip", unique_indices=True) for a in arrays)
+    return tuple(jnp.take(a, window, axis=0, mode="clip", unique_indices=True) for a in arrays)
 
 
 class JaxBackend(Backend):
@@ -175,12 +175,10 @@ class JaxBackend(Backend):
     def memory_inputs(self, arrays: Sequence[Any]) -> Inputs:
         """Device arrays, host arrays that will be uploaded, and the device's free memory."""
         uploads = sum(
-            int(a.dtype.itemsize)
-            for a in arrays
-            if not isinstance(a, jax.Array) and not _stays_on_host(a)
+            point_bytes(a) for a in arrays if not isinstance(a, jax.Array) and not _stays_on_host(a)
         )
         return Inputs(
-            itemsizes=tuple(int(a.dtype.itemsize) for a in arrays),
+            itemsizes=tuple(point_bytes(a) for a in arrays),
             device_arrays=any(isinstance(a, jax.Array) for a in arrays),
             upload_itemsize=uploads,
             device_free=device_free_memory(_target_device(arrays)),

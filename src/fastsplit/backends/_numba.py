@@ -29,6 +29,7 @@ from ._numba_factorize import factorize, remap
 from ._numba_gather import gather
 from ._numba_moves import copy_moves, index_moves
 from ._numba_scatter import Tables
+from ._numba_seeded import scatter_seeded
 
 
 class NumbaBackend(Backend):
@@ -50,8 +51,13 @@ class NumbaBackend(Backend):
 
     def order(self, grouping: Grouping, plan: ChunkPlan) -> np.ndarray:
         out = np.empty(plan.n, dtype=index_dtype(plan.n))
-        if plan.n:
-            Tables(grouping, plan).run(grouping.codes, index_moves(out))
+        if not plan.n:
+            return out
+        tables = Tables(grouping, plan)
+        if plan.permutation is None:
+            tables.run(grouping.codes, index_moves(out))
+        else:
+            scatter_seeded(tables, grouping.codes, index_moves(out))
         return out
 
     def gather(self, arrays: tuple[Any, ...], indices: np.ndarray) -> tuple[Any, ...]:
@@ -75,9 +81,13 @@ class NumbaBackend(Backend):
         if order is not None:
             return Reordered(gather(arrays, order, plan.bounds), order)
         sources = tuple(np.asarray(a) for a in arrays)
-        outs = tuple(np.empty(plan.n, dtype=a.dtype) for a in sources)
-        if plan.n and sources:
-            Tables(grouping, plan).run(grouping.codes, copy_moves(sources, outs))
+        outs, moves = copy_moves(sources, plan.n)
+        if plan.n and moves.shape[0]:
+            tables = Tables(grouping, plan)
+            if plan.permutation is None:
+                tables.run(grouping.codes, moves)
+            else:
+                scatter_seeded(tables, grouping.codes, moves)
         return Reordered(outs, None)
 
 

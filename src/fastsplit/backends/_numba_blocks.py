@@ -17,23 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._plan import BLOCK, ChunkPlan, place_blocks
+from .._plan import BLOCK, ChunkPlan, contiguous_start, place_blocks
 from ._jit import jit
 from ._numba_moves import WORD_TYPES as BITS  # kernels move bits, not numbers
 
 _place_blocks = jit()(place_blocks)
-
-
-@jit()
-def _chunk_start(k, q, r, s, n_chunks):
-    """First within-group rank in chunk k (contiguous layout) of a group with (q, r, shift s).
-
-    Every chunk takes q points; the r extras go to chunks s, s + 1, ... (mod K): those
-    below k are the ones in [s, min(s + r, K)) plus, when they wrap, those in [0, s + r - K).
-    """
-    head = min(max(k - s, 0), min(r, n_chunks - s))
-    wrapped = min(k, max(s + r - n_chunks, 0))
-    return q * k + head + wrapped
+_chunk_start = jit()(contiguous_start)
 
 
 @jit()

@@ -107,12 +107,11 @@ def gather(
     sources = tuple(np.asarray(a) for a in arrays)
     indices = np.ascontiguousarray(indices)
     m = indices.shape[0]
-    outs = tuple(np.empty(m, dtype=a.dtype) for a in sources)
-    if not sources or not m:
+    outs, moves = copy_moves(sources, m)
+    if not moves.shape[0] or not m:
         return outs
     if bounds is None:
         bounds = np.array([0, m], dtype=np.int64)
-    moves = copy_moves(sources, outs)
     parts = max(1, min(num_threads(), m // MIN_PART))
     parallel(_gather_part, [(moves, indices, bounds, part, parts) for part in range(parts)])
     return outs

@@ -24,7 +24,8 @@ A row holds raw addresses: the caller keeps the arrays alive while a kernel runs
 (the tables are built and used inside one function call). Destinations are
 always fresh, C-contiguous arrays; sources may be any 1-D view (strided,
 reversed, misaligned, memory-mapped, read-only). Rows of 2-D arrays (one row
-per point) are the same move with a larger ``WIDTH``.
+per point) are the same move with a larger ``WIDTH``; a 2-D array whose rows are
+not contiguous moves column by column into a Fortran-ordered output.
 """
 
 from __future__ import annotations
@@ -52,9 +53,13 @@ def _word(itemsize: int, stride: int, address: int) -> int:
 
 
 def source(a: np.ndarray) -> tuple[int, int, int, int, int, int]:
-    """(word, width, lowest address, origin, step, span in words) of a 1-D array."""
+    """(word, width, lowest address, origin, step, span in words) of a 1-D array.
+
+    A 2-D array whose rows are contiguous (:func:`rows_contiguous`) is read as a
+    1-D array of rows: one point is its row, ``WIDTH`` words long.
+    """
     n = a.shape[0]
-    itemsize = a.itemsize
+    itemsize = a.itemsize * (a.shape[1] if a.ndim == 2 else 1)
     stride = a.strides[0] if n > 1 else itemsize
     address = a.ctypes.data
     word = _word(itemsize, stride, address)
@@ -67,13 +72,39 @@ def source(a: np.ndarray) -> tuple[int, int, int, int, int, int]:
     return word, width, address + stride * (n - 1), origin, step, origin + width
 
 
-def copy_moves(sources: tuple[np.ndarray, ...], outputs: tuple[np.ndarray, ...]) -> np.ndarray:
-    """One ``COPY`` row per (source, fresh output) pair."""
+def rows_contiguous(a: np.ndarray) -> bool:
+    """Whether each point's values are adjacent in memory (1-D, or 2-D with contiguous rows)."""
+    return a.ndim == 1 or a.shape[1] <= 1 or a.strides[1] == a.itemsize
+
+
+def copy_moves(
+    sources: tuple[np.ndarray, ...], n: int
+) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Fresh outputs of ``n`` points for ``sources``, and the ``COPY`` rows that fill them.
+
+    A 1-D array, or a 2-D array with contiguous rows, is one move into a C-ordered
+    output (a row is one point of ``WIDTH`` words). Any other 2-D array (Fortran
+    order, a slice of columns) is one move per column into a Fortran-ordered
+    output, whose columns are contiguous: the values are ``a[order]`` all the same,
+    and no staging copy of the input is made.
+    """
+    outputs: list[np.ndarray] = []
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
+    for a in sources:
+        if rows_contiguous(a):
+            out = np.empty((n, *a.shape[1:]), dtype=a.dtype)
+            pairs.append((a, out))
+        else:
+            out = np.empty((a.shape[1], n), dtype=a.dtype).T
+            pairs.extend((a[:, j], out[:, j]) for j in range(a.shape[1]))
+        outputs.append(out)
     rows = []
-    for a, out in zip(sources, outputs, strict=True):
+    for a, out in pairs:
         word, width, low, origin, step, span = source(a)
-        rows.append((COPY, word, width, low, origin, step, span, out.ctypes.data, out.size * width))
-    return np.array(rows, dtype=np.int64).reshape(len(rows), COLUMNS)
+        rows.append(
+            (COPY, word, width, low, origin, step, span, out.ctypes.data, out.shape[0] * width)
+        )
+    return tuple(outputs), np.array(rows, dtype=np.int64).reshape(len(rows), COLUMNS)
 
 
 def index_moves(order: np.ndarray) -> np.ndarray:
@@ -153,6 +184,7 @@ __all__ = [
     "copy_moves",
     "fence",
     "index_moves",
+    "rows_contiguous",
     "source",
     "store_stream",
     "words",

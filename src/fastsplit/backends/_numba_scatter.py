@@ -10,8 +10,9 @@ placement rule :func:`fastsplit._plan.place_blocks`, compiled here, once per chu
 into a block table. The destination of a point depends only on its group and
 rank, so the result is the same for any number of threads.
 
-A within-group permutation or 2-D rows change only what fills the buffer (the
-input point of a rank) or the moves (``WIDTH`` words per point).
+With a seed (a within-group permutation of the ranks, ``_plan.permute_rank``)
+the walk is ``_numba_seeded``'s, on the same tables; rows of 2-D arrays change
+only the moves (``WIDTH`` words per point).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ _place_blocks = jit()(place_blocks)
 
 
 @jit(inline=True)
-def _pair_block(t, r, nb1, nb0):
+def pair_block(t, r, nb1, nb0):
     """Offset of pair (g, slot t) among group g's blocks."""
     if t < r:
         return t * nb1
@@ -39,7 +40,7 @@ def _pair_block(t, r, nb1, nb0):
 
 
 @jit(inline=True)
-def _slot(k, g, shift, n_chunks):
+def slot_of(k, g, shift, n_chunks):
     t = k - shift[g]
     return t + n_chunks if t < 0 else t
 
@@ -97,14 +98,14 @@ def _block_positions_range(
                 g = g_extra
                 e += n_chunks
             present[m] = g
-            share[m] = q[g] + (1 if _slot(k, g, shift, n_chunks) < r[g] else 0)
+            share[m] = q[g] + (1 if slot_of(k, g, shift, n_chunks) < r[g] else 0)
             m += 1
         _place_blocks(share[:m], starts, scratch, keys)
         u = 0
         for i in range(m):
             g = present[i]
-            t = _slot(k, g, shift, n_chunks)
-            base = blk_base[g] + _pair_block(t, r[g], nb1[g], nb0[g])
+            t = slot_of(k, g, shift, n_chunks)
+            base = blk_base[g] + pair_block(t, r[g], nb1[g], nb0[g])
             for b in range((share[i] + 15) >> 4):
                 block_pos[base + b] = starts[u]
                 u += 1
@@ -113,7 +114,7 @@ def _block_positions_range(
 # ---------------------------------------------------------------------------- scatter
 #
 # Per group g, the columns of ``gt`` (one int64 row per group, built by ``Tables``):
-_Q, _R, _SHIFT, _NB1, _NB0, _BLK_BASE = range(6)
+Q, R, SHIFT, NB1, NB0, BLK_BASE = range(6)
 # and the walking state of group g is (st_a, st_b, st_c)[g]:
 #   strided:    slot t = rank mod K, row m = rank div K (the rank inside the chunk)
 #   contiguous: chunk k, rank m inside the chunk, points of g left in chunk k
@@ -159,20 +160,20 @@ def _count_segment(codes, words, repeat, lo, hi, counts):
 
 @jit(inline=True)
 def _pair_count(g, t, gt):
-    return gt[g, _Q] + (1 if t < gt[g, _R] else 0)
+    return gt[g, Q] + (1 if t < gt[g, R] else 0)
 
 
 @jit(inline=True)
-def _block_start(g, t, k, m, gt, bounds, block_pos):
+def block_start(g, t, k, m, gt, bounds, block_pos):
     """Output position of the block holding rank m of group g in chunk k (slot t)."""
-    blk = gt[g, _BLK_BASE] + _pair_block(t, gt[g, _R], gt[g, _NB1], gt[g, _NB0]) + (m >> 4)
+    blk = gt[g, BLK_BASE] + pair_block(t, gt[g, R], gt[g, NB1], gt[g, NB0]) + (m >> 4)
     return bounds[k] + block_pos[blk]
 
 
 @jit(inline=True)
 def _start_state(rank0, gt, n_chunks, strided, st_a, st_b, st_c):
     """Walking state of every group at the segment's first ranks ``rank0``."""
-    shift = gt[:, _SHIFT]
+    shift = gt[:, SHIFT]
     for g in range(gt.shape[0]):
         j = rank0[g]
         if strided:
@@ -180,11 +181,11 @@ def _start_state(rank0, gt, n_chunks, strided, st_a, st_b, st_c):
             st_b[g] = j // n_chunks
             continue
         k = 0
-        a = _pair_count(g, _slot(0, g, shift, n_chunks), gt)
+        a = _pair_count(g, slot_of(0, g, shift, n_chunks), gt)
         while j >= a and k < n_chunks - 1:
             j -= a
             k += 1
-            a = _pair_count(g, _slot(k, g, shift, n_chunks), gt)
+            a = _pair_count(g, slot_of(k, g, shift, n_chunks), gt)
         st_a[g] = k
         st_b[g] = j
         st_c[g] = max(a - j, 0)
@@ -193,14 +194,14 @@ def _start_state(rank0, gt, n_chunks, strided, st_a, st_b, st_c):
 @jit(inline=True)
 def _next_points(g, gt, bounds, block_pos, n_chunks, strided, st_a, st_b, st_c, dpos, at, count):
     """Output positions of group g's next ``count`` points into dpos[at:]; advances its state."""
-    sg, rg, n1, n0, base = gt[g, _SHIFT], gt[g, _R], gt[g, _NB1], gt[g, _NB0], gt[g, _BLK_BASE]
+    sg, rg, n1, n0, base = gt[g, SHIFT], gt[g, R], gt[g, NB1], gt[g, NB0], gt[g, BLK_BASE]
     if strided:
         t, m = st_a[g], st_b[g]
         k = t + sg
         if k >= n_chunks:
             k -= n_chunks
         for u in range(at, at + count):
-            blk = base + _pair_block(t, rg, n1, n0) + (m >> 4)
+            blk = base + pair_block(t, rg, n1, n0) + (m >> 4)
             dpos[u] = bounds[k] + block_pos[blk] + (m & 15)
             t += 1
             k += 1
@@ -211,22 +212,22 @@ def _next_points(g, gt, bounds, block_pos, n_chunks, strided, st_a, st_b, st_c, 
                 m += 1
         st_a[g], st_b[g] = t, m
         return
-    shift = gt[:, _SHIFT]
+    shift = gt[:, SHIFT]
     k, m, left = st_a[g], st_b[g], st_c[g]
     for u in range(at, at + count):
         while left == 0:  # on to the next chunk holding points of g
             k += 1
             m = 0
-            left = _pair_count(g, _slot(k, g, shift, n_chunks), gt)
-        t = _slot(k, g, shift, n_chunks)
-        dpos[u] = bounds[k] + block_pos[base + _pair_block(t, rg, n1, n0) + (m >> 4)] + (m & 15)
+            left = _pair_count(g, slot_of(k, g, shift, n_chunks), gt)
+        t = slot_of(k, g, shift, n_chunks)
+        dpos[u] = bounds[k] + block_pos[base + pair_block(t, rg, n1, n0) + (m >> 4)] + (m & 15)
         m += 1
         left -= 1
     st_a[g], st_b[g], st_c[g] = k, m, left
 
 
 @jit(inline=True)
-def _add_run(runs, n_runs, s, k, d, m):
+def add_run(runs, n_runs, s, k, d, m):
     """Append run (s, k, d, m) to the buffer, or lengthen the last run when it continues it."""
     if n_runs:
         last = n_runs - 1
@@ -252,7 +253,7 @@ def _segment(codes, words, repeat, lo, hi, rank0, gt, bounds, block_pos, n_chunk
     (``_numba_emit``) and every move is applied to a full buffer at once.
     """
     n_groups = gt.shape[0]
-    shift = gt[:, _SHIFT]
+    shift = gt[:, SHIFT]
     st_a = np.zeros(n_groups, dtype=np.int64)
     st_b = np.zeros(n_groups, dtype=np.int64)
     st_c = np.zeros(n_groups, dtype=np.int64)
@@ -277,8 +278,8 @@ def _segment(codes, words, repeat, lo, hi, rank0, gt, bounds, block_pos, n_chunk
                             if nr == RUNS:
                                 emit(moves, runs, nr)
                                 nr = np.int64(0)
-                            p0 = _block_start(g, t, k, m, gt, bounds, block_pos)
-                            nr = _add_run(runs, nr, i + x * span + t, n_chunks, p0, 16)
+                            p0 = block_start(g, t, k, m, gt, bounds, block_pos)
+                            nr = add_run(runs, nr, i + x * span + t, n_chunks, p0, 16)
                             k = k + 1 if k + 1 < n_chunks else 0
                     st_b[g] += 16 * n_tiles
                     i += span * n_tiles
@@ -289,14 +290,14 @@ def _segment(codes, words, repeat, lo, hi, rank0, gt, bounds, block_pos, n_chunk
                 left = st_c[g]
                 if left >= 16 and m % 16 == 0 and j - i >= 16:
                     k = st_a[g]
-                    t = _slot(k, g, shift, n_chunks)
+                    t = slot_of(k, g, shift, n_chunks)
                     n_blocks = min(left // 16, (j - i) // 16)
                     for x in range(n_blocks):
                         if nr == RUNS:
                             emit(moves, runs, nr)
                             nr = np.int64(0)
-                        p0 = _block_start(g, t, k, m + 16 * x, gt, bounds, block_pos)
-                        nr = _add_run(runs, nr, i + 16 * x, 1, p0, 16)
+                        p0 = block_start(g, t, k, m + 16 * x, gt, bounds, block_pos)
+                        nr = add_run(runs, nr, i + 16 * x, 1, p0, 16)
                     st_b[g] = m + 16 * n_blocks
                     st_c[g] = left - 16 * n_blocks
                     i += 16 * n_blocks
@@ -311,7 +312,7 @@ def _segment(codes, words, repeat, lo, hi, rank0, gt, bounds, block_pos, n_chunk
                     g, gt, bounds, block_pos, n_chunks, strided, st_a, st_b, st_c, dpos, 0, count
                 )
                 for u in range(count):
-                    nr = _add_run(runs, nr, i + u, 1, dpos[u], 1)
+                    nr = add_run(runs, nr, i + u, 1, dpos[u], 1)
                 i += count
     if nr:
         emit(moves, runs, nr)
@@ -353,6 +354,7 @@ class Tables:
             ]
             parallel(_count_segment, count_jobs)
         self.rank0 = seg_counts.cumsum(axis=0) - seg_counts
+        self.keys = plan.permutation
 
     def run(self, codes: np.ndarray, moves: np.ndarray) -> None:
         """Scatter every input segment in parallel through the table of ``moves``."""
@@ -364,4 +366,16 @@ class Tables:
         parallel(_segment, jobs)
 
 
-__all__ = ["Tables"]
+__all__ = [
+    "BLK_BASE",
+    "NB0",
+    "NB1",
+    "SHIFT",
+    "Q",
+    "R",
+    "Tables",
+    "add_run",
+    "block_start",
+    "pair_block",
+    "slot_of",
+]

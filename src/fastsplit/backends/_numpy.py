@@ -13,12 +13,16 @@ from typing import Any
 import numpy as np
 
 from .._labels import Grouping, code_dtype, index_dtype, non_finite_error
-from .._plan import BLOCK, ChunkPlan
+from .._plan import BLOCK, ChunkPlan, permute_ranks
 from ._interface import Backend, Inputs, Need, Shape, largest, plus
 
 SORT_BYTES_PER_POINT = {"strided": 65, "contiguous": 56}
 """Peak temporaries of the order pass (int32 permutation included), measured with
 tracemalloc on numpy 2.x: the sorts keep several int64 arrays per point."""
+
+
+PERMUTE_SLICE = 1 << 16
+"""Points shuffled at a time by the oracle (the seeded order's temporaries: a few MiB)."""
 
 
 def _chunk_and_rank(codes: np.ndarray, plan: ChunkPlan) -> tuple[np.ndarray, ...]:
@@ -28,6 +32,14 @@ def _chunk_and_rank(codes: np.ndarray, plan: ChunkPlan) -> tuple[np.ndarray, ...
     group_start = np.cumsum(plan.counts) - plan.counts
     rank = np.empty(plan.n, dtype=np.int64)
     rank[by_group] = np.arange(plan.n) - group_start[group[by_group]]
+    keys = plan.permutation
+    if keys is not None:  # seeded: the placement applies to the shuffled ranks
+        # in slices, so the shuffle's temporaries stay O(slice), not ~200 bytes per point
+        for lo in range(0, plan.n, PERMUTE_SLICE):
+            part = group[lo : lo + PERMUTE_SLICE]
+            rank[lo : lo + part.size] = permute_ranks(
+                rank[lo : lo + part.size], plan.counts[part], keys[part]
+            )
     n_chunks = plan.n_chunks
     if plan.layout == "strided":
         # Ranks step by K inside a chunk: a systematic sample of the group (C4).
@@ -80,10 +92,13 @@ class NumpyBackend(Backend):
 
 
 def take(array: Any, indices: np.ndarray) -> np.ndarray:
-    """``array[indices]`` into fresh memory, dtype (and byte order) preserved."""
-    out = np.empty(indices.shape[0], dtype=array.dtype)
+    """``array[indices]`` (rows of a 2-D array) into fresh memory, dtype (and byte order) kept."""
+    if array.ndim == 2 and not array.flags.c_contiguous:
+        # np.take would first copy the whole input to C order; indexing reads it in place.
+        return np.asarray(array)[indices]
+    out = np.empty((indices.shape[0], *array.shape[1:]), dtype=array.dtype)
     # mode="clip" skips the bounds check that the default mode pays for (2x faster).
-    np.take(array, indices, out=out, mode="clip")
+    np.take(array, indices, axis=0, out=out, mode="clip")
     return out
 
 

@@ -1,0 +1,174 @@
+"""The seeded within-group permutation (docs/contract.md, "Seeded order").
+
+The permutation is written once as a scalar function (compiled by the numba
+backend) and once as an array statement (the numpy oracle, the contract checker);
+these tests hold them to each other and to being a bijection, and check the
+seed's validation and that the seeded order does not depend on thread count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fastsplit
+from fastsplit._plan import permutation_keys, permute_rank, permute_ranks
+from fastsplit.errors import InvalidArgumentError, InvalidTypeError
+
+seed_values = st.integers(0, 2**64 - 1)
+seeds = st.one_of(seed_values, st.lists(seed_values, min_size=1, max_size=3).map(tuple))
+
+
+def _as_tuple(seed):
+    return seed if isinstance(seed, tuple) else (seed,)
+
+
+@given(counts=st.lists(st.integers(0, 3000), min_size=1, max_size=6), seed=seeds)
+def test_scalar_and_array_statements_agree_and_are_bijections(counts, seed):
+    counts = np.array(counts, dtype=np.int64)
+    keys = permutation_keys(_as_tuple(seed), counts)
+    group = np.repeat(np.arange(counts.size), counts)
+    rank = np.concatenate([np.arange(c) for c in counts]) if counts.sum() else group
+    out = permute_ranks(rank, counts[group], keys[group])
+    for g, c in enumerate(counts):
+        mine = out[group == g]
+        assert np.array_equal(np.sort(mine), np.arange(c))  # a bijection on [0, c)
+        sample = range(0, int(c), max(1, int(c) // 40))
+        assert [permute_rank(r, int(c), keys, g) for r in sample] == mine[list(sample)].tolist()
+
+
+def test_numba_compiles_the_same_function():
+    numba = pytest.importorskip("numba")
+    compiled = numba.njit(permute_rank)
+    counts = np.array([1, 2, 3, 7, 64, 65, 1000, 2**20 + 3])
+    keys = permutation_keys((12345, 6), counts)
+    for g, c in enumerate(counts):
+        ranks = range(0, int(c), max(1, int(c) // 500))
+        assert [compiled(r, int(c), keys, g) for r in ranks] == [
+            int(permute_rank(r, int(c), keys, g)) for r in ranks
+        ]
+
+
+def test_huge_groups_stay_in_range():
+    """Domains up to 2**62 points: halves of 31 bits, no int64 overflow."""
+    counts = np.array([2**62, 2**40 + 1, 3 * 2**31])
+    keys = permutation_keys((1,), counts)
+    ranks = np.array([0, 2**40, 3 * 2**31 - 1])
+    out = permute_ranks(ranks, counts, keys)
+    assert np.all((out >= 0) & (out < counts))
+    assert out.tolist() == [
+        permute_rank(int(r), int(c), keys, g) for g, (r, c) in enumerate(zip(ranks, counts))
+    ]
+
+
+def test_seeds_give_different_orders_and_an_int_is_a_one_tuple():
+    counts = np.array([1000])
+    one = permute_ranks(
+        np.arange(1000), np.full(1000, 1000), np.repeat(permutation_keys((5,), counts), 1000, 0)
+    )
+    table = {
+        s: permute_ranks(
+            np.arange(1000), np.full(1000, 1000), np.repeat(permutation_keys(s, counts), 1000, 0)
+        ).tolist()
+        for s in [(5,), (6,), (5, 0), (5, 1), (0, 5), (2**64 - 1,)]
+    }
+    assert one.tolist() == table[(5,)]
+    assert len({tuple(v) for v in table.values()}) == len(table)
+
+
+def test_first_rank_lands_uniformly():
+    """Over 4000 seeds, rank 0 of a 5-point group goes to each place about equally often."""
+    counts = np.array([5])
+    places = np.array([permute_rank(0, 5, permutation_keys((s,), counts), 0) for s in range(4000)])
+    hits = np.bincount(places, minlength=5)
+    assert np.all(np.abs(hits - 800) < 120), hits  # +-4.7 sigma
+
+
+def test_seed_none_is_the_unseeded_order_and_a_seed_shuffles(backend):
+    labels = np.repeat([0.0, 1.0], 500)
+    plain = fastsplit.stratify(labels, chunk_size=100, backend=backend, mode="index")
+    none = fastsplit.stratify(labels, chunk_size=100, backend=backend, mode="index", seed=None)
+    seeded = fastsplit.stratify(labels, chunk_size=100, backend=backend, mode="index", seed=3)
+    again = fastsplit.stratify(labels, chunk_size=100, backend=backend, mode="index", seed=(3,))
+    assert np.array_equal(plain.order, none.order)
+    assert not np.array_equal(plain.order, seeded.order)
+    assert np.array_equal(seeded.order, again.order)
+    assert np.array_equal(plain.bounds, seeded.bounds)
+
+
+@pytest.mark.parametrize(
+    ("seed", "error"),
+    [
+        (-1, InvalidArgumentError),
+        (2**64, InvalidArgumentError),
+        ((), InvalidArgumentError),
+        ((1, -2), InvalidArgumentError),
+        (1.5, InvalidTypeError),
+        ("3", InvalidTypeError),
+        (True, InvalidTypeError),
+        ((1, None), InvalidTypeError),
+        (np.float64(2.0), InvalidTypeError),
+    ],
+)
+def test_bad_seeds_are_refused_naming_the_argument(seed, error):
+    with pytest.raises(error, match="seed"):
+        fastsplit.stratify(np.zeros(10), chunk_size=5, seed=seed)
+
+
+def test_seed_accepts_numpy_ints_and_lists():
+    labels = np.repeat([0, 1], 50)
+    a = fastsplit.stratify(labels, chunk_size=10, seed=[np.uint64(7), 2], mode="index")
+    b = fastsplit.stratify(labels, chunk_size=10, seed=(7, 2), mode="index")
+    assert np.array_equal(a.order, b.order)
+
+
+@pytest.mark.parametrize("layout", ["strided", "contiguous"])
+def test_thread_count_does_not_change_the_seeded_order(layout):
+    numba = pytest.importorskip("numba")
+    n = 300_000  # above the per-thread minimum: the input is cut into segments
+    labels = np.random.default_rng(2).choice(np.linspace(-10, 10, 23), size=n)
+    y = np.arange(n, dtype=np.float64)
+    results = []
+    before = numba.get_num_threads()
+    try:
+        for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(threads)
+            s = fastsplit.stratify(labels, y, chunk_size=20_000, layout=layout, seed=(9, 1))
+            results.append(s.arrays[0].copy())
+    finally:
+        numba.set_num_threads(before)
+    ref = fastsplit.stratify(
+        labels, chunk_size=20_000, layout=layout, backend="numpy", mode="index", seed=(9, 1)
+    )
+    for values in results:
+        assert np.array_equal(values, y[ref.order])
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("mode", ["copy", "index"])
+def test_seeded_memory_is_what_the_model_says(backend, mode):
+    """The seed adds no n-sized buffer: the unseeded memory model still holds."""
+    import tracemalloc
+
+    if backend == "numba":
+        pytest.importorskip("numba")
+    n = 1_000_000
+    labels = np.repeat(np.linspace(-10.0, 10.0, 9), -(-n // 9))[:n]
+    y = np.random.default_rng(1).normal(size=n)
+    kwargs = {"chunk_size": 20_000, "backend": backend, "mode": mode, "seed": (3, 4)}
+    fastsplit.stratify(labels[:5000], y[:5000], **kwargs)  # compile first
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        fastsplit.stratify(labels, y, **kwargs)
+        measured = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    estimate = fastsplit.estimate_memory(
+        n, itemsize=[8], n_groups=9, chunk_size=20_000, backend=backend, mode=mode
+    )
+    error = (estimate.peak_bytes - measured) / measured
+    assert abs(error) <= 0.10, (estimate.breakdown, measured, f"{error:+.1%}")
