@@ -1,5 +1,8 @@
 """The public entry points: :func:`stratify`, :func:`plan` and :func:`warmup`.
 
+Labels become a grouping in ``_grouping``; the plan, the memory decision and the
+kernels follow here.
+
 Data flows one way: validate -> codes -> plan -> mode decision -> kernel -> result.
 """
 
@@ -8,8 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import time
-import warnings
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,79 +18,14 @@ import numpy as np
 
 from . import _memory
 from . import _validate as v
-from ._labels import Grouping, from_group_sizes, merge_close, prepare_labels
+from ._grouping import group, remember
+from ._labels import Grouping
 from ._plan import DEFAULT_CHUNK_SIZE, ChunkPlan
 from ._result import Stratified
 from .backends import get_backend, host_backend, resolve
 from .backends._interface import Backend, Shape
-from .errors import InvalidArgumentError, LengthMismatchError, SparseGroupWarning
 
 log = logging.getLogger("fastsplit")
-
-
-def _group(
-    labels: Any,
-    n_hint: int | None,
-    *,
-    decimals: int | None,
-    atol: float | None,
-    group_sizes: Sequence[int] | np.ndarray | None,
-    backend: Backend,
-) -> Grouping:
-    if isinstance(labels, ChunkPlan):
-        return _grouping_of(labels, n_hint, decimals=decimals, atol=atol, group_sizes=group_sizes)
-    if labels is None:
-        if group_sizes is None:
-            raise InvalidArgumentError(
-                "labels is None: pass the group label of every point, or group_sizes=[...] "
-                "with the length of each group-major run."
-            )
-        return from_group_sizes(v.check_group_sizes(group_sizes, n_hint))
-    if group_sizes is not None:
-        raise InvalidArgumentError(
-            "pass labels or group_sizes, not both (group_sizes replaces labels for "
-            "group-major data: stratify(None, *arrays, group_sizes=[...]))."
-        )
-    labels = v.check_labels(labels)
-    if n_hint is not None and labels.shape[0] != n_hint:
-        raise LengthMismatchError(
-            f"labels have {labels.shape[0]} points but arrays[0] has {n_hint}; every "
-            "array must have one value per label (flatten all arrays in the same order)."
-        )
-    grouping = backend.factorize(prepare_labels(labels, decimals))
-    if atol is not None:
-        grouping = merge_close(grouping, atol, backend.remap)
-    return grouping
-
-
-def _grouping_of(
-    counted: ChunkPlan,
-    n_hint: int | None,
-    *,
-    decimals: int | None,
-    atol: float | None,
-    group_sizes: Any,
-) -> Grouping:
-    """The grouping a plan was made from: its labels are not read again."""
-    if decimals is not None or atol is not None or group_sizes is not None:
-        raise InvalidArgumentError(
-            "labels is a plan: its labels were grouped by fastsplit.plan(), with the "
-            "decimals/atol/group_sizes given there; do not pass them again."
-        )
-    if n_hint is not None and counted.n != n_hint:
-        raise LengthMismatchError(
-            f"the plan has {counted.n} points but arrays[0] has {n_hint}; pass the plan of "
-            "these arrays' labels."
-        )
-    grouping = _GROUPINGS.get(counted)
-    if grouping is None:  # planned from group sizes: the codes are the runs
-        return from_group_sizes(counted.counts)
-    return grouping
-
-
-# The grouping behind each plan that plan() made, for stratify(plan) to reuse; held
-# only as long as the plan itself lives.
-_GROUPINGS: weakref.WeakKeyDictionary[ChunkPlan, Grouping] = weakref.WeakKeyDictionary()
 
 
 def _resolve_layout(layout: str, arrays: tuple[Any, ...]) -> str:
@@ -157,7 +93,7 @@ def plan(
     else:
         kernels, loaded = _load(name)
         compiled = kernels.compile_seconds()
-        grouping = _group(
+        grouping = group(
             labels,
             None,
             decimals=decimals,
@@ -176,7 +112,7 @@ def plan(
         compile_seconds=compiling,
     )
     if not (labels is None or isinstance(labels, ChunkPlan)):
-        _GROUPINGS[result] = grouping
+        remember(result, grouping)
     return result
 
 
@@ -306,7 +242,7 @@ def stratify(
             )
             # Before labels -> codes (n bytes or more): the least this can need.
             decide(Shape.balanced(n_lower, groups_lower, chunk_size, layout), code_bytes=1)
-    grouping = _group(
+    grouping = group(
         labels, n_hint, decimals=decimals, atol=atol, group_sizes=group_sizes, backend=kernels
     )
     chunk_plan = ChunkPlan(
@@ -342,27 +278,8 @@ def stratify(
     )
     if log.isEnabledFor(logging.DEBUG):
         log.debug("stratified %s in %.2f ms", chunk_plan.summary(), 1e3 * seconds)
-    if chunk_plan.sparse.any():
-        sparse = chunk_plan.sparse_groups
-        shown = ", ".join(repr(x) for x in sparse[:5].tolist())
-        warnings.warn(
-            f"{sparse.size} group(s) have fewer points than the {chunk_plan.n_chunks} chunks "
-            f"and are missing from some chunks: {shown}{' ...' if sparse.size > 5 else ''}. "
-            "Use a larger chunk_size (fewer chunks) or fit those groups separately.",
-            SparseGroupWarning,
-            stacklevel=2,
-        )
+    result.warn_if_sparse()
     return result
-
-
-def group_labels(labels: Any, *, backend: str) -> Grouping:
-    """The validated grouping of ``labels`` (codes, groups, counts), for callers that keep it.
-
-    :func:`fastsplit.batches` groups its labels once and orders them once per epoch;
-    it holds the grouping itself, so a copied or pickled sampler keeps it.
-    """
-    kernels = get_backend(resolve(backend))
-    return _group(labels, None, decimals=None, atol=None, group_sizes=None, backend=kernels)
 
 
 def order_of(grouping: Grouping, counted: ChunkPlan, *, backend: str) -> np.ndarray:
@@ -424,6 +341,8 @@ def warmup(backend: str = "auto") -> None:
             index = stratify(labels, data, mode="index", layout=lay, backend=name, chunk_size=size)
             index.take(data, data)  # the gather through the permutation
             stratify(labels, data, mode="copy", layout=lay, backend=name, chunk_size=size)
+            for mode in ("index", "copy"):  # the seeded walk (fastsplit.batches)
+                stratify(labels, data, mode=mode, layout=lay, backend=name, seed=0)
     # group sizes (codes counted by the scatter itself) and, on two threads or more,
     # segments that meet the groups in different orders (their codes renumbered)
     stratify(None, np.arange(300.0), group_sizes=[100, 200], backend=name, chunk_size=64)

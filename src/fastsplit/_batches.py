@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from . import _validate as v
-from ._api import group_labels, order_of
+from ._api import order_of
+from ._grouping import group_labels
 from ._plan import ChunkPlan
 from .backends import resolve
 from .errors import InvalidArgumentError, SparseGroupWarning

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -13,7 +14,7 @@ import numpy as np
 from ._labels import Grouping
 from ._plan import ChunkPlan
 from .backends._interface import Backend
-from .errors import InvalidTypeError
+from .errors import InvalidTypeError, SparseGroupWarning
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,65 @@ class Diagnostics:
         return "\n".join(lines)
 
 
-class Stratified:
+class PlanView:
+    """What a result knows from its plan alone: bounds, groups, counts, sparse groups.
+
+    Shared by :class:`Stratified` and :class:`fastsplit.dask.DaskStratified`.
+    """
+
+    _plan: ChunkPlan
+
+    @property
+    def plan(self) -> ChunkPlan:
+        """The chunk plan (counts per chunk and group)."""
+        return self._plan
+
+    @property
+    def bounds(self) -> np.ndarray:
+        return self._plan.bounds
+
+    @property
+    def groups(self) -> np.ndarray:
+        return self._plan.groups
+
+    @property
+    def counts(self) -> np.ndarray:
+        return self._plan.counts
+
+    @property
+    def layout(self) -> str:
+        return self._plan.layout
+
+    @property
+    def n_chunks(self) -> int:
+        """Number of chunks K."""
+        return self._plan.n_chunks
+
+    @property
+    def sparse_groups(self) -> np.ndarray:
+        """Labels of groups with fewer points than chunks: absent from some chunks."""
+        return self._plan.sparse_groups
+
+    def __len__(self) -> int:
+        return self._plan.n
+
+    def warn_if_sparse(self, stacklevel: int = 3) -> None:
+        """A :class:`~fastsplit.errors.SparseGroupWarning` naming the sparse groups, if any."""
+        plan = self._plan
+        if not plan.sparse.any():
+            return
+        sparse = plan.sparse_groups
+        shown = ", ".join(repr(x) for x in sparse[:5].tolist())
+        warnings.warn(
+            f"{sparse.size} group(s) have fewer points than the {plan.n_chunks} chunks "
+            f"and are missing from some chunks: {shown}{' ...' if sparse.size > 5 else ''}. "
+            "Use a larger chunk_size (fewer chunks) or fit those groups separately.",
+            SparseGroupWarning,
+            stacklevel=stacklevel,
+        )
+
+
+class Stratified(PlanView):
     """The data in stratified order: every chunk holds every group in proportion.
 
     Returned by :func:`fastsplit.stratify`; see there for an example.
@@ -219,41 +278,6 @@ class Stratified:
         return Diagnostics.from_plan(
             self._plan, seconds, memory, self.mode, self.backend, compiling
         )
-
-    # -- what the plan knows ------------------------------------------------------
-    @property
-    def plan(self) -> ChunkPlan:
-        """The chunk plan (counts per chunk and group)."""
-        return self._plan
-
-    @property
-    def bounds(self) -> np.ndarray:
-        return self._plan.bounds
-
-    @property
-    def groups(self) -> np.ndarray:
-        return self._plan.groups
-
-    @property
-    def counts(self) -> np.ndarray:
-        return self._plan.counts
-
-    @property
-    def layout(self) -> str:
-        return self._plan.layout
-
-    @property
-    def n_chunks(self) -> int:
-        """Number of chunks K."""
-        return self._plan.n_chunks
-
-    @property
-    def sparse_groups(self) -> np.ndarray:
-        """Labels of groups with fewer points than chunks: absent from some chunks."""
-        return self._plan.sparse_groups
-
-    def __len__(self) -> int:
-        return self._plan.n
 
     # -- the permutation ----------------------------------------------------------
     @property

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from typing import Any
 
 from .. import _validate as v
 from .._plan import DEFAULT_CHUNK_SIZE
-from ..errors import SparseGroupWarning
 from ._graph import count_pass, reorder
 from ._inputs import aligned, host_kernels
 from ._layout import empty_grouping, global_plan
@@ -116,16 +114,7 @@ def stratify(
         plan=plan, arrays=out, chunks_per_block=chunks_per_block, backend=name, seconds=seconds
     )
     log.debug("planned a dask stratification %s in %.2f ms", plan.summary(), 1e3 * seconds)
-    if plan.sparse.any():
-        sparse = plan.sparse_groups
-        shown = ", ".join(repr(x) for x in sparse[:5].tolist())
-        warnings.warn(
-            f"{sparse.size} group(s) have fewer points than the {plan.n_chunks} chunks "
-            f"and are missing from some chunks: {shown}{' ...' if sparse.size > 5 else ''}. "
-            "Use a larger chunk_size (fewer chunks) or fit those groups separately.",
-            SparseGroupWarning,
-            stacklevel=2,
-        )
+    result.warn_if_sparse()
     return result
 
 

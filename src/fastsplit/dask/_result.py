@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from .._plan import ChunkPlan
-from .._result import Diagnostics
+from .._result import Diagnostics, PlanView
 
 
-class DaskStratified:
+class DaskStratified(PlanView):
     """Dask arrays in stratified order, cut into blocks of whole chunks.
 
     Returned by :func:`fastsplit.dask.stratify`; see there for an example. The plan
@@ -53,42 +53,8 @@ class DaskStratified:
         self.diagnostics = Diagnostics.from_plan(plan, seconds, memory, "dask", backend)
 
     @property
-    def plan(self) -> ChunkPlan:
-        """The chunk plan (counts per chunk and group)."""
-        return self._plan
-
-    @property
-    def bounds(self) -> np.ndarray:
-        return self._plan.bounds
-
-    @property
     def block_bounds(self) -> np.ndarray:
         return np.append(self._plan.bounds[: -1 : self.chunks_per_block], self._plan.n)
-
-    @property
-    def groups(self) -> np.ndarray:
-        return self._plan.groups
-
-    @property
-    def counts(self) -> np.ndarray:
-        return self._plan.counts
-
-    @property
-    def layout(self) -> str:
-        return self._plan.layout
-
-    @property
-    def n_chunks(self) -> int:
-        """Number of chunks K."""
-        return self._plan.n_chunks
-
-    @property
-    def sparse_groups(self) -> np.ndarray:
-        """Labels of groups with fewer points than chunks: absent from some chunks."""
-        return self._plan.sparse_groups
-
-    def __len__(self) -> int:
-        return self._plan.n
 
     def chunks(self) -> Iterator[tuple[np.ndarray, ...]]:
         """Yield one tuple of NumPy arrays per chunk, an output block at a time.
