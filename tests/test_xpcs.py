@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
@@ -567,6 +567,8 @@ def test_the_model_refuses_junk_with_fastsplit_errors(name, value):
     name=st.sampled_from(["n_angles", "n_frames", "noise", "seed", "dt", "q", "mode", "truth"]),
     value=_JUNK,
 )
+@example(name="dt", value=1.051507329724768e-291)  # t**alpha overflowed: a raw RuntimeWarning
+@example(name="truth", value={"alpha": -300.0})
 def test_synthesize_refuses_junk_with_fastsplit_errors(name, value):
     kwargs = {"n_angles": 2, "n_frames": 3, name: value}
     _only_fastsplit_errors(synthesize, **kwargs)

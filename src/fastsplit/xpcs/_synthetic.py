@@ -164,10 +164,17 @@ def synthesize(
     t1 = np.tile(t1_one, n_angles)
     t2 = np.tile(t2_one, n_angles)
     shared = {name: values[name] for name in model.shared_names}
-    g1 = model.g1((phi, t1, t2), **shared)
     contrast = np.repeat(values["contrast"], per_angle)
     offset = np.repeat(values["offset"], per_angle)
-    g2 = offset + contrast * g1 * g1
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        g1 = model.g1((phi, t1, t2), **shared)
+        g2 = offset + contrast * g1 * g1
+    if not np.isfinite(g2).all():
+        raise InvalidArgumentError(
+            f"the model is not finite on this time grid (dt={dt!r} s, {n_frames} frames) with "
+            f"the values {shared}: t**alpha overflows. Use a time step in seconds "
+            "(e.g. dt=0.1) and finite, moderate parameter values."
+        )
     if noise > 0:
         g2 = g2 + rng.normal(0.0, noise, g2.shape[0])
     sigma = np.full(g2.shape[0], noise if noise > 0 else 1.0)
