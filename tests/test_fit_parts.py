@@ -279,3 +279,17 @@ def test_a_chunk_whose_jacobian_would_not_fit_is_made_smaller(monkeypatch):
     assert "lowered to 1,000" in c.reason and "memory budget" in c.reason
     full = _choose("full", counts=(10_000, 10_000, 10_000), chunk_size=30_000)
     assert full.chunk_size == 30_000  # full does not fit chunk by chunk
+
+
+def test_the_dry_run_takes_exactly_the_arguments_of_fit():
+    """choose_strategy repeats fit's signature by design; this keeps the two in step."""
+    import inspect
+
+    import fastsplit
+
+    fit_params = inspect.signature(fastsplit.fit).parameters
+    dry_params = inspect.signature(fastsplit.choose_strategy).parameters
+    assert list(fit_params) == list(dry_params)
+    for name, param in fit_params.items():
+        assert dry_params[name].default == param.default, name
+        assert dry_params[name].kind == param.kind, name
