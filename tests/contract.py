@@ -4,8 +4,9 @@ Written from the contract's text, not from any backend's code: it looks only at
 the labels, the chunk size and the result. With a seed, the within-group ranks
 that C4 and C5 speak of are the shuffled ones: the checker derives them from the
 seed with the array statement of the permutation (``fastsplit._plan.permute_ranks``,
-checked against the scalar one the numba backend compiles in test_seed.py), so
-the placement of every point is still checked exactly, not only "some order".
+checked against the scalar one the numba backend compiles in test_seed.py): the
+place of rank j holds the point of rank sigma(j), so that point's shuffled rank
+is j. The placement of every point is still checked exactly, not only "some order".
 """
 
 from __future__ import annotations
@@ -67,8 +68,12 @@ def check_contract(labels, arrays, chunk_size, s, layout="strided", seed=None) -
     rank = np.empty(n, dtype=np.int64)
     rank[by_group] = np.arange(n) - start[codes[by_group]]
     if seed is not None:  # the seed shuffles the ranks; everything below applies to them
+        # the place of rank j gets the point of rank sigma(j): that point's shuffled rank is j
         keys = permutation_keys(seed if isinstance(seed, tuple) else (seed,), counts)
-        rank = permute_ranks(rank, counts[codes], keys[codes])
+        sigma = permute_ranks(rank, counts[codes], keys[codes])  # sigma(rank) of every point
+        shuffled = np.empty(n, dtype=np.int64)
+        shuffled[by_group[start[codes] + sigma]] = rank
+        rank = shuffled
     rank_out = rank[order]
     g_count = groups.size
     previous_end = np.zeros(g_count, dtype=np.int64)

@@ -184,6 +184,30 @@ def test_a_pytorch_batch_sampler():
         assert torch.bincount(group).tolist() == [12, 6, 2]
 
 
+@pytest.mark.parametrize("seed", [None, 4])
+def test_a_sampler_reused_over_epochs_equals_a_fresh_stratify(backend, seed):
+    """What the epochs share is kept (member lists, block layout), and changes nothing."""
+    labels = np.random.default_rng(7).choice(
+        np.arange(5.0), size=20_000, p=[0.4, 0.3, 0.2, 0.09, 0.01]
+    )
+    b = fastsplit.batches(labels, 300, seed=seed, backend=backend)
+    kept = None
+    for epoch in range(3):
+        b.set_epoch(epoch)
+        fresh = fastsplit.stratify(
+            labels,
+            chunk_size=300,
+            seed=None if seed is None else (seed, epoch),
+            mode="index",
+            backend=backend,
+        )
+        assert np.array_equal(np.concatenate(list(b)), fresh.order)
+        if backend == "numba" and seed is not None:
+            members = b._grouping.cache["members"]
+            assert kept is None or members is kept  # built once, for every epoch
+            kept = members
+
+
 def test_copies_and_pickles_keep_the_batches():
     import copy
     import pickle
@@ -193,6 +217,7 @@ def test_copies_and_pickles_keep_the_batches():
     first = list(b)
     for other in (copy.deepcopy(b), pickle.loads(pickle.dumps(b))):
         assert all(np.array_equal(x, y) for x, y in zip(first, other, strict=True))
+    assert not pickle.loads(pickle.dumps(b))._grouping.cache  # the shared lists stay behind
 
 
 def test_the_benchmark_runs_and_its_methods_agree(monkeypatch, capsys):

@@ -8,6 +8,8 @@ seed's validation and that the seeded order does not depend on thread count.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -15,7 +17,7 @@ from hypothesis import strategies as st
 
 import fastsplit
 from fastsplit._plan import permutation_keys, permute_rank, permute_ranks
-from fastsplit.errors import InvalidArgumentError, InvalidTypeError
+from fastsplit.errors import InvalidArgumentError, InvalidTypeError, SparseGroupWarning
 
 seed_values = st.integers(0, 2**64 - 1)
 seeds = st.one_of(seed_values, st.lists(seed_values, min_size=1, max_size=3).map(tuple))
@@ -40,19 +42,20 @@ def test_scalar_and_array_statements_agree_and_are_bijections(counts, seed):
 
 
 def test_numba_compiles_the_same_function():
-    numba = pytest.importorskip("numba")
-    compiled = numba.njit(permute_rank)
-    counts = np.array([1, 2, 3, 7, 64, 65, 1000, 2**20 + 3])
+    pytest.importorskip("numba")
+    from fastsplit.backends._numba_seeded import permute_rank_compiled as compiled
+
+    counts = np.array([1, 2, 3, 7, 64, 65, 1000, 2**20 + 3, 2**33 + 5])
     keys = permutation_keys((12345, 6), counts)
     for g, c in enumerate(counts):
-        ranks = range(0, int(c), max(1, int(c) // 500))
+        ranks = range(0, int(c), max(1, int(c) // 500)) if c < 2**21 else [0, 1, int(c) - 1]
         assert [compiled(r, int(c), keys, g) for r in ranks] == [
             int(permute_rank(r, int(c), keys, g)) for r in ranks
         ]
 
 
 def test_huge_groups_stay_in_range():
-    """Domains up to 2**62 points: halves of 31 bits, no int64 overflow."""
+    """Domains up to 2**62 points: products wrap in int64, the b-bit mask keeps them exact."""
     counts = np.array([2**62, 2**40 + 1, 3 * 2**31])
     keys = permutation_keys((1,), counts)
     ranks = np.array([0, 2**40, 3 * 2**31 - 1])
@@ -84,6 +87,28 @@ def test_first_rank_lands_uniformly():
     places = np.array([permute_rank(0, 5, permutation_keys((s,), counts), 0) for s in range(4000)])
     hits = np.bincount(places, minlength=5)
     assert np.all(np.abs(hits - 800) < 120), hits  # +-4.7 sigma
+
+
+def test_a_seeded_batch_is_a_random_sample_of_each_group():
+    """Batch t of a group holds the points of ranks sigma(t), sigma(t + K), ...: spread over
+    the group's input like a random sample (chi-square per batch over 16 bins of the
+    input), for a size just above a power of two (half the hashes walk) and one below;
+    and two epochs are unrelated."""
+    k = 64
+    for c in (2**16 + 1, 2**16 - 3):
+        epochs = []
+        for epoch in (0, 1):
+            keys = permutation_keys((9, epoch), np.array([c]))
+            sigma = permute_ranks(np.arange(c), np.full(c, c), np.repeat(keys, c, 0))
+            assert np.array_equal(np.sort(sigma), np.arange(c))
+            rows = sigma[: (c // k) * k].reshape(-1, k).T  # row t: batch t's ranks
+            expected = rows.shape[1] / 16
+            hist = np.stack([np.bincount(row * 16 // c, minlength=16) for row in rows])
+            chi2 = (((hist - expected) ** 2) / expected).sum(axis=1)
+            assert 0.6 < chi2.mean() / 15 < 1.4, chi2.mean() / 15  # df = 15; sd of the mean ~0.05
+            epochs.append(sigma)
+        assert abs(np.corrcoef(np.arange(c), epochs[0])[0, 1]) < 0.02
+        assert abs(np.corrcoef(epochs[0], epochs[1])[0, 1]) < 0.02
 
 
 def test_seed_none_is_the_unseeded_order_and_a_seed_shuffles(backend):
@@ -149,7 +174,7 @@ def test_thread_count_does_not_change_the_seeded_order(layout):
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
 @pytest.mark.parametrize("mode", ["copy", "index"])
 def test_seeded_memory_is_what_the_model_says(backend, mode):
-    """The seed adds no n-sized buffer: the unseeded memory model still holds."""
+    """The model with ``seed=`` holds: the numba backend adds one member list (an index a point)."""
     import tracemalloc
 
     if backend == "numba":
@@ -168,7 +193,25 @@ def test_seeded_memory_is_what_the_model_says(backend, mode):
     finally:
         tracemalloc.stop()
     estimate = fastsplit.estimate_memory(
-        n, itemsize=[8], n_groups=9, chunk_size=20_000, backend=backend, mode=mode
+        n, itemsize=[8], n_groups=9, chunk_size=20_000, backend=backend, mode=mode, seed=(3, 4)
     )
     error = (estimate.peak_bytes - measured) / measured
     assert abs(error) <= 0.10, (estimate.breakdown, measured, f"{error:+.1%}")
+
+
+@pytest.mark.parametrize("layout", ["strided", "contiguous"])
+@pytest.mark.parametrize("chunk_size", [16, 100, 4096])
+def test_sizes_just_past_a_power_of_two_walk_and_still_match_the_oracle(layout, chunk_size):
+    """Groups of 2**k + 1 points: about half the hashes land outside and walk again."""
+    pytest.importorskip("numba")
+    sizes = [1, 2, 17, 65, 129, 1025, 4097, 2**14 + 1]
+    labels = np.random.default_rng(3).permutation(np.repeat(np.arange(len(sizes)), sizes))
+    y = np.arange(labels.size, dtype=np.float64)
+    kwargs = {"chunk_size": chunk_size, "layout": layout, "seed": (5, 6)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SparseGroupWarning)
+        ref = fastsplit.stratify(labels, backend="numpy", mode="index", **kwargs)
+        fast = fastsplit.stratify(labels, backend="numba", mode="index", **kwargs)
+        copied = fastsplit.stratify(labels, y, backend="numba", mode="copy", **kwargs)
+    assert np.array_equal(fast.order, ref.order)
+    assert np.array_equal(copied.arrays[0], y[ref.order])

@@ -13,6 +13,7 @@ training need. ``drop_last=True`` drops the last K mod world_size batches instea
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -67,7 +68,11 @@ class Batches:
                 "from 0 to world_size - 1 (torch.distributed.get_rank())."
             )
         self._backend = resolve(backend)
-        self._grouping = grouping = group_labels(labels, backend=self._backend)
+        # the cache keeps what every epoch shares (the numba backend: member lists, block
+        # layout); the unseeded order itself is the same every epoch and is kept too
+        grouping = dataclasses.replace(group_labels(labels, backend=self._backend), cache={})
+        self._grouping = grouping
+        self._unseeded: np.ndarray | None = None
         self._plan = ChunkPlan(
             n=int(grouping.counts.sum()),
             chunk_size=self.batch_size,
@@ -88,6 +93,13 @@ class Batches:
                 stacklevel=3,
             )
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles and copies leave what the epochs share behind (it is rebuilt on use)."""
+        state = self.__dict__.copy()
+        state["_grouping"] = dataclasses.replace(self._grouping, cache={})
+        state["_unseeded"] = None
+        return state
+
     def set_epoch(self, epoch: int) -> None:
         """Use the batches of ``epoch`` from now on (a new shuffle when there is a seed)."""
         self.epoch = v.check_count("epoch", epoch, maximum=v.MAX_SEED)
@@ -103,9 +115,12 @@ class Batches:
         Batch j (before dealing to ranks) is ``order[bounds[j]:bounds[j + 1]]``.
         """
         p = self._plan
-        if self.seed is not None:
-            seed = (*self.seed, self.epoch)
-            p = ChunkPlan(p.n, p.chunk_size, p.layout, p.groups, p.counts, seed=seed)
+        if self.seed is None:
+            if self._unseeded is None:
+                self._unseeded = order_of(self._grouping, p, backend=self._backend)
+            return self._unseeded, p.bounds
+        seed = (*self.seed, self.epoch)
+        p = ChunkPlan(p.n, p.chunk_size, p.layout, p.groups, p.counts, seed=seed)
         return order_of(self._grouping, p, backend=self._backend), p.bounds
 
     def __iter__(self) -> Iterator[np.ndarray]:

@@ -9,7 +9,7 @@ run lengths given as ``group_sizes``, and the width of the code type.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,13 +24,17 @@ class Grouping:
     ``codes[i]`` is the index in ``groups`` of point i's group. ``scatter_hint`` is
     opaque: what a backend's factorize learned that its own scatter can reuse (the
     numba backend leaves its per-thread segment counts, so the scatter need not count
-    again); other code never reads it.
+    again); other code never reads it. ``cache``, when a dict, is where a backend
+    keeps what it derives from the codes and would otherwise compute again on every
+    call with this grouping (the numba backend: the member lists and the block
+    layout of a seeded order, which a sampler's epochs share); ``None`` keeps nothing.
     """
 
     codes: np.ndarray
     groups: np.ndarray
     counts: np.ndarray
     scatter_hint: Any = None
+    cache: dict[Any, Any] | None = field(default=None, compare=False, repr=False)
 
 
 def code_dtype(n_groups: int) -> np.dtype:

@@ -259,6 +259,7 @@ def estimate_memory(
     layout: str = "strided",
     max_memory_fraction: float = DEFAULT_MAX_MEMORY_FRACTION,
     available: int | None = None,
+    seed: int | Sequence[int] | None = None,
 ) -> MemoryEstimate:
     """How much memory stratifying ``n`` points needs, and whether it fits here.
 
@@ -288,6 +289,9 @@ def estimate_memory(
         Share of available memory the peak may use.
     available : int, optional
         Bytes available; by default measured (psutil, cgroup limit, rlimits).
+    seed : int or tuple of int, optional
+        As in :func:`fastsplit.stratify`: a seeded order also holds each group's
+        member list (one index, 4 or 8 bytes, a point) on the numba backend.
 
     Returns
     -------
@@ -328,8 +332,9 @@ def estimate_memory(
     room = None
     if available is not None:
         room = (v.check_count("available", available), "given")
+    seeded = v.check_seed(seed) is not None
     return estimate(
-        Shape.balanced(n, n_groups, chunk_size, layout),
+        Shape.balanced(n, n_groups, chunk_size, layout, seeded=seeded),
         mode=mode,
         backend=resolve(backend),
         code_bytes=code_dtype(n_groups).itemsize,

@@ -18,14 +18,17 @@ broken by group code. Each group's blocks are thus spread evenly through the chu
 in runs of at most ``BLOCK``. :func:`place_blocks` is that rule for one chunk; the
 numba backend compiles it, the numpy oracle states it as one sort key.
 
-With a seed, each group's within-group ranks are first permuted by a keyed
-bijection on [0, c_g) (:func:`permute_rank`): a 4-round Feistel network on the
-smallest power of two >= c_g, walked until it lands below c_g (cycle walking,
-under 2 rounds of the network on average). It is a pure function of (seed,
-group, rank), not a stateful generator, so every backend and every thread count
-computes the same permuted rank for a point in O(1); the placement above then
-applies to the permuted ranks unchanged. :func:`permute_ranks` is the same
-function stated on arrays, for the numpy oracle.
+With a seed, each group's places are refilled by a keyed bijection sigma_g on
+[0, c_g) (:func:`permute_rank`): the place that within-group rank j has without
+a seed receives the point of rank sigma_g(j). The chunk counts and the block
+layout are those of the unseeded order, so C1-C5 hold with the *shuffled rank*
+of the point of rank sigma_g(j) being j. sigma_g is ``ROUNDS`` rounds of a keyed
+xor, a keyed odd multiplier and a xorshift on the smallest power of two >= c_g,
+applied again while it lands at c_g or above (cycle walking, under 2 rounds on
+average). It is a pure function of (seed, group, rank), not a stateful
+generator, so every backend and every thread count computes the same order;
+and it is branch-free and vectorizes (the numba backend hashes a whole block
+of places at once). :func:`permute_ranks` is the same function on arrays.
 """
 
 from __future__ import annotations
@@ -137,7 +140,7 @@ class ChunkPlan:
 
     @cached_property
     def permutation(self) -> np.ndarray | None:
-        """G x (1 + ROUNDS) keys of each group's rank permutation (``None`` without a seed)."""
+        """G x (1 + 2 ROUNDS) keys of each group's rank permutation (``None`` without a seed)."""
         return None if self.seed is None else permutation_keys(self.seed, self.counts)
 
     @cached_property
@@ -165,7 +168,7 @@ class ChunkPlan:
 # ------------------------------------------------------------------ seeded permutation
 
 ROUNDS = 4
-"""Feistel rounds: 4 make a keyed bijection that looks random (Luby-Rackoff)."""
+"""Rounds of (xor key, times odd key, xorshift): 3 left small groups visibly non-uniform."""
 
 _M32 = 0xFFFFFFFF
 _GOLDEN = 0x9E3779B9
@@ -185,10 +188,13 @@ def _mix32(x: np.ndarray | int) -> np.ndarray | int:
 
 
 def permutation_keys(seed: tuple[int, ...], counts: np.ndarray) -> np.ndarray:
-    """Per group: the bit width of its domain and ``ROUNDS`` 32-bit round keys (int64, G x 5).
+    """Per group: the bit width b of its domain, then per round a xor key and an odd multiplier.
 
-    ``seed`` is a tuple of ints in [0, 2**64) (validated by the caller); every
-    64-bit value enters as two 32-bit words, so (1, 2) and (2, 1) differ.
+    An int64 table, G x (1 + 2 ROUNDS). ``seed`` is a tuple of ints in [0, 2**64)
+    (validated by the caller); every 64-bit value enters as two 32-bit words, so
+    (1, 2) and (2, 1) differ. The xor keys are below 2**b; the multipliers are odd
+    32-bit numbers (a product with a value of b <= 62 bits may wrap in int64, which
+    the mask to b bits makes harmless: 2**b divides 2**64).
     """
     state = _GOLDEN
     for value in seed:
@@ -197,28 +203,42 @@ def permutation_keys(seed: tuple[int, ...], counts: np.ndarray) -> np.ndarray:
         state = int(_mix32(state ^ 0x5BD1E995))  # ends each value: (1, 0) != (1,)
     counts = np.asarray(counts, dtype=np.int64)
     g = np.arange(counts.size, dtype=np.int64)
-    table = np.empty((counts.size, 1 + ROUNDS), dtype=np.int64)
     width = np.zeros(counts.size, dtype=np.int64)
     top = np.maximum(counts - 1, 0)
     for b in range(63):  # bit length of c_g - 1: the domain is [0, 2**width)
         width += (top >> b) > 0
+    mask = (np.int64(1) << width) - 1
+    table = np.empty((counts.size, 1 + 2 * ROUNDS), dtype=np.int64)
     table[:, 0] = width
-    for i in range(ROUNDS):
+    for i in range(2 * ROUNDS):
         round_key = int(_mix32(state ^ (_GOLDEN * (i + 1) & _M32)))
-        table[:, 1 + i] = _mix32(_mix32(round_key ^ (g & _M32)) ^ (g >> 32))
+        hashed = np.asarray(_mix32(_mix32(round_key ^ (g & _M32)) ^ (g >> 32)), dtype=np.int64)
+        table[:, 1 + i] = hashed | 1 if i % 2 else hashed & mask
     return table
 
 
+def scramble(x: int, mask: int, half: int, keys: np.ndarray, group: int) -> int:
+    """One pass of the keyed bijection of [0, mask + 1) (``half`` = ceil(bits / 2)).
+
+    Each round is a bijection of b-bit numbers: xor with a key below 2**b, times an
+    odd number mod 2**b, then x ^ (x >> half), which carries the high bits down.
+    Plain Python, written for numba to compile (inlined, it vectorizes).
+    """
+    for i in range(ROUNDS):
+        x = ((x ^ int(keys[group, 1 + 2 * i])) * int(keys[group, 2 + 2 * i])) & mask
+        x = x ^ (x >> half)
+    return x
+
+
 def permute_rank(rank: int, count: int, keys: np.ndarray, group: int) -> int:
-    """Where the seed sends within-group rank ``rank`` of ``group``, of ``count`` points.
+    """sigma_g(rank): the within-group rank whose point the seed puts at ``rank``'s place.
 
     A bijection on [0, count) keyed by row ``group`` of the table of
     :func:`permutation_keys` (passed whole: a row view per point costs numba a
-    reference count): a Feistel network on ``keys[group, 0]``-bit numbers (halves
-    of ceil and floor of half the bits, swapping widths each round), applied again
-    while the result is ``count`` or more (cycle walking: a bijection on the
-    domain restricted to [0, count) stays a bijection). Plain Python on integers,
-    written for numba to compile; :func:`permute_ranks` states it on arrays.
+    reference count): :func:`scramble` on ``keys[group, 0]``-bit numbers, applied
+    again while the result is ``count`` or more (cycle walking: a bijection of the
+    larger domain, restricted to [0, count), stays a bijection). Plain Python on
+    integers, written for numba to compile; :func:`permute_ranks` states it on arrays.
 
     Examples
     --------
@@ -226,27 +246,13 @@ def permute_rank(rank: int, count: int, keys: np.ndarray, group: int) -> int:
     >>> sorted(permute_rank(r, 10, keys, 0) for r in range(10)) == list(range(10))
     True
     """
-    bits = keys[group, 0]
-    if bits == 0:
-        return rank
-    x = rank
-    while True:
-        wide = bits - (bits >> 1)
-        narrow = bits >> 1
-        left = x >> narrow
-        right = x & ((1 << narrow) - 1)
-        for i in range(ROUNDS):
-            f = right ^ keys[group, 1 + i]  # the round function: hash of (half, round key)
-            f = f ^ (f >> 16)
-            f = (f * 0x21F0AAAD) & _M32
-            f = f ^ (f >> 15)
-            f = (f * 0x735A2D97) & _M32
-            f = f ^ (f >> 15)
-            left, right = right, left ^ (f & ((1 << wide) - 1))
-            wide, narrow = narrow, wide
-        x = (left << narrow) | right
-        if x < count:
-            return x
+    bits = int(keys[group, 0])  # Python ints in Python (no int64 overflow warning)
+    mask = (1 << bits) - 1
+    half = (bits + 1) >> 1
+    x = scramble(rank, mask, half, keys, group)
+    while x >= count:
+        x = scramble(x, mask, half, keys, group)
+    return x
 
 
 def permute_ranks(ranks: np.ndarray, counts: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -264,17 +270,15 @@ def permute_ranks(ranks: np.ndarray, counts: np.ndarray, keys: np.ndarray) -> np
     """
     x = np.asarray(ranks, dtype=np.int64).copy()
     counts = np.asarray(counts, dtype=np.int64)
-    todo = np.flatnonzero(keys[:, 0] > 0)
+    bits = keys[:, 0]
+    mask, half = (np.int64(1) << bits) - 1, (bits + 1) >> 1
+    todo = np.arange(x.size)
     while todo.size:
-        bits = keys[todo, 0]
-        wide, narrow = bits - (bits >> 1), bits >> 1
         y = x[todo]
-        left, right = y >> narrow, y & ((1 << narrow) - 1)
+        m, h = mask[todo], half[todo]
         for i in range(ROUNDS):
-            f = _mix32(right ^ keys[todo, 1 + i])
-            left, right = right, left ^ (f & ((1 << wide) - 1))
-            wide, narrow = narrow, wide
-        y = (left << narrow) | right
+            y = ((y ^ keys[todo, 1 + 2 * i]) * keys[todo, 2 + 2 * i]) & m
+            y ^= y >> h
         x[todo] = y
         todo = todo[y >= counts[todo]]
     return x

@@ -73,6 +73,7 @@ class Shape:
     ``counts[i]`` points in each of ``weights[i]`` groups. A full
     :class:`~fastsplit._plan.ChunkPlan` would allocate O(K) arrays, already too
     much for a request that must be refused before allocating anything.
+    ``seeded``: the order is shuffled (a seed was given).
     """
 
     n: int
@@ -80,15 +81,19 @@ class Shape:
     layout: str
     counts: np.ndarray
     weights: np.ndarray
+    seeded: bool = False
 
     @classmethod
     def of_plan(cls, plan: ChunkPlan) -> Shape:
         """The shape of an existing plan (exact group sizes)."""
         counts = np.asarray(plan.counts, dtype=np.int64)
-        return cls(plan.n, plan.chunk_size, plan.layout, counts, np.ones_like(counts))
+        seeded = plan.seed is not None
+        return cls(plan.n, plan.chunk_size, plan.layout, counts, np.ones_like(counts), seeded)
 
     @classmethod
-    def balanced(cls, n: int, n_groups: int, chunk_size: int, layout: str) -> Shape:
+    def balanced(
+        cls, n: int, n_groups: int, chunk_size: int, layout: str, *, seeded: bool = False
+    ) -> Shape:
         """``n`` points spread as evenly as possible over ``n_groups`` groups."""
         groups = max(1, min(n_groups, n)) if n else 1
         base, extra = divmod(n, groups)
@@ -98,6 +103,7 @@ class Shape:
             "strided" if layout == "auto" else layout,
             np.array([base, base + 1], dtype=np.int64),
             np.array([groups - extra, extra], dtype=np.int64),
+            seeded,
         )
 
     @property

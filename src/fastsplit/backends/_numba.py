@@ -29,7 +29,7 @@ from ._numba_factorize import factorize, remap
 from ._numba_gather import gather
 from ._numba_moves import copy_moves, index_moves
 from ._numba_scatter import Tables
-from ._numba_seeded import scatter_seeded
+from ._numba_seeded import fill
 
 
 class NumbaBackend(Backend):
@@ -53,11 +53,10 @@ class NumbaBackend(Backend):
         out = np.empty(plan.n, dtype=index_dtype(plan.n))
         if not plan.n:
             return out
-        tables = Tables(grouping, plan)
         if plan.permutation is None:
-            tables.run(grouping.codes, index_moves(out))
+            Tables(grouping, plan).run(grouping.codes, index_moves(out))
         else:
-            scatter_seeded(tables, grouping.codes, index_moves(out))
+            fill(grouping, plan, out, index_moves(out))
         return out
 
     def gather(self, arrays: tuple[Any, ...], indices: np.ndarray) -> tuple[Any, ...]:
@@ -83,11 +82,10 @@ class NumbaBackend(Backend):
         sources = tuple(np.asarray(a) for a in arrays)
         outs, moves = copy_moves(sources, plan.n)
         if plan.n and moves.shape[0]:
-            tables = Tables(grouping, plan)
             if plan.permutation is None:
-                tables.run(grouping.codes, moves)
+                Tables(grouping, plan).run(grouping.codes, moves)
             else:
-                scatter_seeded(tables, grouping.codes, moves)
+                fill(grouping, plan, None, moves)
         return Reordered(outs, None)
 
 

@@ -58,48 +58,60 @@ def _group_of_extra(extra_end, e):
     return lo
 
 
-@jit()
-def _block_positions_range(
-    k0, k1, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos, dense, extra_end
-):
-    """Chunks k0 .. k1 - 1: lay out each one's blocks and record where they start.
+@jit(inline=True)
+def chunk_groups(k, q, r, shift, n_chunks, dense, extra_end, present, share):
+    """The groups present in chunk k, ascending, into ``present``; their points into ``share``.
 
     Only the groups present in a chunk are visited: the ``dense`` ones (at least one
     point in every chunk) and the groups of the extras dealt to this chunk, which are
     extras k, k + K, k + 2K, ... in group-major order (``extra_end`` = cumsum of r).
     Both lists ascend in group, as the placement rule's tie-break needs. So the work
-    is O(n / 16 + points of sparse groups), not O(K x G): a million one-point
-    groups cost no more than their points.
+    is O(groups present + points of sparse groups), not O(G): a million one-point
+    groups cost no more than their points. Returns how many groups are present.
     """
     n_dense = dense.size
     total_extra = extra_end[-1] if extra_end.size else 0
-    per_chunk_extra = (total_extra + n_chunks - 1) // n_chunks
-    max_blocks = per_chunk_extra
-    for j in range(n_dense):
+    m = 0
+    j = 0
+    e = k
+    while j < n_dense or e < total_extra:
+        g_extra = _group_of_extra(extra_end, e) if e < total_extra else -1
+        if g_extra >= 0 and q[g_extra] > 0:
+            e += n_chunks  # a dense group's extra: that group is listed as dense
+            continue
+        if j < n_dense and (g_extra < 0 or dense[j] < g_extra):
+            g = dense[j]
+            j += 1
+        else:
+            g = g_extra
+            e += n_chunks
+        present[m] = g
+        share[m] = q[g] + (1 if slot_of(k, g, shift, n_chunks) < r[g] else 0)
+        m += 1
+    return m
+
+
+def most_present(q: np.ndarray, r: np.ndarray, n_chunks: int) -> int:
+    """Most groups one chunk can hold: the dense ones plus one per extra dealt to it."""
+    return int((q > 0).sum()) + -(-int(r.sum()) // max(n_chunks, 1))
+
+
+@jit()
+def _block_positions_range(
+    k0, k1, q, r, shift, nb1, nb0, blk_base, n_chunks, block_pos, dense, extra_end, most
+):
+    """Chunks k0 .. k1 - 1: lay out each one's blocks and record where they start."""
+    total_extra = extra_end[-1] if extra_end.size else 0
+    max_blocks = (total_extra + n_chunks - 1) // n_chunks
+    for j in range(dense.size):
         max_blocks += nb1[dense[j]]
-    present = np.empty(n_dense + per_chunk_extra, dtype=np.int64)
-    share = np.empty(n_dense + per_chunk_extra, dtype=np.int64)
+    present = np.empty(most, dtype=np.int64)
+    share = np.empty(most, dtype=np.int64)
     starts = np.empty(max_blocks, dtype=np.int64)
     scratch = np.empty((4, max_blocks + 1), dtype=np.int64)
     keys = np.empty(2 * max_blocks + 2, dtype=np.float64)
     for k in range(k0, k1):
-        m = 0
-        j = 0
-        e = k
-        while j < n_dense or e < total_extra:
-            g_extra = _group_of_extra(extra_end, e) if e < total_extra else -1
-            if g_extra >= 0 and q[g_extra] > 0:
-                e += n_chunks  # a dense group's extra: that group is listed as dense
-                continue
-            if j < n_dense and (g_extra < 0 or dense[j] < g_extra):
-                g = dense[j]
-                j += 1
-            else:
-                g = g_extra
-                e += n_chunks
-            present[m] = g
-            share[m] = q[g] + (1 if slot_of(k, g, shift, n_chunks) < r[g] else 0)
-            m += 1
+        m = chunk_groups(k, q, r, shift, n_chunks, dense, extra_end, present, share)
         _place_blocks(share[:m], starts, scratch, keys)
         u = 0
         for i in range(m):
@@ -337,8 +349,9 @@ class Tables:
         self.spans = spans = segment_bounds(plan.n)
         n_seg = len(spans)
         split = [k * i // n_seg for i in range(n_seg + 1)]
-        dense, extra_end = (q > 0).nonzero()[0], r.cumsum()
-        per_group = (q, r, plan.shift, nb1, nb0, blk_base, k, block_pos, dense, extra_end)
+        self.dense, self.extra_end = dense, extra_end = (q > 0).nonzero()[0], r.cumsum()
+        self.most = most = most_present(q, r, k)
+        per_group = (q, r, plan.shift, nb1, nb0, blk_base, k, block_pos, dense, extra_end, most)
         layout_jobs = [(split[i], split[i + 1], *per_group) for i in range(n_seg)]
         parallel(_block_positions_range, layout_jobs)
         self.words = _words(codes)
@@ -354,7 +367,6 @@ class Tables:
             ]
             parallel(_count_segment, count_jobs)
         self.rank0 = seg_counts.cumsum(axis=0) - seg_counts
-        self.keys = plan.permutation
 
     def run(self, codes: np.ndarray, moves: np.ndarray) -> None:
         """Scatter every input segment in parallel through the table of ``moves``."""
@@ -376,6 +388,7 @@ __all__ = [
     "Tables",
     "add_run",
     "block_start",
+    "chunk_groups",
     "pair_block",
     "slot_of",
 ]

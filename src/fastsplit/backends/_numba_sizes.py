@@ -71,7 +71,8 @@ class NumbaSizes:
     + per-thread scratch. Copy mode: codes + the output arrays + block table +
     scratch; the permutation is never built, whatever the item sizes (the
     kernels move words). Both follow labels -> codes, which holds two code arrays
-    while remapping.
+    while remapping. A seeded order adds each group's member list (one index a
+    point, ``_numba_seeded``) to either mode.
     """
 
     def __init__(self, host: object = None) -> None:
@@ -85,16 +86,11 @@ class NumbaSizes:
         order = n * index_dtype(n).itemsize
         block_table, scratch = _tables(shape)
         factorize = {"codes": 2 * codes}
-        index = largest(
-            factorize,
-            {"codes": codes, "order": order, "block_table": block_table, "scratch": scratch},
-        )
-        scatter = {
-            "codes": codes,
-            "outputs": n * sum(inputs.itemsizes),
-            "block_table": block_table,
-            "scratch": scratch,
-        }
+        walk = {"codes": codes, "block_table": block_table, "scratch": scratch}
+        if shape.seeded:
+            walk["members"] = order
+        index = largest(factorize, {**walk, "order": order})
+        scatter = {**walk, "outputs": n * sum(inputs.itemsizes)}
         return Need(copy=largest(factorize, scatter), index=index)
 
 

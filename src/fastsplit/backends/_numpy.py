@@ -32,14 +32,6 @@ def _chunk_and_rank(codes: np.ndarray, plan: ChunkPlan) -> tuple[np.ndarray, ...
     group_start = np.cumsum(plan.counts) - plan.counts
     rank = np.empty(plan.n, dtype=np.int64)
     rank[by_group] = np.arange(plan.n) - group_start[group[by_group]]
-    keys = plan.permutation
-    if keys is not None:  # seeded: the placement applies to the shuffled ranks
-        # in slices, so the shuffle's temporaries stay O(slice), not ~200 bytes per point
-        for lo in range(0, plan.n, PERMUTE_SLICE):
-            part = group[lo : lo + PERMUTE_SLICE]
-            rank[lo : lo + part.size] = permute_ranks(
-                rank[lo : lo + part.size], plan.counts[part], keys[part]
-            )
     n_chunks = plan.n_chunks
     if plan.layout == "strided":
         # Ranks step by K inside a chunk: a systematic sample of the group (C4).
@@ -56,6 +48,27 @@ def _chunk_and_rank(codes: np.ndarray, plan: ChunkPlan) -> tuple[np.ndarray, ...
         within = rank - plan.contiguous_starts[chunk, group]
         size = matrix[chunk, group]
     return group, chunk, within, size
+
+
+def _shuffled(codes: np.ndarray, plan: ChunkPlan, order: np.ndarray) -> np.ndarray:
+    """The seeded order: the place of group g's rank j gets the point of rank sigma_g(j).
+
+    ``order`` is the unseeded order; it says which (group, rank) every place has.
+    """
+    by_group = np.argsort(codes, kind="stable")  # group g's points: by_group[start_g:][:c_g]
+    start = np.cumsum(plan.counts) - plan.counts
+    rank = np.empty(plan.n, dtype=np.int64)
+    rank[by_group] = np.arange(plan.n) - start[codes[by_group]]
+    keys = plan.permutation
+    assert keys is not None
+    out = np.empty_like(order)
+    # in slices, so the shuffle's temporaries stay O(slice), not ~200 bytes per point
+    for lo in range(0, plan.n, PERMUTE_SLICE):
+        point = order[lo : lo + PERMUTE_SLICE]
+        g = codes[point].astype(np.int64)
+        j = permute_ranks(rank[point], plan.counts[g], keys[g])
+        out[lo : lo + point.size] = by_group[start[g] + j]
+    return out
 
 
 class NumpyBackend(Backend):
@@ -85,7 +98,11 @@ class NumpyBackend(Backend):
         group, chunk, within, size = _chunk_and_rank(grouping.codes, plan)
         # Inside a chunk, blocks of BLOCK points are laid out by key i / a (C5).
         key = (within // BLOCK).astype(np.float64) / size
-        return np.lexsort((within, group, key, chunk)).astype(index_dtype(plan.n))
+        order = np.lexsort((within, group, key, chunk))
+        del group, chunk, within, size, key
+        if plan.permutation is not None:
+            order = _shuffled(grouping.codes, plan, order)
+        return order.astype(index_dtype(plan.n))
 
     def gather(self, arrays: tuple[Any, ...], indices: np.ndarray) -> tuple[np.ndarray, ...]:
         return tuple(take(a, indices) for a in arrays)
