@@ -10,7 +10,7 @@
 * ``batches-epoch``: one whole epoch of ``fastsplit.batches`` (every batch
   yielded as an int64 array);
 * ``copy`` / ``copy-seeded``: copy mode of one float64 array, without and with a
-  seed (the seeded scatter goes point by point);
+  seed (seeded: the order, then a gather through it);
 * ``rng.permutation``: numpy's shuffle of n indices, for scale.
 
 Run:  PYTHONPATH=src .venv/bin/python -m benchmarks.batches [--n 3000000] [--batch-size 4096]

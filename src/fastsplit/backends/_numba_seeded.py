@@ -4,21 +4,24 @@ With a seed the place of group g's within-group rank j holds the point of rank
 sigma_g(j) (``_plan.permute_rank``). Two passes:
 
 1. :func:`members`: each group's points in input order, one list after another
-   (a counting sort on the segment counts the scatter tables hold already); it
-   depends on the codes only, so it is kept on the grouping and a sampler pays
-   for it once, not every epoch (``Grouping.cache``);
-2. :func:`fill`: chunks in parallel, output position by output position: for
-   every group present in a chunk, its places' ranks j are hashed a tile at a
-   time (sigma_g is branch-free, so the loop vectorizes), the few hashes that
-   land at c_g or above are walked again from a compacted list (no
-   unpredictable branch per point), and each place receives
-   ``members[start_g + sigma_g(j)]``: its index in index mode, its words in copy
-   mode (through the table of moves, as the unseeded scatter).
+   (a counting sort on the segment counts the scatter tables hold already). It
+   and the tables depend on the codes and the chunk size, not on the seed, so a
+   sampler keeps them on its grouping (``Grouping.cache``) and builds them once
+   for all its epochs;
+2. :func:`fill`: chunks in parallel, place by place: for every group present in
+   a chunk, its places' ranks j are hashed a tile at a time (sigma_g is
+   branch-free, so the loop vectorizes), the hashes that land at c_g or above are
+   walked again from a compacted list (no unpredictable branch per point), the
+   members are gathered in one tight loop (many reads in flight) and written to
+   consecutive places.
 
-Writes go to consecutive places; the reads are random inside one group's list
-(the cost of any true shuffle). The first version sent every input point to the
-place of its shuffled rank, one random write and one cycle-walked Feistel
-network per point: 6-10x the unseeded index mode. This is within 1.2-1.7x.
+The reads are random inside one group's list: the cost of any true shuffle.
+Copy mode builds this order and gathers the arrays through it (``_numba_gather``):
+the reads of the data are random whatever the route, and the gather keeps more of
+them in flight than the scatter's moves. The first version sent every input
+point to the place of its shuffled rank, one cycle-walked Feistel network and
+one random write per point: 6-10x the unseeded index mode; this is about 2x
+(``python -m benchmarks.batches``).
 """
 
 from __future__ import annotations
@@ -29,8 +32,6 @@ from numba.extending import register_jitable
 from .._labels import Grouping, index_dtype
 from .._plan import ChunkPlan, contiguous_start, permute_rank, scramble
 from ._jit import jit, parallel, segment_bounds
-from ._numba_emit import RUNS, emit
-from ._numba_moves import fence
 from ._numba_scatter import (
     BLK_BASE,
     NB0,
@@ -39,7 +40,6 @@ from ._numba_scatter import (
     Q,
     R,
     Tables,
-    add_run,
     chunk_groups,
     pair_block,
     slot_of,
@@ -105,25 +105,19 @@ def tables_of(grouping: Grouping, plan: ChunkPlan) -> Tables:
 
 
 @jit()
-def _fill(
-    k0, k1, members, start, gt, keys, bounds, block_pos, n_chunks, strided, groups, out, moves
-):
-    """Chunks k0 .. k1 - 1: every place gets the point of its group's shuffled rank.
+def _fill(k0, k1, members, start, gt, keys, bounds, block_pos, n_chunks, strided, groups, out):
+    """Chunks k0 .. k1 - 1: every place gets the index of its group's shuffled rank.
 
     ``groups`` = (dense groups, cumsum of extras, most groups in a chunk), as the
-    block layout enumerates them. ``out`` is the index order (index mode) or
-    empty, and then every move of ``moves`` is applied (copy mode).
+    block layout enumerates them.
     """
     dense, extra_end, most = groups
-    direct = out.size > 0
     q, r, shift = gt[:, Q], gt[:, R], gt[:, SHIFT]
     present = np.empty(most, dtype=np.int64)
     share = np.empty(most, dtype=np.int64)
     buf = np.empty(TILE, dtype=np.int64)
     todo = np.empty(TILE, dtype=np.int64)
     again = np.empty(TILE, dtype=np.int64)
-    runs = np.empty((4, RUNS), dtype=np.int64)
-    nr = np.int64(0)
     for k in range(k0, k1):
         n_present = chunk_groups(k, q, r, shift, n_chunks, dense, extra_end, present, share)
         for i in range(n_present):
@@ -144,13 +138,8 @@ def _fill(
                 size = min(TILE, a - u0)
                 for u in range(size):  # branch-free: vectorizes
                     buf[u] = _scramble(j0 + (u0 + u) * step, mask, half, keys, g)
-                for _ in range(PASSES):  # walk all of them again while many are out
-                    for u in range(size):
-                        x = buf[u]
-                        y = _scramble(x, mask, half, keys, g)
-                        buf[u] = y if x >= count else x
                 n_todo = 0
-                for u in range(size):  # the few hashes still outside [0, count)
+                for u in range(size):  # the hashes that landed outside [0, count)
                     todo[n_todo] = u
                     n_todo += buf[u] >= count
                 while n_todo:  # walk them again, gathered so that the hash vectorizes
@@ -169,22 +158,11 @@ def _fill(
                     buf[u] = members[first + buf[u]]
                 for u in range(size):
                     m = u0 + u
-                    p = bounds[k] + block_pos[base + (m >> 4)] + (m & 15)
-                    src = buf[u]
-                    if direct:
-                        out[p] = src
-                        continue
-                    if nr == RUNS:
-                        emit(moves, runs, nr)
-                        nr = np.int64(0)
-                    nr = add_run(runs, nr, np.int64(src), 1, p, 1)
-    if nr:
-        emit(moves, runs, nr)
-    fence()  # type: ignore[call-arg]
+                    out[bounds[k] + block_pos[base + (m >> 4)] + (m & 15)] = buf[u]
 
 
-def fill(grouping: Grouping, plan: ChunkPlan, out: np.ndarray | None, moves: np.ndarray) -> None:
-    """The seeded order into ``out`` (index mode), or every move of ``moves`` (copy mode)."""
+def fill(grouping: Grouping, plan: ChunkPlan, out: np.ndarray) -> None:
+    """The seeded order of ``plan`` into ``out``."""
     tables = tables_of(grouping, plan)
     order = members(grouping, tables)
     counts = grouping.counts
@@ -192,10 +170,9 @@ def fill(grouping: Grouping, plan: ChunkPlan, out: np.ndarray | None, moves: np.
     k = tables.n_chunks
     n_jobs = max(1, min(len(tables.spans), k))
     split = [k * i // n_jobs for i in range(n_jobs + 1)]
-    target = out if out is not None else np.empty(0, dtype=order.dtype)
     layout = (tables.bounds, tables.block_pos, k, tables.strided)
     groups = (tables.dense, tables.extra_end, tables.most)
-    common = (order, start, tables.gt, plan.permutation, *layout, groups, target, moves)
+    common = (order, start, tables.gt, plan.permutation, *layout, groups, out)
     parallel(_fill, [(split[i], split[i + 1], *common) for i in range(n_jobs)])
 
 

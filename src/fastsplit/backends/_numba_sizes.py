@@ -72,7 +72,8 @@ class NumbaSizes:
     scratch; the permutation is never built, whatever the item sizes (the
     kernels move words). Both follow labels -> codes, which holds two code arrays
     while remapping. A seeded order adds each group's member list (one index a
-    point, ``_numba_seeded``) to either mode.
+    point, ``_numba_seeded``) to either mode, and copy mode then builds the
+    permutation too (the arrays are gathered through it).
     """
 
     def __init__(self, host: object = None) -> None:
@@ -86,12 +87,14 @@ class NumbaSizes:
         order = n * index_dtype(n).itemsize
         block_table, scratch = _tables(shape)
         factorize = {"codes": 2 * codes}
+        outputs = n * sum(inputs.itemsizes)
         walk = {"codes": codes, "block_table": block_table, "scratch": scratch}
-        if shape.seeded:
-            walk["members"] = order
+        if shape.seeded:  # the member lists while the order is filled, then a gather
+            index = largest(factorize, {**walk, "members": order, "order": order})
+            gather = {"codes": codes, "order": order, "outputs": outputs}
+            return Need(copy=largest(index, gather), index=index)
         index = largest(factorize, {**walk, "order": order})
-        scatter = {**walk, "outputs": n * sum(inputs.itemsizes)}
-        return Need(copy=largest(factorize, scatter), index=index)
+        return Need(copy=largest(factorize, {**walk, "outputs": outputs}), index=index)
 
 
 __all__ = ["MIN_SEGMENT", "NumbaSizes", "block_counts", "segment_count", "threads"]
