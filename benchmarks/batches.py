@@ -9,6 +9,8 @@
 * ``index-seeded``: that with ``seed=(1, epoch)``: the cost of the shuffle;
 * ``batches-epoch``: one whole epoch of ``fastsplit.batches`` (every batch
   yielded as an int64 array);
+* ``batches-epoch-mixed``: the same with the labels in random order (each
+  group's points are not one run of the input, so the shuffle reads its list);
 * ``copy`` / ``copy-seeded``: copy mode of one float64 array, without and with a
   seed (seeded: the order, then a gather through it);
 * ``rng.permutation``: numpy's shuffle of n indices, for scale.
@@ -46,12 +48,13 @@ def methods(n: int, batch_size: int) -> list[Method]:
     with warnings.catch_warnings():  # small n: the rare group misses some batches
         warnings.simplefilter("ignore", SparseGroupWarning)
         sampler = fastsplit.batches(labels, batch_size, seed=1)
+        mixed = fastsplit.batches(np.random.default_rng(2).permutation(labels), batch_size, seed=1)
     epochs = itertools.count()
     rng = np.random.default_rng(1)
 
-    def epoch() -> Any:
-        sampler.set_epoch(next(epochs))
-        for batch in sampler:
+    def epoch(of: Any = sampler) -> Any:
+        of.set_epoch(next(epochs))
+        for batch in of:
             last = batch
         return last
 
@@ -70,6 +73,11 @@ def methods(n: int, batch_size: int) -> list[Method]:
             index(chunk_size=batch_size, seed=(1, 2)),
         ),
         Method("batches-epoch", "one epoch of fastsplit.batches", epoch),
+        Method(
+            "batches-epoch-mixed",
+            "the same, labels in random order",
+            lambda: epoch(mixed),
+        ),
         Method("copy", "copy mode, 1 float64 array", copy()),
         Method("copy-seeded", "copy mode, 1 float64 array, seed", copy(seed=(1, 2))),
         Method("rng.permutation", "numpy shuffle of n indices", lambda: rng.permutation(n)),

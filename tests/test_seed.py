@@ -215,3 +215,19 @@ def test_sizes_just_past_a_power_of_two_walk_and_still_match_the_oracle(layout, 
         copied = fastsplit.stratify(labels, y, backend="numba", mode="copy", **kwargs)
     assert np.array_equal(fast.order, ref.order)
     assert np.array_equal(copied.arrays[0], y[ref.order])
+
+
+def test_groups_that_are_runs_of_the_input_and_groups_that_are_not_agree_with_the_oracle():
+    """A group that is one run of the input is filled without reading its list; mixed here."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(4)
+    mixed = rng.permutation(np.repeat([1, 2], [3000, 2000]))
+    labels = np.concatenate([np.zeros(5000, dtype=np.int64), mixed, np.full(700, 3)])
+    for chunk_size in (64, 1000):
+        kwargs = {"chunk_size": chunk_size, "seed": (8,), "mode": "index"}
+        ref = fastsplit.stratify(labels, backend="numpy", **kwargs)
+        fast = fastsplit.stratify(labels, backend="numba", **kwargs)
+        assert np.array_equal(fast.order, ref.order)
+        # the run groups are shuffled too, not left in input order
+        zeros = fast.order[labels[fast.order] == 0]
+        assert not np.array_equal(np.sort(zeros[:50]), zeros[:50])

@@ -74,8 +74,14 @@ def _members_segment(codes, lo, hi, first, members):
         i = j
 
 
-def members(grouping: Grouping, tables: Tables) -> np.ndarray:
-    """Each group's points in input order, group after group (kept in ``grouping.cache``)."""
+def members(grouping: Grouping, tables: Tables) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's points in input order, group after group, and where that is a run.
+
+    ``run[g]`` is the first input point of group g when its points are consecutive in
+    the input (group-major data, as angle-major XPCS files are): its rank-r point is
+    then ``run[g] + r`` and the fill reads no list. -1 otherwise. Kept in
+    ``grouping.cache`` when the grouping has one.
+    """
     cache = grouping.cache
     if cache is not None and "members" in cache:
         return cache["members"]
@@ -88,9 +94,14 @@ def members(grouping: Grouping, tables: Tables) -> np.ndarray:
         (grouping.codes, lo, hi, start + tables.rank0[i], out) for i, (lo, hi) in enumerate(spans)
     ]
     parallel(_members_segment, jobs)
+    run = np.full(counts.size, -1, dtype=np.int64)
+    held = np.flatnonzero(counts)
+    head, tail = out[start[held]].astype(np.int64), out[start[held] + counts[held] - 1]
+    consecutive = tail - head == counts[held] - 1  # the list ascends: a run, no gaps
+    run[held[consecutive]] = head[consecutive]
     if cache is not None:
-        cache["members"] = out
-    return out
+        cache["members"] = (out, run)
+    return out, run
 
 
 def tables_of(grouping: Grouping, plan: ChunkPlan) -> Tables:
@@ -105,12 +116,14 @@ def tables_of(grouping: Grouping, plan: ChunkPlan) -> Tables:
 
 
 @jit()
-def _fill(k0, k1, members, start, gt, keys, bounds, block_pos, n_chunks, strided, groups, out):
+def _fill(k0, k1, lists, start, gt, keys, bounds, block_pos, n_chunks, strided, groups, out):
     """Chunks k0 .. k1 - 1: every place gets the index of its group's shuffled rank.
 
+    ``lists`` = (member lists, first point of each group that is a run, else -1);
     ``groups`` = (dense groups, cumsum of extras, most groups in a chunk), as the
     block layout enumerates them.
     """
+    members, run = lists
     dense, extra_end, most = groups
     q, r, shift = gt[:, Q], gt[:, R], gt[:, SHIFT]
     present = np.empty(most, dtype=np.int64)
@@ -154,8 +167,12 @@ def _fill(k0, k1, members, start, gt, keys, bounds, block_pos, n_chunks, strided
                         todo[left] = u
                         left += again[v] >= count
                     n_todo = left
-                for u in range(size):  # one tight gather: many reads in flight
-                    buf[u] = members[first + buf[u]]
+                if run[g] >= 0:  # the group is a run of the input: no list to read
+                    for u in range(size):
+                        buf[u] += run[g]
+                else:
+                    for u in range(size):  # one tight gather: many reads in flight
+                        buf[u] = members[first + buf[u]]
                 for u in range(size):
                     m = u0 + u
                     out[bounds[k] + block_pos[base + (m >> 4)] + (m & 15)] = buf[u]
@@ -164,7 +181,7 @@ def _fill(k0, k1, members, start, gt, keys, bounds, block_pos, n_chunks, strided
 def fill(grouping: Grouping, plan: ChunkPlan, out: np.ndarray) -> None:
     """The seeded order of ``plan`` into ``out``."""
     tables = tables_of(grouping, plan)
-    order = members(grouping, tables)
+    lists = members(grouping, tables)
     counts = grouping.counts
     start = counts.cumsum() - counts
     k = tables.n_chunks
@@ -172,7 +189,7 @@ def fill(grouping: Grouping, plan: ChunkPlan, out: np.ndarray) -> None:
     split = [k * i // n_jobs for i in range(n_jobs + 1)]
     layout = (tables.bounds, tables.block_pos, k, tables.strided)
     groups = (tables.dense, tables.extra_end, tables.most)
-    common = (order, start, tables.gt, plan.permutation, *layout, groups, out)
+    common = (lists, start, tables.gt, plan.permutation, *layout, groups, out)
     parallel(_fill, [(split[i], split[i + 1], *common) for i in range(n_jobs)])
 
 
