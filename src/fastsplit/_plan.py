@@ -168,7 +168,8 @@ class ChunkPlan:
 # ------------------------------------------------------------------ seeded permutation
 
 ROUNDS = 4
-"""Rounds of (xor key, times odd key, xorshift): 3 left small groups visibly non-uniform."""
+"""Rounds of (xor key, times odd key, xorshift): 3 left small groups visibly non-uniform.
+(:func:`round_keys` spells out the 8 keys of 4 rounds.)"""
 
 _M32 = 0xFFFFFFFF
 _GOLDEN = 0x9E3779B9
@@ -217,15 +218,35 @@ def permutation_keys(seed: tuple[int, ...], counts: np.ndarray) -> np.ndarray:
     return table
 
 
-def scramble(x: int, mask: int, half: int, keys: np.ndarray, group: int) -> int:
+def round_keys(keys: np.ndarray, group: int) -> tuple[int, ...]:
+    """Row ``group`` of the table as a tuple of the 2 x ``ROUNDS`` round keys.
+
+    A tuple, not a row view: compiled, its items are registers, so a loop that
+    hashes many ranks of one group vectorizes (a view's loads could alias the
+    loop's stores).
+    """
+    return (
+        int(keys[group, 1]),
+        int(keys[group, 2]),
+        int(keys[group, 3]),
+        int(keys[group, 4]),
+        int(keys[group, 5]),
+        int(keys[group, 6]),
+        int(keys[group, 7]),
+        int(keys[group, 8]),
+    )
+
+
+def scramble(x: int, mask: int, half: int, k: tuple[int, ...]) -> int:
     """One pass of the keyed bijection of [0, mask + 1) (``half`` = ceil(bits / 2)).
 
     Each round is a bijection of b-bit numbers: xor with a key below 2**b, times an
     odd number mod 2**b, then x ^ (x >> half), which carries the high bits down.
-    Plain Python, written for numba to compile (inlined, it vectorizes).
+    ``k`` is :func:`round_keys`. Plain Python, written for numba to compile
+    (inlined into a loop over ranks, it vectorizes).
     """
     for i in range(ROUNDS):
-        x = ((x ^ int(keys[group, 1 + 2 * i])) * int(keys[group, 2 + 2 * i])) & mask
+        x = ((x ^ k[2 * i]) * k[2 * i + 1]) & mask
         x = x ^ (x >> half)
     return x
 
@@ -234,11 +255,11 @@ def permute_rank(rank: int, count: int, keys: np.ndarray, group: int) -> int:
     """sigma_g(rank): the within-group rank whose point the seed puts at ``rank``'s place.
 
     A bijection on [0, count) keyed by row ``group`` of the table of
-    :func:`permutation_keys` (passed whole: a row view per point costs numba a
-    reference count): :func:`scramble` on ``keys[group, 0]``-bit numbers, applied
-    again while the result is ``count`` or more (cycle walking: a bijection of the
-    larger domain, restricted to [0, count), stays a bijection). Plain Python on
-    integers, written for numba to compile; :func:`permute_ranks` states it on arrays.
+    :func:`permutation_keys`: :func:`scramble` on ``keys[group, 0]``-bit numbers,
+    applied again while the result is ``count`` or more (cycle walking: a
+    bijection of the larger domain, restricted to [0, count), stays a bijection).
+    Plain Python on integers, written for numba to compile; :func:`permute_ranks`
+    states it on arrays.
 
     Examples
     --------
@@ -249,9 +270,10 @@ def permute_rank(rank: int, count: int, keys: np.ndarray, group: int) -> int:
     bits = int(keys[group, 0])  # Python ints in Python (no int64 overflow warning)
     mask = (1 << bits) - 1
     half = (bits + 1) >> 1
-    x = scramble(rank, mask, half, keys, group)
+    k = round_keys(keys, group)
+    x = scramble(rank, mask, half, k)
     while x >= count:
-        x = scramble(x, mask, half, keys, group)
+        x = scramble(x, mask, half, k)
     return x
 
 

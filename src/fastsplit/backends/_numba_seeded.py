@@ -30,7 +30,7 @@ import numpy as np
 from numba.extending import register_jitable
 
 from .._labels import Grouping, index_dtype
-from .._plan import ChunkPlan, contiguous_start, permute_rank, scramble
+from .._plan import ChunkPlan, contiguous_start, permute_rank, round_keys, scramble
 from ._jit import jit, parallel, segment_bounds
 from ._numba_scatter import (
     BLK_BASE,
@@ -51,7 +51,9 @@ TILE = 512
 PASSES = 0
 
 _scramble = jit(inline=True)(scramble)
-register_jitable(scramble)  # so that the compiled permute_rank can call it
+_round_keys = jit(inline=True)(round_keys)
+register_jitable(scramble)  # so that the compiled permute_rank can call them
+register_jitable(round_keys)
 _contiguous_start = jit(inline=True)(contiguous_start)
 permute_rank_compiled = jit()(permute_rank)
 """The scalar permutation as this backend compiles it (tests hold it to the array form)."""
@@ -145,12 +147,13 @@ def _fill(k0, k1, lists, start, gt, keys, bounds, block_pos, n_chunks, strided, 
             bits = keys[g, 0]
             mask = (1 << bits) - 1
             half = (bits + 1) >> 1
+            rk = _round_keys(keys, g)
             base = gt[g, BLK_BASE] + pair_block(t, r[g], gt[g, NB1], gt[g, NB0])
             first = start[g]
             for u0 in range(0, a, TILE):
                 size = min(TILE, a - u0)
                 for u in range(size):  # branch-free: vectorizes
-                    buf[u] = _scramble(j0 + (u0 + u) * step, mask, half, keys, g)
+                    buf[u] = _scramble(j0 + (u0 + u) * step, mask, half, rk)
                 n_todo = 0
                 for u in range(size):  # the hashes that landed outside [0, count)
                     todo[n_todo] = u
@@ -159,7 +162,7 @@ def _fill(k0, k1, lists, start, gt, keys, bounds, block_pos, n_chunks, strided, 
                     for v in range(n_todo):
                         again[v] = buf[todo[v]]
                     for v in range(n_todo):
-                        again[v] = _scramble(again[v], mask, half, keys, g)
+                        again[v] = _scramble(again[v], mask, half, rk)
                     left = 0
                     for v in range(n_todo):
                         u = todo[v]
