@@ -291,7 +291,9 @@ def estimate_memory(
         Bytes available; by default measured (psutil, cgroup limit, rlimits).
     seed : int or tuple of int, optional
         As in :func:`fastsplit.stratify`: a seeded order also holds each group's
-        member list (one index, 4 or 8 bytes, a point) on the numba backend.
+        member list (one index, 4 or 8 bytes, a point) on the numba backend, and
+        copy mode builds the order. The list is not built when every group is one
+        run of the input (angle-major data); the estimate assumes it is.
 
     Returns
     -------

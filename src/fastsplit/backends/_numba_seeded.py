@@ -4,7 +4,9 @@ With a seed the place of group g's within-group rank j holds the point of rank
 sigma_g(j) (``_plan.permute_rank``). Two passes:
 
 1. :func:`members`: each group's points in input order, one list after another
-   (a counting sort on the segment counts the scatter tables hold already). It
+   (a counting sort on the segment counts the scatter tables hold already); a
+   group whose points are one run of the input needs no list (its rank-r point
+   is its first point + r), and when every group is a run none is built. This
    and the tables depend on the codes and the chunk size, not on the seed, so a
    sampler keeps them on its grouping (``Grouping.cache``) and builds them once
    for all its epochs;
@@ -25,6 +27,8 @@ one random write per point: 6-10x the unseeded index mode; this is about 2x
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 from numba.extending import register_jitable
@@ -76,31 +80,59 @@ def _members_segment(codes, lo, hi, first, members):
         i = j
 
 
+@jit()
+def _extent_segment(codes, lo, hi, first, last):
+    """First and last point of every group in codes[lo:hi] (-1: none), a run at a time."""
+    i = lo
+    while i < hi:
+        g = codes[i]
+        j = i + 1
+        while j < hi and codes[j] == g:
+            j += 1
+        if first[g] < 0:
+            first[g] = i
+        last[g] = j - 1
+        i = j
+
+
+def _runs(grouping: Grouping, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """First point of each group whose points are one run of the input, else -1."""
+    counts = grouping.counts
+    first = np.full((len(spans), counts.size), -1, dtype=np.int64)
+    last = np.full((len(spans), counts.size), -1, dtype=np.int64)
+    jobs = [(grouping.codes, lo, hi, first[i], last[i]) for i, (lo, hi) in enumerate(spans)]
+    parallel(_extent_segment, jobs)
+    head = np.where(first < 0, np.iinfo(np.int64).max, first).min(axis=0)
+    tail = last.max(axis=0)
+    return np.where((counts > 0) & (tail - head + 1 == counts), head, -1)
+
+
 def members(grouping: Grouping, tables: Tables) -> tuple[np.ndarray, np.ndarray]:
     """Each group's points in input order, group after group, and where that is a run.
 
     ``run[g]`` is the first input point of group g when its points are consecutive in
     the input (group-major data, as angle-major XPCS files are): its rank-r point is
-    then ``run[g] + r`` and the fill reads no list. -1 otherwise. Kept in
-    ``grouping.cache`` when the grouping has one.
+    then ``run[g] + r`` and the fill reads no list. -1 otherwise. When every group
+    is a run no list is built at all. Kept in ``grouping.cache`` when the grouping
+    has one.
     """
     cache = grouping.cache
     if cache is not None and "members" in cache:
         return cache["members"]
     counts = grouping.counts
     n = int(counts.sum())
-    out = np.empty(n, dtype=index_dtype(n))
-    start = counts.cumsum() - counts
     spans = tables.spans if tables.spans else segment_bounds(n)
-    jobs = [
-        (grouping.codes, lo, hi, start + tables.rank0[i], out) for i, (lo, hi) in enumerate(spans)
-    ]
-    parallel(_members_segment, jobs)
-    run = np.full(counts.size, -1, dtype=np.int64)
-    held = np.flatnonzero(counts)
-    head, tail = out[start[held]].astype(np.int64), out[start[held] + counts[held] - 1]
-    consecutive = tail - head == counts[held] - 1  # the list ascends: a run, no gaps
-    run[held[consecutive]] = head[consecutive]
+    run = _runs(grouping, spans)
+    if np.all((run >= 0) | (counts == 0)):
+        out = np.empty(0, dtype=index_dtype(n))
+    else:
+        out = np.empty(n, dtype=index_dtype(n))
+        start = counts.cumsum() - counts
+        jobs = [
+            (grouping.codes, lo, hi, start + tables.rank0[i], out)
+            for i, (lo, hi) in enumerate(spans)
+        ]
+        parallel(_members_segment, jobs)
     if cache is not None:
         cache["members"] = (out, run)
     return out, run
