@@ -168,3 +168,32 @@ def test_misaligned_labels_are_grouped_like_aligned_ones():
     a = _stratify(odd, [], chunk_size=40, mode="index")
     b = _stratify(labels, [], chunk_size=40, mode="index")
     assert np.array_equal(a.groups, b.groups) and np.array_equal(a.order, b.order)
+
+
+@pytest.mark.parametrize("layout", ["strided", "contiguous"])
+def test_labels_in_random_order_are_filled_from_member_lists_and_match_the_oracle(layout):
+    """Short runs (``short_runs``): the numba backend fills the order place by place."""
+    from fastsplit._labels import short_runs
+
+    rng = np.random.default_rng(11)
+    labels = rng.choice(np.linspace(-40.0, 40.0, 9), size=60_000)
+    assert short_runs(np.searchsorted(np.unique(labels), labels).astype(np.uint8))
+    assert not short_runs(np.sort(labels))
+    y = rng.normal(size=(60_000, 2))
+    kwargs = {"chunk_size": 777, "layout": layout}
+    ref = fastsplit.stratify(labels, backend="numpy", mode="index", **kwargs)
+    fast = fastsplit.stratify(labels, backend="numba", mode="index", **kwargs)
+    copied = fastsplit.stratify(labels, y, backend="numba", mode="copy", **kwargs)
+    assert np.array_equal(fast.order, ref.order)
+    assert np.array_equal(copied.arrays[0], y[ref.order])
+
+
+def test_estimate_memory_counts_the_member_lists_of_labels_in_random_order():
+    grouped = fastsplit.estimate_memory(10**6, n_groups=23, backend="numba", mode="index")
+    mixed = fastsplit.estimate_memory(
+        10**6, n_groups=23, backend="numba", mode="index", grouped=False
+    )
+    assert mixed.peak_bytes - grouped.peak_bytes == 4 * 10**6
+    assert mixed.breakdown["members"] == 4 * 10**6
+    with pytest.raises(fastsplit.errors.InvalidTypeError, match="grouped"):
+        fastsplit.estimate_memory(10, grouped="no")

@@ -69,6 +69,7 @@ def test_estimate_matches_tracemalloc_within_10_percent(data, backend, layout, m
         layout=layout,
         backend=backend,
         mode=mode,
+        grouped=order == "major",
     )
     assert s.mode == estimate.mode == mode
     error = (estimate.peak_bytes - measured) / measured

@@ -107,3 +107,38 @@ def from_group_sizes(sizes: np.ndarray) -> Grouping:
     n_groups = sizes.size
     codes = np.repeat(np.arange(n_groups, dtype=code_dtype(n_groups)), sizes)
     return Grouping(codes=codes, groups=np.arange(n_groups, dtype=np.int64), counts=sizes)
+
+
+SAMPLE_WINDOWS = 16
+"""Windows of the codes :func:`short_runs` looks at (1024 codes each, spread evenly)."""
+
+
+def short_runs(codes: np.ndarray) -> bool:
+    """Whether the labels come in short runs (mixed order), judged from a sample.
+
+    Up to 16 windows of 1024 codes, spread over the input: runs of fewer than 16
+    points on average (a block of the placement rule) mean the points of a group
+    are scattered through the input. The numba backend then fills the order from
+    each group's member list instead of scattering point by point (for labels in
+    random order at 23M points, about 4x faster, for one more index a point). A
+    pure function of the codes, so a backend and the memory model agree on it;
+    either answer gives the same order.
+
+    Examples
+    --------
+    >>> short_runs(np.repeat(np.arange(3, dtype=np.uint8), 5000))
+    False
+    >>> short_runs(np.random.default_rng(0).integers(0, 3, 15000).astype(np.uint8))
+    True
+    """
+    n = codes.shape[0]
+    width = 1024
+    if n < 2:
+        return False
+    starts = np.unique(np.linspace(0, max(n - width, 0), SAMPLE_WINDOWS).astype(np.int64))
+    sampled = changes = 0
+    for lo in starts.tolist():
+        window = codes[lo : lo + width]
+        changes += int(np.count_nonzero(window[1:] != window[:-1]))
+        sampled += window.shape[0]
+    return sampled < 16 * (changes + len(starts))

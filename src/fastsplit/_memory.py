@@ -260,6 +260,7 @@ def estimate_memory(
     max_memory_fraction: float = DEFAULT_MAX_MEMORY_FRACTION,
     available: int | None = None,
     seed: int | Sequence[int] | None = None,
+    grouped: bool = True,
 ) -> MemoryEstimate:
     """How much memory stratifying ``n`` points needs, and whether it fits here.
 
@@ -294,6 +295,11 @@ def estimate_memory(
         member list (one index, 4 or 8 bytes, a point) on the numba backend, and
         copy mode builds the order. The list is not built when every group is one
         run of the input (angle-major data); the estimate assumes it is.
+    grouped : bool, default True
+        Whether the labels come in runs of one group (angle-major data, sorted
+        labels). ``False`` (labels in random order): the numba backend fills the
+        order from each group's member list, one index a point more, which is
+        ~3x faster there than scattering point by point.
 
     Returns
     -------
@@ -335,8 +341,9 @@ def estimate_memory(
     if available is not None:
         room = (v.check_count("available", available), "given")
     seeded = v.check_seed(seed) is not None
+    mixed = not v.check_flag("grouped", grouped)
     return estimate(
-        Shape.balanced(n, n_groups, chunk_size, layout, seeded=seeded),
+        Shape.balanced(n, n_groups, chunk_size, layout, seeded=seeded, mixed=mixed),
         mode=mode,
         backend=resolve(backend),
         code_bytes=code_dtype(n_groups).itemsize,

@@ -73,7 +73,9 @@ class Shape:
     ``counts[i]`` points in each of ``weights[i]`` groups. A full
     :class:`~fastsplit._plan.ChunkPlan` would allocate O(K) arrays, already too
     much for a request that must be refused before allocating anything.
-    ``seeded``: the order is shuffled (a seed was given).
+    ``seeded``: the order is shuffled (a seed was given); ``mixed``: the labels come
+    in short runs (``_labels.short_runs``). Either makes the numba backend fill the
+    order from member lists.
     """
 
     n: int
@@ -82,17 +84,26 @@ class Shape:
     counts: np.ndarray
     weights: np.ndarray
     seeded: bool = False
+    mixed: bool = False
 
     @classmethod
-    def of_plan(cls, plan: ChunkPlan) -> Shape:
+    def of_plan(cls, plan: ChunkPlan, *, mixed: bool = False) -> Shape:
         """The shape of an existing plan (exact group sizes)."""
         counts = np.asarray(plan.counts, dtype=np.int64)
         seeded = plan.seed is not None
-        return cls(plan.n, plan.chunk_size, plan.layout, counts, np.ones_like(counts), seeded)
+        ones = np.ones_like(counts)
+        return cls(plan.n, plan.chunk_size, plan.layout, counts, ones, seeded, mixed)
 
     @classmethod
     def balanced(
-        cls, n: int, n_groups: int, chunk_size: int, layout: str, *, seeded: bool = False
+        cls,
+        n: int,
+        n_groups: int,
+        chunk_size: int,
+        layout: str,
+        *,
+        seeded: bool = False,
+        mixed: bool = False,
     ) -> Shape:
         """``n`` points spread as evenly as possible over ``n_groups`` groups."""
         groups = max(1, min(n_groups, n)) if n else 1
@@ -104,6 +115,7 @@ class Shape:
             np.array([base, base + 1], dtype=np.int64),
             np.array([groups - extra, extra], dtype=np.int64),
             seeded,
+            mixed,
         )
 
     @property

@@ -34,7 +34,7 @@ import numpy as np
 from numba.extending import register_jitable
 
 from .._labels import Grouping, index_dtype
-from .._plan import ChunkPlan, contiguous_start, permute_rank, round_keys, scramble
+from .._plan import ROUNDS, ChunkPlan, contiguous_start, permute_rank, round_keys, scramble
 from ._jit import jit, parallel, segment_bounds
 from ._numba_scatter import (
     BLK_BASE,
@@ -150,10 +150,13 @@ def tables_of(grouping: Grouping, plan: ChunkPlan) -> Tables:
 
 
 @jit()
-def _fill(k0, k1, lists, start, gt, keys, bounds, block_pos, n_chunks, strided, groups, out):
+def _fill(
+    k0, k1, lists, start, gt, keys, identity, bounds, block_pos, n_chunks, strided, groups, out
+):
     """Chunks k0 .. k1 - 1: every place gets the index of its group's shuffled rank.
 
     ``lists`` = (member lists, first point of each group that is a run, else -1);
+    ``identity``: no seed (``keys`` is then a table of zeros), every rank stays;
     ``groups`` = (dense groups, cumsum of extras, most groups in a chunk), as the
     block layout enumerates them.
     """
@@ -184,8 +187,12 @@ def _fill(k0, k1, lists, start, gt, keys, bounds, block_pos, n_chunks, strided, 
             first = start[g]
             for u0 in range(0, a, TILE):
                 size = min(TILE, a - u0)
-                for u in range(size):  # branch-free: vectorizes
-                    buf[u] = _scramble(j0 + (u0 + u) * step, mask, half, rk)
+                if identity:  # no seed: the places keep their ranks
+                    for u in range(size):
+                        buf[u] = j0 + (u0 + u) * step
+                else:
+                    for u in range(size):  # branch-free: vectorizes
+                        buf[u] = _scramble(j0 + (u0 + u) * step, mask, half, rk)
                 n_todo = 0
                 for u in range(size):  # the hashes that landed outside [0, count)
                     todo[n_todo] = u
@@ -214,7 +221,7 @@ def _fill(k0, k1, lists, start, gt, keys, bounds, block_pos, n_chunks, strided, 
 
 
 def fill(grouping: Grouping, plan: ChunkPlan, out: np.ndarray) -> None:
-    """The seeded order of ``plan`` into ``out``."""
+    """The order of ``plan`` (seeded or not) into ``out``, place by place."""
     tables = tables_of(grouping, plan)
     lists = members(grouping, tables)
     counts = grouping.counts
@@ -224,7 +231,11 @@ def fill(grouping: Grouping, plan: ChunkPlan, out: np.ndarray) -> None:
     split = [k * i // n_jobs for i in range(n_jobs + 1)]
     layout = (tables.bounds, tables.block_pos, k, tables.strided)
     groups = (tables.dense, tables.extra_end, tables.most)
-    common = (lists, start, tables.gt, plan.permutation, *layout, groups, out)
+    keys = plan.permutation
+    identity = keys is None
+    if keys is None:
+        keys = np.zeros((counts.size, 1 + 2 * ROUNDS), dtype=np.int64)
+    common = (lists, start, tables.gt, keys, identity, *layout, groups, out)
     parallel(_fill, [(split[i], split[i + 1], *common) for i in range(n_jobs)])
 
 

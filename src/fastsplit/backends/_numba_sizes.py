@@ -71,9 +71,10 @@ class NumbaSizes:
     + per-thread scratch. Copy mode: codes + the output arrays + block table +
     scratch; the permutation is never built, whatever the item sizes (the
     kernels move words). Both follow labels -> codes, which holds two code arrays
-    while remapping. A seeded order adds each group's member list (one index a
-    point, ``_numba_seeded``) to either mode, and copy mode then builds the
-    permutation too (the arrays are gathered through it).
+    while remapping. A seeded order, or labels in short runs (random order), add
+    each group's member list (one index a point, ``_numba_seeded``) to either
+    mode, and copy mode then builds the permutation too (the arrays are gathered
+    through it).
     """
 
     def __init__(self, host: object = None) -> None:
@@ -89,7 +90,7 @@ class NumbaSizes:
         factorize = {"codes": 2 * codes}
         outputs = n * sum(inputs.itemsizes)
         walk = {"codes": codes, "block_table": block_table, "scratch": scratch}
-        if shape.seeded:  # the member lists while the order is filled, then a gather
+        if shape.seeded or shape.mixed:  # member lists while the order is filled, then a gather
             index = largest(factorize, {**walk, "members": order, "order": order})
             gather = {"codes": codes, "order": order, "outputs": outputs}
             return Need(copy=largest(index, gather), index=index)
