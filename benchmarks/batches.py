@@ -11,6 +11,8 @@
   yielded as an int64 array);
 * ``batches-epoch-mixed``: the same with the labels in random order (each
   group's points are not one run of the input, so the shuffle reads its list);
+* ``index-mixed``: ``stratify(mode="index")`` of those random-order labels, the
+  index mode to hold ``batches-epoch-mixed`` against;
 * ``copy`` / ``copy-seeded``: copy mode of one float64 array, without and with a
   seed (seeded: the order, then a gather through it);
 * ``rng.permutation``: numpy's shuffle of n indices, for scale.
@@ -48,7 +50,8 @@ def methods(n: int, batch_size: int) -> list[Method]:
     with warnings.catch_warnings():  # small n: the rare group misses some batches
         warnings.simplefilter("ignore", SparseGroupWarning)
         sampler = fastsplit.batches(labels, batch_size, seed=1)
-        mixed = fastsplit.batches(np.random.default_rng(2).permutation(labels), batch_size, seed=1)
+        shuffled = np.random.default_rng(2).permutation(labels)
+        mixed = fastsplit.batches(shuffled, batch_size, seed=1)
     epochs = itertools.count()
     rng = np.random.default_rng(1)
 
@@ -58,8 +61,8 @@ def methods(n: int, batch_size: int) -> list[Method]:
             last = batch
         return last
 
-    def index(**kwargs: Any) -> Any:
-        return lambda: quiet_stratify(labels, mode="index", **kwargs).order
+    def index(of: Any = labels, **kwargs: Any) -> Any:
+        return lambda: quiet_stratify(of, mode="index", **kwargs).order
 
     def copy(**kwargs: Any) -> Any:
         return lambda: quiet_stratify(labels, y, chunk_size=batch_size, **kwargs).arrays
@@ -78,6 +81,7 @@ def methods(n: int, batch_size: int) -> list[Method]:
             "the same, labels in random order",
             lambda: epoch(mixed),
         ),
+        Method("index-mixed", "index mode of the random-order labels", index(shuffled)),
         Method("copy", "copy mode, 1 float64 array", copy()),
         Method("copy-seeded", "copy mode, 1 float64 array, seed", copy(seed=(1, 2))),
         Method("rng.permutation", "numpy shuffle of n indices", lambda: rng.permutation(n)),
