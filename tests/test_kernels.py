@@ -157,6 +157,12 @@ def test_warmup_covers_common_calls():
             t = _stratify(lab, arrays, chunk_size=1000, mode="index")
             t.take(*arrays)
             assert s.diagnostics.compile_seconds + t.diagnostics.compile_seconds < 0.05
+    # labels in random order, and seeded orders (fastsplit.batches), are covered too
+    for labels in (np.repeat(np.arange(3.0), 2000), np.repeat(np.arange(300.0), 20)):
+        for lab in (labels, rng.permutation(labels)):
+            for seed in (None, 1):
+                t = _stratify(lab, arrays, chunk_size=1000, mode="index", seed=seed)
+                assert t.diagnostics.compile_seconds < 0.05, (lab[:5], seed)
 
 
 def test_misaligned_labels_are_grouped_like_aligned_ones():

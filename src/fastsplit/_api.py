@@ -349,3 +349,5 @@ def warmup(backend: str = "auto") -> None:
     stratify(None, np.arange(300.0), group_sizes=[100, 200], backend=name, chunk_size=64)
     shuffled = np.random.default_rng(0).permutation(np.repeat(np.arange(3.0), 50_000))
     stratify(shuffled, mode="index", backend=name)
+    # labels in random order are filled from member lists (per code width)
+    stratify(np.random.default_rng(0).permutation(many), mode="index", backend=name)
