@@ -3,7 +3,7 @@
 Written from the contract's text, not from any backend's code: it looks only at
 the labels, the chunk size and the result. With a seed, the within-group ranks
 that C4 and C5 speak of are the shuffled ones: the checker derives them from the
-seed with the array statement of the permutation (``fastsplit._plan.permute_ranks``,
+seed with the array statement of the permutation (``fastsplit._shuffle.permute_ranks``,
 checked against the scalar one the numba backend compiles in test_seed.py): the
 place of rank j holds the point of rank sigma(j), so that point's shuffled rank
 is j. The placement of every point is still checked exactly, not only "some order".
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastsplit._plan import permutation_keys, permute_ranks
+from fastsplit._shuffle import permutation_keys, permute_ranks
 
 BLOCK = 16
 

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fastsplit
-from fastsplit._plan import permutation_keys, permute_rank, permute_ranks
+from fastsplit._shuffle import permutation_keys, permute_rank, permute_ranks
 from fastsplit.errors import InvalidArgumentError, InvalidTypeError, SparseGroupWarning
 
 seed_values = st.integers(0, 2**64 - 1)

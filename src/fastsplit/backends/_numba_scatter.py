@@ -10,7 +10,7 @@ placement rule :func:`fastsplit._plan.place_blocks`, compiled here, once per chu
 into a block table. The destination of a point depends only on its group and
 rank, so the result is the same for any number of threads.
 
-With a seed (a within-group permutation of the ranks, ``_plan.permute_rank``)
+With a seed (a within-group permutation of the ranks, ``_shuffle.permute_rank``)
 the walk is ``_numba_seeded``'s, on the same tables; rows of 2-D arrays change
 only the moves (``WIDTH`` words per point).
 """

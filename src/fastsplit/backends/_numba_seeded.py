@@ -1,7 +1,7 @@
 """The seeded order on the numba backend: the unseeded places, refilled chunk by chunk.
 
 With a seed the place of group g's within-group rank j holds the point of rank
-sigma_g(j) (``_plan.permute_rank``). Two passes:
+sigma_g(j) (``_shuffle.permute_rank``). Two passes:
 
 1. :func:`members`: each group's points in input order, one list after another
    (a counting sort on the segment counts the scatter tables hold already); a
@@ -34,7 +34,8 @@ import numpy as np
 from numba.extending import register_jitable
 
 from .._labels import Grouping, index_dtype
-from .._plan import ROUNDS, ChunkPlan, contiguous_start, permute_rank, round_keys, scramble
+from .._plan import ChunkPlan, contiguous_start
+from .._shuffle import ROUNDS, permute_rank, round_keys, scramble
 from ._jit import jit, parallel, segment_bounds
 from ._numba_scatter import (
     BLK_BASE,

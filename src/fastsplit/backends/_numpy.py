@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from .._labels import Grouping, code_dtype, index_dtype, non_finite_error
-from .._plan import BLOCK, ChunkPlan, permute_ranks
+from .._plan import BLOCK, ChunkPlan
+from .._shuffle import permute_ranks
 from ._interface import Backend, Inputs, Need, Shape, largest, plus
 
 SORT_BYTES_PER_POINT = {"strided": 65, "contiguous": 56}
