@@ -64,6 +64,11 @@ permute_rank_compiled = jit()(permute_rank)
 """The scalar permutation as this backend compiles it (tests hold it to the array form)."""
 
 
+# The two run loops below compare one code at a time on purpose: they serve labels
+# in random order (runs of a point or two), where the scatter's word-at-a-time
+# ``_run_end`` costs more than it saves (23M points: 1.2 s against 0.47 s).
+
+
 @jit()
 def _members_segment(codes, lo, hi, first, members):
     """Points lo..hi-1 into their groups' lists, from positions ``first`` (per group)."""
