@@ -19,7 +19,7 @@ import numpy as np
 from . import _memory
 from . import _validate as v
 from ._grouping import group, remember
-from ._labels import Grouping, short_runs
+from ._labels import Grouping
 from ._plan import DEFAULT_CHUNK_SIZE, ChunkPlan
 from ._result import Stratified
 from .backends import get_backend, host_backend, resolve
@@ -255,7 +255,7 @@ def stratify(
     )
     if decide is not None:
         # Groups and codes are known now: the exact model, before the big allocations.
-        shape = Shape.of_plan(chunk_plan, mixed=short_runs(grouping.codes))
+        shape = Shape.of_plan(chunk_plan, mixed=grouping.mixed)
         chosen = decide(shape, code_bytes=grouping.codes.dtype.itemsize)
     order: np.ndarray | None = None
     out_arrays: tuple[Any, ...] | None = None

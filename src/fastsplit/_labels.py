@@ -10,6 +10,7 @@ run lengths given as ``group_sizes``, and the width of the code type.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,11 @@ class Grouping:
     counts: np.ndarray
     scatter_hint: Any = None
     cache: dict[Any, Any] | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def mixed(self) -> bool:
+        """:func:`short_runs` of the codes, judged once (the model and the backend ask)."""
+        return short_runs(self.codes)
 
 
 def code_dtype(n_groups: int) -> np.dtype:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .._labels import Grouping, index_dtype, short_runs
+from .._labels import Grouping, index_dtype
 from .._plan import ChunkPlan
 from ._interface import Backend, Reordered
 from ._jit import compile_seconds
@@ -58,7 +58,7 @@ class NumbaBackend(Backend):
         out = np.empty(plan.n, dtype=index_dtype(plan.n))
         if not plan.n:
             return out
-        if plan.permutation is None and not short_runs(grouping.codes):
+        if plan.permutation is None and not grouping.mixed:
             Tables(grouping, plan).run(grouping.codes, index_moves(out))
         else:  # shuffled, or labels in random order: place by place from member lists
             fill(grouping, plan, out)
@@ -83,7 +83,7 @@ class NumbaBackend(Backend):
         whole cache lines where the scatter writes blocks of 16 values at
         scattered places.
         """
-        if order is None and (plan.permutation is not None or short_runs(grouping.codes)):
+        if order is None and (plan.permutation is not None or grouping.mixed):
             # reads are random whatever the route; the gather keeps many in flight (seeded,
             # 23M points, one float64 array: 0.41 s, against 0.60 s filling the outputs)
             order = self.order(grouping, plan)
