@@ -11,7 +11,7 @@ interface for the rest of fastsplit: other modules import from here only.
 from __future__ import annotations
 
 from ._baseline import nlsq_chunked_baseline
-from ._checks import FitQualityWarning, SolutionCheck
+from ._checks import FitQualityWarning, ParameterAtBoundWarning, SolutionCheck
 from ._dryrun import StrategyChoice, choose_strategy
 from ._fit import fit
 from ._loss import LOSSES
@@ -22,6 +22,7 @@ __all__ = [
     "FitQualityWarning",
     "FitResult",
     "GroupFit",
+    "ParameterAtBoundWarning",
     "SolutionCheck",
     "StrategyChoice",
     "Timings",

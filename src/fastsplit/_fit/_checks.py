@@ -14,6 +14,10 @@ chunked optimiser gets wrong without telling:
   on a bound are exempt);
 * non-finite values.
 
+A parameter held on an active bound (on it, with the gradient pushing
+outward) is *noted*, never failed: the minimum may lie beyond the bound, so
+the user is told to widen it (:class:`ParameterAtBoundWarning`).
+
 Right both ways: the standard error a remaining step is measured against uses
 the larger of the fit's own residual scale, ``1`` when ``sigma`` is given
 (sigma-based errors) and the solver's precision floor, so noise-free data,
@@ -32,15 +36,26 @@ from typing import Any
 import numpy as np
 
 from ..errors import FitFailedError
-from ._common import at_bound, degrees_of_freedom, listing, unit_diagonal
+from ._common import at_bound, degrees_of_freedom, listing, on_active_bound, unit_diagonal
 from ._model import ParameterLayout
 from ._normal import NormalEquations
 
-__all__ = ["FitQualityWarning", "SolutionCheck", "check_solution", "raise_or_warn"]
+__all__ = [
+    "FitQualityWarning",
+    "ParameterAtBoundWarning",
+    "SolutionCheck",
+    "check_solution",
+    "raise_or_warn",
+]
 
 
 class FitQualityWarning(RuntimeWarning):
     """A fit result cannot be trusted; raised as FitFailedError unless on_failure="warn"."""
+
+
+class ParameterAtBoundWarning(FitQualityWarning):
+    """A parameter sits on an active bound: the minimum may lie beyond it (a note, not a
+    failure; ``result.check.at_bounds`` names them)."""
 
 
 @dataclass
@@ -67,6 +82,9 @@ class SolutionCheck:
         Full-data cost at ``p0`` and at the solution.
     gradient_norm : float
         ``|J^T r|`` at the solution (free parameters).
+    at_bounds : list of str
+        Parameters on an active bound, e.g. ``"D0 at its upper bound 1e+05"``: the
+        data pull them outside the box. A note, not a failure.
     """
 
     ok: bool
@@ -80,6 +98,7 @@ class SolutionCheck:
     cost: float
     gradient_norm: float
     step_sigma: np.ndarray = field(repr=False)
+    at_bounds: list[str] = field(default_factory=list)
 
 
 def _label(names: list[str], layout: ParameterLayout, groups: list[Any], i: Any) -> str:
@@ -177,6 +196,7 @@ def check_solution(
     max_step_sigma: float = 1.0,
     judge_convergence: bool = True,
     failed_groups: list[int] | None = None,
+    stopped: str = "",
 ) -> SolutionCheck:
     """Run every check; see the module docstring.
 
@@ -185,6 +205,8 @@ def check_solution(
     ``error_scale`` is the larger of the fit's residual scale, 1 when ``sigma`` is
     given, and the solver's precision floor (see ``_judge``). A cost above
     ``cost_start`` by more than ``cost_floor`` (rounding) is a problem.
+    ``stopped`` says how the optimiser stopped, for the diagnosis of a
+    degenerate Jacobian.
     """
     names = layout.flat_names()
     labels_of: list[Any] = np.asarray(groups).tolist()
@@ -198,12 +220,8 @@ def check_solution(
     unconstrained_idx = np.flatnonzero(~constrained)
     unconstrained = [names[i] for i in unconstrained_idx]
     if unconstrained_idx.size:
-        labels = [_label(names, layout, labels_of, i) for i in unconstrained_idx]
         problems.append(
-            f"the data do not constrain {listing(labels)}: their Jacobian column is zero "
-            "(for a per-group parameter: no point of its group exercises it) or they only "
-            "enter in a degenerate combination with other parameters. Fix p0, the bounds, "
-            "or drop them."
+            _unconstrained_sentence(layout, names, labels_of, normal, constrained, stopped)
         )
 
     if failed_groups:
@@ -274,6 +292,19 @@ def check_solution(
     elif not np.isfinite(normal.cost):
         problems.append("the full-data cost is not finite at the solution.")
 
+    held = np.flatnonzero(on_active_bound(x, g, lower, upper) & np.isfinite(x))
+    at_bounds = [
+        f"{_label(names, layout, labels_of, i)} at its "
+        + (f"lower bound {lower[i]:.6g}" if g[i] > 0 else f"upper bound {upper[i]:.6g}")
+        for i in held
+    ]
+    if at_bounds:
+        notes.append(
+            f"{listing(at_bounds)}: the minimum may lie beyond; widen the bound"
+            + ("s" if len(at_bounds) > 1 else "")
+            + " if the physics allows it."
+        )
+
     return SolutionCheck(
         ok=not problems,
         problems=problems,
@@ -286,11 +317,58 @@ def check_solution(
         cost=float(normal.cost),
         gradient_norm=gradient_norm,
         step_sigma=step_sigma,
+        at_bounds=at_bounds,
     )
 
 
+def _unconstrained_sentence(
+    layout: ParameterLayout,
+    names: list[str],
+    labels_of: list[Any],
+    normal: NormalEquations,
+    constrained: np.ndarray,
+    stopped: str,
+) -> str:
+    """Why parameters are unconstrained, as the Jacobian at the final point says it.
+
+    A zero column: no point exercises the parameter. Dependent columns: the data
+    there fix only a combination; that is either a redundant parametrisation or a
+    flat region the optimiser stalled in, and the sentence says both.
+    """
+    diag = np.diag(normal.hessian)
+    zero = np.flatnonzero(~constrained & ~(diag > 0))
+    dependent = np.flatnonzero(~constrained & (diag > 0))
+    parts = []
+    if zero.size:
+        labels = [_label(names, layout, labels_of, i) for i in zero]
+        parts.append(
+            f"the data do not constrain {listing(labels)}: their Jacobian column is zero at "
+            "the solution (for a per-group parameter: no point of its group exercises it). "
+            "Fix p0 or the bounds, or drop them."
+        )
+    if dependent.size:
+        labels = [_label(names, layout, labels_of, i) for i in dependent]
+        how = f" (the optimiser stopped: {stopped})" if stopped else ""
+        parts.append(
+            f"where the fit stopped, the Jacobian columns of {listing(labels)} are linearly "
+            "dependent to float64 precision: the data there fix only a combination of them. "
+            "If the model has redundant parameters, fix or drop one of them; otherwise the "
+            f"optimiser stalled in a flat region of the cost{how}: try a better start, "
+            "bounds, or more evaluations (max_nfev)."
+        )
+    return " ".join(parts)
+
+
 def raise_or_warn(check: SolutionCheck, strategy: str, on_failure: str, result: Any) -> None:
-    """Raise :class:`FitFailedError` (carrying ``result``) or warn, when a problem was found."""
+    """Raise :class:`FitFailedError` (carrying ``result``) or warn, when a problem was found;
+    a parameter on an active bound is a :class:`ParameterAtBoundWarning` either way."""
+    if check.at_bounds:
+        warnings.warn(
+            f"fastsplit.fit: {listing(check.at_bounds)}; the minimum may lie beyond: widen "
+            "the bound (result.check.at_bounds).",
+            ParameterAtBoundWarning,
+            stacklevel=3,
+        )
     if check.ok:
         return
     text = f"fastsplit.fit ({strategy} strategy) cannot be trusted:\n  - " + "\n  - ".join(

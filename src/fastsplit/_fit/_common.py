@@ -14,6 +14,7 @@ __all__ = [
     "call_weakly",
     "degrees_of_freedom",
     "listing",
+    "on_active_bound",
     "padded_gather",
     "padded_take",
     "shown_labels",
@@ -74,6 +75,24 @@ def at_bound(x: np.ndarray, gradient: np.ndarray, lower: np.ndarray, upper: np.n
     case on the upper one).
     """
     return ((x <= lower) & (gradient > 0)) | ((x >= upper) & (gradient < 0))
+
+
+def on_active_bound(
+    x: np.ndarray, gradient: np.ndarray, lower: np.ndarray, upper: np.ndarray, rtol: float = 1e-8
+) -> Any:
+    """:func:`at_bound` within ``rtol`` of the bound's size: what a solution reports.
+
+    Solvers that keep iterates strictly inside the box (nlsq's reflective trust
+    region) stop a hair away from a bound they are pressed against.
+    """
+
+    def margin(bound: np.ndarray) -> np.ndarray:
+        finite = np.isfinite(bound)
+        return np.where(finite, rtol * np.maximum(np.abs(np.where(finite, bound, 0.0)), 1.0), 0.0)
+
+    near_lower = x <= lower + margin(lower)
+    near_upper = x >= upper - margin(upper)
+    return (near_lower & (gradient > 0)) | (near_upper & (gradient < 0))
 
 
 def unit_diagonal(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

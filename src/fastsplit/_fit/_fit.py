@@ -112,7 +112,12 @@ def fit(
     on_failure : {"raise", "warn"}, optional
         What a failed check does (default from the config: ``"raise"``).
     max_nfev : int, optional
-        Iteration limit of the strategy's optimiser.
+        Budget of the optimiser, in evaluations of the cost as scipy and nlsq count
+        them. Default: ``100 x (P + 1)`` for ``chunked`` (MINPACK's; ``P`` free
+        parameters), nlsq's own default for ``full`` and ``streaming``, scipy's
+        for each group's own fit in ``sequential``. A fit that stops on its budget
+        passes only if the convergence tests hold at its last point; otherwise
+        :class:`~fastsplit.errors.FitFailedError` names the budget and a larger one.
     absolute_sigma : bool
         ``sigma`` is absolute (covariance not scaled by the reduced chi-square).
     max_step_sigma : float

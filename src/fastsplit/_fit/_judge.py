@@ -11,9 +11,20 @@ The standard error a remaining step is measured against is
 ``sqrt(diag((J^T J)^-1)) * max(s_fit, s_sigma, s_floor)``: ``s_fit`` the
 residual scale ``sqrt(2 cost / (n - P))`` (the reported errors use it, unless
 ``absolute_sigma``), ``s_sigma = 1`` when ``sigma`` was given (the sigma-based
-errors), and ``s_floor = tolerance * rms(y / sigma)``, the residual the solver
-can resolve (its relative ``tolerance``, at least :data:`MODEL_PRECISION`). On
-noise-free data ``s_fit`` is ~0 and the floor decides.
+errors), and ``s_floor = tolerance * scale``, the residual the solver can
+resolve (its relative ``tolerance``, at least :data:`MODEL_PRECISION`). On
+noise-free data ``s_fit`` is ~0 and the floor decides. ``scale`` is the size of
+what is being subtracted: ``rms(y / sigma)`` plus the root mean square of the
+model's terms, ``sqrt(sum_j H_jj x_j^2 / n)`` (each parameter's contribution
+``x_j dr/dx_j``), so a model that returns residuals fitted to ``y = 0`` gets the
+floor of the values it subtracted internally, not of its (zero) output. The
+cost may rise above the start by rounding: ``sum r dr + dr^2 / 2`` with
+``|dr| <= s_floor``.
+
+A stop on the optimiser's evaluation budget passes only when MINPACK's
+convergence tests hold at the solution (``_lm.converged_at``): a fit that ran
+out of evaluations short of the minimum is refused even where the remaining
+step is below a standard error.
 """
 
 from __future__ import annotations
@@ -29,6 +40,8 @@ from ._checks import check_solution, information_inverse
 from ._choose import Choice
 from ._clock import compile_seconds
 from ._common import degrees_of_freedom, shown_labels
+from ._lm import converged_at
+from ._normal import NormalEquations
 from ._problem import Outcome, Problem
 from ._result import FitResult, Timings
 
@@ -52,6 +65,21 @@ class Clock:
         return cls(time.perf_counter() - already, compile_seconds())
 
 
+def _budget_words(message: str) -> str:
+    """``"stopped on its budget of ..."`` whatever the optimiser's own wording."""
+    if message.startswith("stopped on its budget"):
+        return message
+    return f"stopped on its evaluation budget ({message.rstrip('.')})"
+
+
+def _scale(data_scale: float, normal: NormalEquations, x: np.ndarray, n: int) -> float:
+    """Size of the values the residuals are differences of: ``rms(y / sigma)`` plus the
+    root mean square of the model's terms ``x_j dr/dx_j`` (from ``J^T J``)."""
+    finite = np.isfinite(x)
+    terms = float(np.sum(np.diag(normal.hessian)[finite] * x[finite] ** 2))
+    return data_scale + (math.sqrt(terms / n) if math.isfinite(terms) and terms > 0 else 0.0)
+
+
 def judge(
     outcome: Outcome, problem: Problem, choice: Choice, *, max_step_sigma: float, clock: Clock
 ) -> FitResult:
@@ -66,7 +94,8 @@ def judge(
     inverse, constrained = information_inverse(normal.hessian)
     fit_scale = math.sqrt(max(2.0 * normal.cost, 0.0) / degrees_of_freedom(n, constrained))
     covariance = inverse if problem.absolute_sigma else inverse * fit_scale**2
-    floor = max(outcome.tolerance, MODEL_PRECISION) * inputs.data_scale
+    floor = max(outcome.tolerance, MODEL_PRECISION) * _scale(inputs.data_scale, normal, x, n)
+    cost_floor = 0.5 * n * floor**2 + math.sqrt(2.0 * max(normal.cost, 0.0) * n) * floor
     given = 1.0 if (inputs.sigma_given or problem.absolute_sigma) else 0.0
     reported = 1.0 if problem.absolute_sigma else fit_scale
     check = check_solution(
@@ -81,13 +110,22 @@ def judge(
         inverse,
         constrained,
         error_scale=max(reported, given, floor),
-        cost_floor=0.5 * n * floor**2,
+        cost_floor=cost_floor,
         max_step_sigma=max_step_sigma,
         judge_convergence=outcome.judge_convergence,
         failed_groups=list(outcome.failed_groups),
+        stopped=f"{outcome.message}, after {outcome.nfev} evaluations",
     )
     check.problems[:0] = outcome.problems  # the strategy knows the root cause: first
-    if not outcome.success:
+    if outcome.budget and not converged_at(normal, evaluate_at, problem.lower, problem.upper):
+        check.problems.insert(
+            0,
+            f"the {choice.strategy} optimiser {_budget_words(outcome.message)} short of the "
+            "minimum: the convergence tests (gradient, remaining step) do not hold at its "
+            f"last point. Pass max_nfev={10 * max(outcome.nfev, 10)} (it counts evaluations "
+            "of the cost, as scipy's does) or start closer to the minimum.",
+        )
+    elif not outcome.success:
         stopped = f"the {choice.strategy} optimiser stopped without converging: {outcome.message}"
         if outcome.judge_convergence:
             check.notes.append(stopped + "; the full-data checks judge the result on their own.")
@@ -114,6 +152,7 @@ def judge(
             "nlsq_version": ".".join(map(str, _nlsq.nlsq_version())),
             "constrained": constrained,
             "loss": problem.loss.name,
+            "njev": outcome.njev,
             "f_scale": problem.loss.f_scale,
         }
     )

@@ -176,10 +176,14 @@ def _result_fields(res: Any, nfev_fallback: int = 0) -> dict[str, Any]:
         except (KeyError, TypeError, IndexError):
             return getattr(res, name, default)
 
+    message = str(get("message", ""))
     return {
         "nfev": int(get("nfev", 0) or nfev_fallback or 0),
         "success": bool(get("success", False)),
-        "message": str(get("message", "")),
+        "message": message,
+        # scipy's (and nlsq's) status 0: "The maximum number of function evaluations
+        # is exceeded." A stop on the budget is judged strictly (see _judge).
+        "budget": get("status", None) == 0 or "maximum number of function" in message.lower(),
     }
 
 

@@ -52,7 +52,8 @@ class Problem:
     settings : Settings
         The resolved configuration.
     max_nfev : int or None
-        Iteration limit of the strategy's optimiser.
+        Budget of the strategy's optimiser, in evaluations of the cost (scipy's and
+        nlsq's meaning); ``None``: each optimiser's default.
     absolute_sigma : bool
         ``sigma`` is absolute.
     progress : Progress
@@ -121,6 +122,12 @@ class Outcome:
         for a residual more exact than ``tolerance * rms(y / sigma)``.
     group_fits : tuple of GroupFit
         Each group's own fit (the ``sequential`` strategy).
+    budget : bool
+        The optimiser stopped because its evaluation budget (``max_nfev``) ran out.
+        Such a stop passes only if the solution meets the convergence tests on
+        the full data (see ``_judge``).
+    njev : int
+        Jacobian passes over the data (0 when the strategy does not count them).
     """
 
     x: np.ndarray
@@ -135,3 +142,5 @@ class Outcome:
     judge_convergence: bool = True
     tolerance: float = 1e-8
     group_fits: tuple[GroupFit, ...] = ()
+    budget: bool = False
+    njev: int = 0

@@ -107,7 +107,12 @@ def fit_record(
         "reduced_chi2": result.reduced_chi2,
         "gradient_norm": result.gradient_norm,
         "nfev": result.nfev,
-        "checks": {"ok": check.ok, "problems": check.problems, "notes": check.notes},
+        "checks": {
+            "ok": check.ok,
+            "problems": check.problems,
+            "notes": check.notes,
+            "at_bounds": check.at_bounds,
+        },
         "timings": result.timings.as_dict(),
         "diagnostics": diagnostics.as_dict() if diagnostics is not None else None,
         "config": dict(config),

@@ -9,7 +9,7 @@ so the solver minimises the robust cost as scipy's ``least_squares`` does.
 
 from __future__ import annotations
 
-from .._lm import levenberg_marquardt
+from .._lm import Termination, levenberg_marquardt
 from .._model import ParameterLayout
 from .._problem import Outcome, Problem
 
@@ -17,8 +17,6 @@ __all__ = ["TOLERANCE", "chunk_bytes", "run"]
 
 BYTES_PER_POINT_PER_TANGENT = 64
 """Bytes per point of one chunk and forward tangent (tangents, products, data)."""
-
-DEFAULT_MAX_ITERATIONS = 100
 
 TOLERANCE = 1e-10
 """The solver's ``xtol`` and ``ftol``."""
@@ -43,22 +41,26 @@ def run(problem: Problem) -> Outcome:
         problem.start,
         problem.lower,
         problem.upper,
-        max_iter=problem.max_nfev or DEFAULT_MAX_ITERATIONS,
+        max_nfev=problem.max_nfev,
         ftol=TOLERANCE,
         xtol=TOLERANCE,
         progress=on_iteration,
     )
     return Outcome(
         lm.x,
-        objective.n_cost + objective.n_jac,
+        lm.nfev,
         lm.success,
         lm.message,
         info={
             "iterations": lm.nit,
+            "njev": lm.njev,
+            "termination": lm.status,
             "cost_history": lm.history,
             "devices": max(len(objective.devices), 1),
         },
         normal=lm.normal,
         cost_start=lm.history[0],
         tolerance=TOLERANCE,
+        budget=lm.status == Termination.BUDGET,
+        njev=lm.njev,
     )

@@ -35,4 +35,12 @@ def run(problem: Problem) -> Outcome:
     popt, info = _nlsq.curve_fit_full(
         f, xdata, y, problem.start, problem.lower, problem.upper, max_nfev=problem.max_nfev
     )
-    return Outcome(popt, info["nfev"], info["success"], info["message"], info, tolerance=TOLERANCE)
+    return Outcome(
+        popt,
+        info["nfev"],
+        info["success"],
+        info["message"],
+        info,
+        tolerance=TOLERANCE,
+        budget=info.pop("budget", False),
+    )

@@ -40,4 +40,12 @@ def run(problem: Problem) -> Outcome:
         chunk_size=problem.stacks_in_memory().chunk_len,
         max_nfev=problem.max_nfev,
     )
-    return Outcome(popt, info["nfev"], info["success"], info["message"], info, tolerance=TOLERANCE)
+    return Outcome(
+        popt,
+        info["nfev"],
+        info["success"],
+        info["message"],
+        info,
+        tolerance=TOLERANCE,
+        budget=info.pop("budget", False),
+    )
