@@ -13,11 +13,10 @@ import os
 import platform
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
-from .._plan import DEFAULT_CHUNK_SIZE
 from .._progress import Progress
 from .._versions import installed, parse
 from ..config import load_config
@@ -25,6 +24,7 @@ from ..errors import BackendUnavailableError, FitFailedError, InvalidArgumentErr
 from ..xpcs import XpcsSettings, fit_two_time, load
 from ..xpcs._fitting import robust_options
 from ._outputs import Outputs, write_atomic
+from ._stratify import cmd_stratify
 
 __all__ = [
     "cmd_bench",
@@ -134,62 +134,6 @@ def cmd_warmup(args: argparse.Namespace) -> int:
         else "kept in numba's on-disk cache for later processes where it is writable"
     )
     print(f"fastsplit warmup: {name} kernels ready in {seconds:.2f} s ({where})")
-    return 0
-
-
-# -- stratify --------------------------------------------------------------------
-
-
-def cmd_stratify(args: argparse.Namespace) -> int:
-    """Stratify a data file and write the reordered arrays plus order and bounds."""
-    import fastsplit
-
-    progress = Progress(not args.quiet)
-    outputs = Outputs(force=args.force, inputs=[args.data, args.config])
-    target = outputs.reserve(args.output, "-o/--output")
-    options: dict[str, Any] = {"chunk_size": DEFAULT_CHUNK_SIZE, "mode": "auto"}
-    if args.config:
-        options.update(load_config(args.config).stratification.stratify_kwargs())
-    if args.chunk_size is not None:
-        options["chunk_size"] = args.chunk_size
-    with progress.phase(f"reading {args.data}"):
-        data = load(args.data)
-    progress(f"read {data.n_points:,} points, {data.angles.size} angles from {args.data}")
-    arrays = [data.phi, data.t1, data.t2, data.g2]
-    names = ["phi", "t1", "t2", "g2"]
-    if data.sigma is not None:
-        arrays.append(data.sigma)
-        names.append("sigma")
-    with progress.phase("stratifying (the first call in a process also compiles the kernels)"):
-        s = fastsplit.stratify(
-            data.phi, *arrays, backend=args.backend, layout=args.layout, **options
-        )
-    compile_seconds = getattr(s.diagnostics, "compile_seconds", None) or 0.0
-    progress(
-        f"stratified into {s.n_chunks} chunks ({s.mode} mode) in "
-        f"{1e3 * s.diagnostics.seconds:.1f} ms"
-        + (f" (+ {compile_seconds:.2f} s compiling kernels, first call)" if compile_seconds else "")
-    )
-    reordered = s.arrays if s.arrays is not None else tuple(s.take(a) for a in arrays)
-    out: dict[str, Any] = dict(zip(names, reordered, strict=True))
-    out.update(
-        order=s.order,
-        bounds=s.bounds,
-        groups=s.groups,
-        counts=s.counts,
-        dt=data.dt,
-        n_frames=data.n_frames,
-    )
-    if data.q is not None:
-        out["q"] = data.q
-
-    def write(handle: IO[bytes]) -> None:
-        np.savez(handle, **out)
-
-    with progress.phase(f"writing {target}"):
-        write_atomic(target, write)
-    print(s.report())
-    print(f"wrote {target}: {', '.join(sorted(out))}")
     return 0
 
 
