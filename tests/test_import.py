@@ -80,4 +80,4 @@ def test_unknown_attributes_still_raise():
     import fastsplit
 
     with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
-        fastsplit.nonesuch  # noqa: B018
+        fastsplit.nonesuch

@@ -135,7 +135,7 @@ def test_sparse_string_groups_are_named():
         (np.array(["a", None, "b"], dtype=object), "1 missing value"),
         (np.array([1.0, np.nan, 2.0], dtype=object), "missing value"),
         (np.array(["a", 1], dtype=object), "cannot be sorted.*astype\\(str\\)"),
-        (np.array([[1], [2]] + [None], dtype=object)[:2], "unhashable.*str\\(x\\)"),
+        (np.array([[1], [2], None], dtype=object)[:2], "unhashable.*str\\(x\\)"),
         (np.array([1 + 2j, 3j]), "labels must be numbers, strings"),
     ],
 )
@@ -147,7 +147,7 @@ def test_unusable_labels_are_refused_naming_labels_and_the_fix(labels, words):
 
 def test_missing_pandas_labels_are_refused():
     pd = pytest.importorskip("pandas")
-    with pytest.raises(InvalidLabelsError, match="missing.*dropna"):
+    with pytest.raises(InvalidLabelsError, match=r"missing.*dropna"):
         fastsplit.stratify(pd.Series(["a", None, "b"]))
     with pytest.raises(InvalidLabelsError, match="1 missing"):
         fastsplit.stratify(pd.Series(["a", None, "b"]).astype("category"))
@@ -156,7 +156,7 @@ def test_missing_pandas_labels_are_refused():
 
 
 def test_rounding_options_and_object_data_are_refused():
-    with pytest.raises(InvalidArgumentError, match="decimals= and atol=.*numeric"):
+    with pytest.raises(InvalidArgumentError, match=r"decimals= and atol=.*numeric"):
         fastsplit.stratify(LABELS, atol=0.1)
     with pytest.raises(InvalidTypeError, match=r"arrays\[0\] has dtype object.*dtype=str"):
         fastsplit.stratify(LABELS, LABELS.astype(object))

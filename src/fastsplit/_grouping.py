@@ -111,7 +111,8 @@ def _categorical_codes(codes: np.ndarray, categories: np.ndarray) -> tuple[np.nd
     """
     if codes.size and int(codes.min()) < 0:
         raise missing_value_error(int(np.count_nonzero(codes < 0)), "NaN")
-    used = np.flatnonzero(np.bincount(codes, minlength=categories.size)) if codes.size else []
+    counts = np.bincount(codes, minlength=categories.size) if codes.size else codes[:0]
+    used = np.flatnonzero(counts)
     present = categories[used]
     try:
         rank = np.argsort(present, kind="stable")
@@ -121,7 +122,7 @@ def _categorical_codes(codes: np.ndarray, categories: np.ndarray) -> tuple[np.nd
             "sorted order. Use categories of one type, e.g. labels.astype(str)."
         ) from None
     table = np.zeros(categories.size, dtype=np.int64)
-    table[np.asarray(used, dtype=np.int64)[rank]] = np.arange(rank.size)
+    table[used[rank]] = np.arange(rank.size)
     return table[codes], present[rank]
 
 

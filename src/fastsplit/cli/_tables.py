@@ -74,7 +74,7 @@ def _npz_columns(file: Path) -> dict[str, Any]:
 
 def _pandas_columns(file: Path, kind: str) -> dict[str, Any]:
     try:
-        import pandas as pd
+        import pandas as pd  # type: ignore[import-untyped]
     except ImportError:
         raise BackendUnavailableError(
             f"reading {kind} needs pandas; install it with `pip install pandas`"
