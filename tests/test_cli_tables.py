@@ -171,3 +171,18 @@ def test_no_option_is_read_as_an_abbreviation(tmp_path, capsys):
         assert info.value.code == 2
         assert "unrecognized arguments" in capsys.readouterr().err
     assert isinstance(parser, argparse.ArgumentParser)
+
+
+def test_synthetic_data_saved_for_the_command(tmp_path, capsys):
+    from fastsplit.xpcs import load, synthesize
+
+    d = synthesize(n_angles=3, n_frames=12, seed=2)
+    path = tmp_path / "synthetic"  # written under exactly this name
+    d.save_npz(path)
+    data = load(path)
+    assert np.array_equal(data.g2, d.g2) and np.array_equal(data.sigma, d.sigma)
+    assert (data.q, data.dt, data.n_frames) == (d.model.q, d.model.dt, 12)
+    out = tmp_path / "o.npz"
+    assert main(["stratify", str(path), "-o", str(out), "--chunk-size", "100", "--quiet"]) == 0
+    with np.load(out) as z:
+        assert np.array_equal(z["g2"], d.g2[z["order"]]) and z["groups"].size == 3

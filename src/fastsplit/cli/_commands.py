@@ -23,7 +23,7 @@ from ..config import load_config
 from ..errors import BackendUnavailableError, FitFailedError, InvalidArgumentError
 from ..xpcs import XpcsSettings, fit_two_time, load
 from ..xpcs._fitting import robust_options
-from ._outputs import Outputs, write_atomic
+from ._outputs import Outputs, write_atomic, write_together
 from ._stratify import cmd_stratify
 
 __all__ = [
@@ -158,7 +158,7 @@ def _fit_outputs(args: argparse.Namespace, outputs: Outputs) -> tuple[Path, Path
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit the XPCS two-time model to a data file with a fastsplit or homodyne config."""
-    from ..xpcs._record import fit_record, to_json
+    from ..xpcs._record import NO_SIGMA_NOTE, fit_record, to_json
 
     progress = Progress(not args.quiet)
     settings = load_config(args.config)
@@ -196,6 +196,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
             raise
         failure = exc
     print(result.report())
+    if data.sigma is None:
+        print(f"note: {NO_SIGMA_NOTE}")
     config = {
         "source": settings.source,
         "stratification": settings.stratification,
@@ -204,18 +206,25 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "xpcs": xpcs.as_dict(),
     }
     record = fit_record(result, model=model, data=data, config=config, fit_options=fit_options)
-    write_atomic(record_path, lambda handle: handle.write(to_json(record)))
-    print(f"wrote {record_path}")
+    # The figure is drawn before anything is written, and the record and the figure are
+    # written together or not at all: Ctrl-C (or a failure) while drawing or writing
+    # leaves neither, so "no partial output was left" is true and a rerun needs no --force.
+    files: dict[Path, bytes] = {record_path: to_json(record)}
     if figure_path is not None:
         with progress.phase(f"drawing {figure_path}"):
-            _draw_fit(figure_path, data, model, result)
-        print(f"wrote {figure_path}")
+            files[figure_path] = _draw_fit(data, model, result)
+    write_together(files)
+    for path in files:
+        print(f"wrote {path}")
     if failure is not None:
         raise failure
     return 0 if result.success else 1
 
 
-def _draw_fit(path: Path, data: Any, model: Any, result: Any) -> None:
+def _draw_fit(data: Any, model: Any, result: Any) -> bytes:
+    """The fit figure as PNG bytes (nothing is written here)."""
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -225,7 +234,9 @@ def _draw_fit(path: Path, data: Any, model: Any, result: Any) -> None:
 
     fig = fit_figure(plt, data, model, result)
     try:
-        _save_figure(path, fig)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110)
+        return buffer.getvalue()
     finally:
         plt.close(fig)
 
