@@ -19,6 +19,7 @@ handle, so it cannot).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -165,12 +166,16 @@ def write_together(files: dict[Path, bytes]) -> None:
     written: list[Path] = []
     try:
         for path, content in files.items():
-            write_atomic(path, lambda handle, content=content: handle.write(content))
+            write_atomic(path, functools.partial(_write_bytes, content))
             written.append(path)
     except BaseException:
         for path in written:
             _remove(str(path))
         raise
+
+
+def _write_bytes(content: bytes, handle: IO[bytes]) -> None:
+    handle.write(content)
 
 
 def _umask() -> int:
