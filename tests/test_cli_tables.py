@@ -106,13 +106,16 @@ def test_csv_and_parquet_with_pandas(tmp_path, capsys):
     argv = ["stratify", str(tmp_path / "holes.csv"), "--labels", "station"]
     assert main([*argv, "-o", str(tmp_path / "h.npz"), "--quiet"]) == 2
     _one_error_line(capsys.readouterr().err, "labels contain 1 missing", "dropna")
-    try:
-        frame.dropna().to_parquet(tmp_path / "t.parquet")
-    except ImportError:
-        return  # no parquet engine here; the CSV path is the same code after reading
+    pytest.importorskip("pyarrow")
+    frame = frame.dropna().astype({"tag": "category"})
+    frame.to_parquet(tmp_path / "t.parquet")
     out = tmp_path / "p.npz"
-    assert main(["stratify", str(tmp_path / "t.parquet"), "--labels", "station", "-o",
-                 str(out), "--quiet"]) == 0  # fmt: skip
+    assert main(["stratify", str(tmp_path / "t.parquet"), "--labels", "tag", "-o",
+                 str(out), "--chunk-size", "100", "--quiet"]) == 0  # fmt: skip
+    with np.load(out) as z:
+        assert z["tag"].dtype.kind == "U" and np.array_equal(z["station"], z["tag"])
+        np.testing.assert_allclose(z["x"], frame["x"].to_numpy()[z["order"]])
+        _every_chunk_holds_every_group(z, "tag")
 
 
 @pytest.mark.parametrize(

@@ -77,9 +77,8 @@ def _pandas_columns(file: Path, kind: str) -> dict[str, Any]:
         import pandas as pd  # type: ignore[import-untyped]
     except ImportError:
         raise BackendUnavailableError(
-            f"reading {kind} needs pandas; install it with `pip install pandas`"
-            + (" pyarrow`" if kind == "parquet" else "`")
-            + ", or save the table as npz."
+            f"reading {kind} needs pandas; install it with `pip install 'fastsplit[tables]'` "
+            "(pandas and pyarrow), or save the table as npz."
         ) from None
     try:
         if kind == "parquet":
@@ -88,7 +87,8 @@ def _pandas_columns(file: Path, kind: str) -> dict[str, Any]:
             frame = pd.read_csv(file, sep=_CSV_SEPARATORS[file.suffix.lower()])
     except ImportError as exc:  # pandas without a parquet engine
         raise BackendUnavailableError(
-            f"reading parquet needs pyarrow (or fastparquet): {exc}"
+            f"reading parquet needs pyarrow: {exc}; install it with "
+            "`pip install 'fastsplit[tables]'`, or save the table as npz or CSV."
         ) from None
     except (ValueError, OSError) as exc:
         raise InvalidArgumentError(f"cannot read {str(file)!r} as {kind}: {exc}") from None
