@@ -14,7 +14,8 @@ paths), ``...`` stands for what varies: a line that is only ``...`` matches any
 number of lines, and ``...`` inside a line matches any text on that line. Output
 shown as a comment next to the code (``# [12, 6, 2]``) is not compared; prefer a
 ```text block where the numbers matter. A plain ``` block is not output (a diagram,
-a file's contents).
+a file's contents), nor is a ```console transcript of the command line (the CLI
+tests run those commands).
 """
 
 from __future__ import annotations
