@@ -123,6 +123,18 @@ def test_plan_and_batches_take_string_labels():
     assert all(np.array_equal(x, y) for x, y in zip(b, coded, strict=True))
 
 
+def test_report_and_plot_name_text_groups(tmp_path):
+    pytest.importorskip("matplotlib")
+    s = fastsplit.stratify(LABELS.astype("S"), chunk_size=150)
+    assert "every chunk holds every group" in s.report()
+    fig = s.plot(tmp_path / "composition.png")
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert ticks == ["east", "north", "south", "west-2"]
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
 def test_sparse_string_groups_are_named():
     labels = np.array(["common"] * 99 + ["rare"])
     with pytest.warns(fastsplit.errors.SparseGroupWarning, match="'rare'"):
