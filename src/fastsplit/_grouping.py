@@ -71,8 +71,6 @@ def group(
     grouping = backend.factorize(prepare_labels(labels, decimals))
     if atol is not None:
         grouping = merge_close(grouping, atol, backend.remap)
-    if labels.dtype.kind == "b":  # factorized as bytes 0 and 1: reported as False, True
-        grouping = dataclasses.replace(grouping, groups=grouping.groups.astype(np.bool_))
     return grouping
 
 

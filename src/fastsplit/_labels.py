@@ -71,8 +71,6 @@ def prepare_labels(labels: np.ndarray, decimals: int | None) -> np.ndarray:
     """Labels in native byte order, rounded to ``decimals`` if asked (copy only then)."""
     if not labels.dtype.isnative:
         labels = labels.astype(labels.dtype.newbyteorder("="))
-    if labels.dtype == np.bool_:
-        labels = labels.view(np.uint8)
     if decimals is not None and labels.dtype.kind == "f":
         if not np.isfinite(labels).all():
             raise non_finite_error(labels, int(np.flatnonzero(~np.isfinite(labels))[0]))
