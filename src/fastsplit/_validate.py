@@ -132,7 +132,11 @@ def check_1d(
     return value
 
 
-_KIND_WORDS = {"fiu": "real numbers", "fiub": "real numbers or booleans"}
+_KIND_WORDS = {
+    "fiu": "real numbers",
+    "fiub": "real numbers or booleans",
+    "fiubUSOMm": "group labels: numbers, text or other sortable values",
+}
 
 
 def as_array(name: str, value: Any) -> np.ndarray:
