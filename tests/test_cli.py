@@ -472,6 +472,57 @@ def test_a_failed_fit_still_leaves_its_record(nlsq_module, tmp_path, capsys, mon
     assert not (tmp_path / "data_fit.png").exists()
 
 
+@pytest.mark.nlsq
+def test_ctrl_c_while_drawing_leaves_neither_output_and_no_sigma_is_said(
+    nlsq_module, tmp_path, capsys, monkeypatch
+):
+    """Ctrl-C while the figure is drawn: no record and no figure, so a rerun needs no --force.
+
+    The data have no sigma: the report and the record say it was taken as 1.
+    """
+    pytest.importorskip("matplotlib")
+    from fastsplit.xpcs import _fit_figure
+
+    d = synthesize(n_angles=2, n_frames=16, seed=3)
+    path = tmp_path / "nosigma.npz"
+    TwoTimeData(d.phi, d.t1, d.t2, d.g2, None, d.model.q, d.model.dt, 16).save_npz(path)
+    out = tmp_path / "fit.json"
+    argv = ["fit", str(path), "-o", str(out), "--strategy", "chunked", "--quiet"]
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_fit_figure, "fit_figure", interrupted)
+        assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == "fastsplit: interrupted; no partial output was left"
+    assert not out.exists() and not (tmp_path / "fit.png").exists()
+    assert _leftovers(tmp_path) == []
+    assert main(argv) == 0  # no --force needed: nothing was left
+    printed = capsys.readouterr().out
+    assert "note: the data have no sigma, so sigma was taken as 1" in printed
+    record = json.loads(out.read_text())
+    assert record["sigma"]["given"] is False and "taken as 1" in record["sigma"]["note"]
+    assert (tmp_path / "fit.png").exists()
+
+
+def test_outputs_of_one_run_are_written_together(tmp_path, monkeypatch):
+    from fastsplit.cli import _outputs
+
+    real = _outputs.write_atomic
+
+    def second_fails(path, writer):
+        if path.name == "b.png":
+            raise KeyboardInterrupt
+        return real(path, writer)
+
+    monkeypatch.setattr(_outputs, "write_atomic", second_fails)
+    with pytest.raises(KeyboardInterrupt):
+        _outputs.write_together({tmp_path / "a.json": b"{}", tmp_path / "b.png": b"png"})
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_fit_outputs_are_checked_before_the_work(tmp_path, capsys, monkeypatch):
     path, _ = _npz(tmp_path)
 

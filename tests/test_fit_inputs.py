@@ -87,7 +87,7 @@ BAD: dict[str, tuple[str, list[object]]] = {
             GROUPS.reshape(3, -1),
             GROUPS.astype(complex),
             np.where(X > 0.5, nan, GROUPS),
-            np.array(["a"] * N),
+            np.array(["a"] * (N - 1) + [None], dtype=object),  # text is fine; a hole is not
             ragged,
         ],
     ),

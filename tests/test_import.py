@@ -59,3 +59,25 @@ def test_public_names_are_exported():
 
     for name in fastsplit.__all__:
         assert hasattr(fastsplit, name), name
+
+
+def test_subpackages_are_attributes_imported_on_first_use():
+    loaded = _modules_after("import fastsplit")
+    assert "fastsplit.xpcs" not in loaded and "fastsplit.dask" not in loaded
+    loaded = _modules_after(
+        "import fastsplit\n"
+        "assert 'xpcs' in dir(fastsplit) and 'dask' in dir(fastsplit)\n"
+        "fastsplit.xpcs.synthesize(n_angles=2, n_frames=4)\n"
+        "assert callable(fastsplit.dask.stratify)"
+    )
+    assert {"fastsplit.xpcs", "fastsplit.dask"} <= loaded
+    assert not [m for m in HEAVY if m in loaded]
+
+
+def test_unknown_attributes_still_raise():
+    import pytest
+
+    import fastsplit
+
+    with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
+        fastsplit.nonesuch

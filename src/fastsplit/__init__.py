@@ -40,16 +40,24 @@ _LAZY = {
 }
 
 
+# Subpackages reachable as attributes (``fastsplit.xpcs.synthesize``), imported on
+# first use as scipy does with ``scipy.optimize``; neither imports a heavy library.
+_SUBMODULES = ("dask", "xpcs")
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'fastsplit' has no attribute {name!r}")
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'fastsplit' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
 
 
 __all__ = [

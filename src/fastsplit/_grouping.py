@@ -8,6 +8,7 @@ the grouping a plan was made from: :func:`fastsplit.plan` remembers it
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from collections.abc import Sequence
 from typing import Any
@@ -15,11 +16,21 @@ from typing import Any
 import numpy as np
 
 from . import _validate as v
-from ._labels import Grouping, from_group_sizes, merge_close, prepare_labels
+from ._labels import (
+    VALUE_KINDS,
+    Grouping,
+    categorical_parts,
+    code_dtype,
+    encode,
+    from_group_sizes,
+    merge_close,
+    missing_value_error,
+    prepare_labels,
+)
 from ._plan import ChunkPlan
 from .backends import get_backend, resolve
 from .backends._interface import Backend
-from .errors import InvalidArgumentError, LengthMismatchError
+from .errors import InvalidArgumentError, InvalidLabelsError, LengthMismatchError
 
 __all__ = ["group", "group_labels", "remember"]
 
@@ -48,16 +59,69 @@ def group(
             "pass labels or group_sizes, not both (group_sizes replaces labels for "
             "group-major data: stratify(None, *arrays, group_sizes=[...]))."
         )
-    labels = v.check_labels(labels)
+    categorical = categorical_parts(labels)
+    labels = v.check_labels(categorical[0] if categorical else labels, values=True)
     if n_hint is not None and labels.shape[0] != n_hint:
         raise LengthMismatchError(
             f"labels have {labels.shape[0]} points but arrays[0] has {n_hint}; every "
             "array must have one value per label (flatten all arrays in the same order)."
         )
+    if categorical is not None or labels.dtype.kind in VALUE_KINDS:
+        return _group_values(labels, categorical, decimals=decimals, atol=atol, backend=backend)
     grouping = backend.factorize(prepare_labels(labels, decimals))
     if atol is not None:
         grouping = merge_close(grouping, atol, backend.remap)
     return grouping
+
+
+def _group_values(
+    labels: np.ndarray,
+    categorical: tuple[np.ndarray, np.ndarray] | None,
+    *,
+    decimals: int | None,
+    atol: float | None,
+    backend: Backend,
+) -> Grouping:
+    """Strings, objects or a pandas categorical: codes in sorted order, then the usual path.
+
+    The codes go through the backend's ``factorize`` like integer labels (so the
+    order is the one of these codes, bit for bit); the groups are then the values.
+    """
+    if decimals is not None or atol is not None:
+        raise InvalidArgumentError(
+            f"decimals= and atol= merge near-equal numeric labels; these labels are "
+            f"{'categorical' if categorical else labels.dtype}, grouped by equal values. "
+            "Drop decimals/atol, or pass numeric labels."
+        )
+    if categorical is None:
+        codes, values = encode(labels)
+    else:
+        codes, values = _categorical_codes(*categorical)
+    grouping = backend.factorize(codes.astype(code_dtype(values.size), copy=False))
+    return dataclasses.replace(grouping, groups=values[grouping.groups])
+
+
+def _categorical_codes(codes: np.ndarray, categories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A categorical's codes renumbered in the sorted order of the categories present.
+
+    O(n) for the codes (a count and one table lookup), O(G log G) for the sort: the
+    values themselves are never read point by point.
+    """
+    if codes.size and int(codes.min()) < 0:
+        raise missing_value_error(int(np.count_nonzero(codes < 0)), "NaN")
+    counts = np.bincount(codes, minlength=categories.size) if codes.size else codes[:0]
+    used = np.flatnonzero(counts)
+    present = categories[used]
+    try:
+        rank = np.argsort(present, kind="stable")
+    except TypeError as exc:
+        raise InvalidLabelsError(
+            f"the categories of labels cannot be sorted ({exc}); groups are reported in "
+            "sorted order. Use categories of one type, e.g. labels.astype(str)."
+        ) from None
+    table = np.zeros(categories.size, dtype=np.int64)
+    table[used[rank]] = np.arange(rank.size)
+    return table[codes], present[rank]
 
 
 def _grouping_of(

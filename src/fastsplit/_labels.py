@@ -71,8 +71,6 @@ def prepare_labels(labels: np.ndarray, decimals: int | None) -> np.ndarray:
     """Labels in native byte order, rounded to ``decimals`` if asked (copy only then)."""
     if not labels.dtype.isnative:
         labels = labels.astype(labels.dtype.newbyteorder("="))
-    if labels.dtype == np.bool_:
-        labels = labels.view(np.uint8)
     if decimals is not None and labels.dtype.kind == "f":
         if not np.isfinite(labels).all():
             raise non_finite_error(labels, int(np.flatnonzero(~np.isfinite(labels))[0]))
@@ -148,3 +146,101 @@ def short_runs(codes: np.ndarray) -> bool:
         changes += int(np.count_nonzero(window[1:] != window[:-1]))
         sampled += window.shape[0]
     return sampled < 16 * (changes + len(starts))
+
+
+# -- labels that are not numbers ----------------------------------------------------
+
+VALUE_KINDS = "USOMm"
+"""dtype kinds grouped by their values: strings, bytes, Python objects, dates and durations.
+
+Numeric labels (``fiub``) go to the backend's ``factorize`` as they are (its fast
+paths); these are first turned into integer codes in the sorted order of their
+values, once, and the codes then go the same way.
+"""
+
+
+def categorical_parts(labels: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(codes, categories)`` of a pandas Categorical or categorical Series, else None.
+
+    Read through their attributes (pandas is never imported): the codes are small
+    integers already, so no pass over the values is needed.
+    """
+    if isinstance(labels, np.ndarray) or not type(labels).__module__.startswith("pandas"):
+        return None  # at once: a numpy dtype's name is built on every read (~5 us)
+    dtype = getattr(labels, "dtype", None)
+    if getattr(dtype, "name", None) != "category":
+        return None
+    cat = getattr(labels, "cat", labels)  # a Series holds its Categorical behind .cat
+    codes, categories = getattr(cat, "codes", None), getattr(cat, "categories", None)
+    if codes is None or categories is None:
+        return None
+    return np.asarray(codes), np.asarray(categories)
+
+
+def missing_value_error(count: int, example: Any) -> InvalidLabelsError:
+    """The error for missing labels (None, NaN, pandas NA, NaT)."""
+    return InvalidLabelsError(
+        f"labels contain {count} missing value(s) ({example!r}); a missing label belongs to "
+        "no group. Drop those points first (with pandas: df = df.dropna(subset=['label'])), "
+        "or give them a group of their own, e.g. labels.fillna('unknown')."
+    )
+
+
+def encode(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels of a :data:`VALUE_KINDS` dtype -> (integer codes, sorted distinct values).
+
+    ``values[codes]`` equals ``labels``; the codes number the values in their sorted
+    order, so grouping the codes gives the same groups, in the same order, as the
+    values themselves. One ``np.unique`` (a sort: O(n log n)).
+
+    Examples
+    --------
+    >>> codes, values = encode(np.array(["north", "south", "north", "east"]))
+    >>> codes.tolist(), values.tolist()
+    ([1, 2, 1, 0], ['east', 'north', 'south'])
+    """
+    try:
+        values, inverse = np.unique(labels, return_inverse=True)
+    except TypeError as exc:
+        _refuse_missing(labels)
+        raise InvalidLabelsError(
+            f"labels of dtype {labels.dtype} cannot be sorted ({exc}); groups are reported "
+            "in sorted order, so every label must compare with every other. Use one type "
+            "for all of them, e.g. labels.astype(str)."
+        ) from None
+    if labels.dtype.kind in "OMm":
+        if any(_is_missing(value) for value in values.tolist()):
+            _refuse_missing(labels)
+        if labels.dtype.kind == "O":
+            for value in values.tolist():
+                _check_hashable(value)
+    return inverse.reshape(-1), values
+
+
+def _is_missing(value: Any) -> bool:
+    """None, NaN, NaT or pandas.NA (which refuses to be a bool)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:  # pandas.NA: "boolean value of NA is ambiguous"
+        return True
+
+
+def _refuse_missing(labels: np.ndarray) -> None:
+    """Raise :func:`missing_value_error` when any label is missing (a pass in Python)."""
+    items = labels.tolist() if labels.dtype.kind == "O" else labels
+    missing = [value for value in items if _is_missing(value)]
+    if missing:
+        raise missing_value_error(len(missing), missing[0])
+
+
+def _check_hashable(value: Any) -> None:
+    try:
+        hash(value)
+    except TypeError as exc:
+        raise InvalidLabelsError(
+            f"labels hold unhashable values such as {value!r} ({exc}); a label must be a "
+            "hashable value (str, int, float, tuple). Convert them first, e.g. "
+            "labels = np.array([str(x) for x in labels])."
+        ) from None

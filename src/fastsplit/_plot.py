@@ -37,9 +37,18 @@ def composition_heatmap(
     ax.set_ylabel("group")
     labels = plan.groups
     if labels.size <= 30:
-        ax.set_yticks(range(labels.size), [f"{g:.4g}" for g in labels.tolist()])
+        ax.set_yticks(range(labels.size), [_tick(g) for g in labels.tolist()])
     ax.set_title("points per chunk / even share (1.0 = proportional; white = missing)")
     fig.colorbar(image, ax=ax, label="share")
     if path is not None:
         fig.savefig(path, dpi=110)
     return fig
+
+
+def _tick(label: Any) -> str:
+    """A group label for an axis: numbers to 4 significant digits, text as it is."""
+    if isinstance(label, bytes):
+        return label.decode(errors="replace")
+    if isinstance(label, float | int) and not isinstance(label, bool):
+        return f"{label:.4g}"
+    return str(label)

@@ -132,7 +132,11 @@ def check_1d(
     return value
 
 
-_KIND_WORDS = {"fiu": "real numbers", "fiub": "real numbers or booleans"}
+_KIND_WORDS = {
+    "fiu": "real numbers",
+    "fiub": "real numbers or booleans",
+    "fiubUSOMm": "group labels: numbers, text or other sortable values",
+}
 
 
 def as_array(name: str, value: Any) -> np.ndarray:
@@ -178,16 +182,26 @@ def is_jax_array(x: Any) -> bool:
     return jax is not None and isinstance(x, jax.Array)
 
 
-def check_labels(labels: Any) -> np.ndarray:
-    """Labels must be a 1-D array of real numbers (float, int or bool)."""
+def check_labels(labels: Any, *, values: bool = False) -> np.ndarray:
+    """Labels must be a 1-D array of real numbers (float, int or bool).
+
+    With ``values``, also strings, bytes, dates and Python objects
+    (``_labels.VALUE_KINDS``), which are grouped by their values.
+    """
     labels = check_1d("labels", labels)
     labels = np.asarray(labels)  # JAX labels are brought to the host (small compared to data)
     kind = labels.dtype.kind
+    if values and kind in "USOMm":
+        return labels
     if kind not in "fiub":
+        accepted = (
+            "numbers, strings, bytes or other sortable values"
+            if values
+            else "numeric (float angles or integer codes)"
+        )
         raise InvalidTypeError(
-            f"labels must be numeric (float angles or integer codes), got dtype "
-            f"{labels.dtype}; map them to integers first, e.g. "
-            "np.unique(labels, return_inverse=True)[1]."
+            f"labels must be {accepted}, got dtype {labels.dtype}; map them to integers "
+            "first, e.g. np.unique(labels, return_inverse=True)[1]."
         )
     if kind == "f" and labels.dtype.itemsize not in (4, 8):
         raise InvalidTypeError(
@@ -207,9 +221,13 @@ def check_arrays(arrays: Sequence[Any], n: int | None, *, rows: bool = False) ->
                 f"arrays[{i}] has {a.shape[0]} points but labels have {n}; every array "
                 "must have one value per label (flatten all arrays in the same order)."
             )
-        if a.dtype.kind not in "fiubcmM":
+        if a.dtype.hasobject:
             raise InvalidTypeError(
-                f"arrays[{i}] has dtype {a.dtype}; only numeric arrays can be stratified."
+                f"arrays[{i}] has dtype {a.dtype}: Python objects, which fastsplit does not "
+                "copy (it moves fixed-size values). Convert it to a fixed-size dtype, e.g. "
+                f"np.asarray(a, dtype=str) or series.to_numpy(dtype=str) for text, or "
+                "stratify without it and reorder it yourself: a[s.order] (pandas: "
+                "df.iloc[s.order])."
             )
         out.append(a)
     return tuple(out)

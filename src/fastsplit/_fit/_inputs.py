@@ -188,7 +188,7 @@ def check_inputs(model: Callable[..., Any], x: Any, y: Any, groups: Any, sigma: 
     for i, a in enumerate(x_arrays):
         finite_or_raise(a, f"x[{i}]" if x_is_tuple else "x")
     # NaN labels are refused by the grouping itself (fastsplit.plan), at no extra pass.
-    labels = check_1d("groups", groups, n=n, kinds=REAL, host=True, length_of="the y values")
+    labels = check_1d("groups", groups, n=n, kinds="fiubUSOMm", host=True, length_of="the y values")
     weight = _weights(sigma, n)
     scale = _data_scale(y_arr, weight)
     return Inputs(x_arrays, x_is_tuple, y_arr, labels, weight, sigma is not None, scale)

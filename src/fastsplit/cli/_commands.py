@@ -13,18 +13,18 @@ import os
 import platform
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
-from .._plan import DEFAULT_CHUNK_SIZE
 from .._progress import Progress
 from .._versions import installed, parse
 from ..config import load_config
 from ..errors import BackendUnavailableError, FitFailedError, InvalidArgumentError
 from ..xpcs import XpcsSettings, fit_two_time, load
 from ..xpcs._fitting import robust_options
-from ._outputs import Outputs, write_atomic
+from ._outputs import Outputs, write_atomic, write_together
+from ._stratify import cmd_stratify
 
 __all__ = [
     "cmd_bench",
@@ -137,62 +137,6 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- stratify --------------------------------------------------------------------
-
-
-def cmd_stratify(args: argparse.Namespace) -> int:
-    """Stratify a data file and write the reordered arrays plus order and bounds."""
-    import fastsplit
-
-    progress = Progress(not args.quiet)
-    outputs = Outputs(force=args.force, inputs=[args.data, args.config])
-    target = outputs.reserve(args.output, "-o/--output")
-    options: dict[str, Any] = {"chunk_size": DEFAULT_CHUNK_SIZE, "mode": "auto"}
-    if args.config:
-        options.update(load_config(args.config).stratification.stratify_kwargs())
-    if args.chunk_size is not None:
-        options["chunk_size"] = args.chunk_size
-    with progress.phase(f"reading {args.data}"):
-        data = load(args.data)
-    progress(f"read {data.n_points:,} points, {data.angles.size} angles from {args.data}")
-    arrays = [data.phi, data.t1, data.t2, data.g2]
-    names = ["phi", "t1", "t2", "g2"]
-    if data.sigma is not None:
-        arrays.append(data.sigma)
-        names.append("sigma")
-    with progress.phase("stratifying (the first call in a process also compiles the kernels)"):
-        s = fastsplit.stratify(
-            data.phi, *arrays, backend=args.backend, layout=args.layout, **options
-        )
-    compile_seconds = getattr(s.diagnostics, "compile_seconds", None) or 0.0
-    progress(
-        f"stratified into {s.n_chunks} chunks ({s.mode} mode) in "
-        f"{1e3 * s.diagnostics.seconds:.1f} ms"
-        + (f" (+ {compile_seconds:.2f} s compiling kernels, first call)" if compile_seconds else "")
-    )
-    reordered = s.arrays if s.arrays is not None else tuple(s.take(a) for a in arrays)
-    out: dict[str, Any] = dict(zip(names, reordered, strict=True))
-    out.update(
-        order=s.order,
-        bounds=s.bounds,
-        groups=s.groups,
-        counts=s.counts,
-        dt=data.dt,
-        n_frames=data.n_frames,
-    )
-    if data.q is not None:
-        out["q"] = data.q
-
-    def write(handle: IO[bytes]) -> None:
-        np.savez(handle, **out)
-
-    with progress.phase(f"writing {target}"):
-        write_atomic(target, write)
-    print(s.report())
-    print(f"wrote {target}: {', '.join(sorted(out))}")
-    return 0
-
-
 # -- fit -------------------------------------------------------------------------
 
 
@@ -214,7 +158,7 @@ def _fit_outputs(args: argparse.Namespace, outputs: Outputs) -> tuple[Path, Path
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit the XPCS two-time model to a data file with a fastsplit or homodyne config."""
-    from ..xpcs._record import fit_record, to_json
+    from ..xpcs._record import NO_SIGMA_NOTE, fit_record, to_json
 
     progress = Progress(not args.quiet)
     settings = load_config(args.config)
@@ -252,6 +196,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
             raise
         failure = exc
     print(result.report())
+    if data.sigma is None:
+        print(f"note: {NO_SIGMA_NOTE}")
     config = {
         "source": settings.source,
         "stratification": settings.stratification,
@@ -260,18 +206,25 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "xpcs": xpcs.as_dict(),
     }
     record = fit_record(result, model=model, data=data, config=config, fit_options=fit_options)
-    write_atomic(record_path, lambda handle: handle.write(to_json(record)))
-    print(f"wrote {record_path}")
+    # The figure is drawn before anything is written, and the record and the figure are
+    # written together or not at all: Ctrl-C (or a failure) while drawing or writing
+    # leaves neither, so "no partial output was left" is true and a rerun needs no --force.
+    files: dict[Path, bytes] = {record_path: to_json(record)}
     if figure_path is not None:
         with progress.phase(f"drawing {figure_path}"):
-            _draw_fit(figure_path, data, model, result)
-        print(f"wrote {figure_path}")
+            files[figure_path] = _draw_fit(data, model, result)
+    write_together(files)
+    for path in files:
+        print(f"wrote {path}")
     if failure is not None:
         raise failure
     return 0 if result.success else 1
 
 
-def _draw_fit(path: Path, data: Any, model: Any, result: Any) -> None:
+def _draw_fit(data: Any, model: Any, result: Any) -> bytes:
+    """The fit figure as PNG bytes (nothing is written here)."""
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -281,7 +234,9 @@ def _draw_fit(path: Path, data: Any, model: Any, result: Any) -> None:
 
     fig = fit_figure(plt, data, model, result)
     try:
-        _save_figure(path, fig)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110)
+        return buffer.getvalue()
     finally:
         plt.close(fig)
 

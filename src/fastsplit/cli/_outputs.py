@@ -8,6 +8,8 @@
   renames it into place only when the writer finished: Ctrl-C, a full disk, a
   file-size limit or an exception leave the target as it was (absent, or the
   old file) and no temporary file behind.
+* :func:`write_together` writes the files of one run (a fit's record and figure)
+  all or none: a failure or Ctrl-C removes the ones already written.
 
 The name reported is the name written: files are written under exactly the
 name given (numpy would add ``.npz`` to a bare name; the writer gets a file
@@ -17,6 +19,7 @@ handle, so it cannot).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -25,7 +28,7 @@ from typing import IO, Any
 
 from ..errors import InvalidArgumentError
 
-__all__ = ["Outputs", "write_atomic"]
+__all__ = ["Outputs", "write_atomic", "write_together"]
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -151,6 +154,28 @@ def write_atomic(path: Path, writer: Callable[[IO[bytes]], Any]) -> Path:
         _remove(temporary)
         raise
     return path
+
+
+def write_together(files: dict[Path, bytes]) -> None:
+    """Write every file atomically; if any write fails or is interrupted, remove the others.
+
+    The outputs of one run (a fit's record and its figure) are then all there or
+    none is: a file this run wrote is removed again (one it was to replace with
+    ``--force`` is gone too, as it would be after a complete run).
+    """
+    written: list[Path] = []
+    try:
+        for path, content in files.items():
+            write_atomic(path, functools.partial(_write_bytes, content))
+            written.append(path)
+    except BaseException:
+        for path in written:
+            _remove(str(path))
+        raise
+
+
+def _write_bytes(content: bytes, handle: IO[bytes]) -> None:
+    handle.write(content)
 
 
 def _umask() -> int:

@@ -58,7 +58,7 @@ def _command(
 ) -> argparse.ArgumentParser:
     """A subcommand running ``func``: its docstring describes it; ``data`` adds the input file."""
     p: argparse.ArgumentParser = sub.add_parser(
-        name, help=summary, description=func.__doc__, epilog=_EPILOG
+        name, help=summary, description=func.__doc__, epilog=_EPILOG, allow_abbrev=False
     )
     if data:
         p.add_argument("data", help=_DATA_HELP)
@@ -181,14 +181,38 @@ def _add_stratify(sub: Any) -> None:
         sub,
         "stratify",
         commands.cmd_stratify,
-        "reorder a data file so every chunk holds every angle; write npz",
-        data=True,
+        "reorder a table (or an XPCS file) so that every chunk holds every group; write npz",
+    )
+    p.add_argument(
+        "data",
+        help="input file: a table (npz, HDF5, and with pandas parquet or CSV) with --labels, "
+        "else an XPCS file: npz (phi, t1, t2, g2) or an APS 8-ID-I two-time HDF5 result",
     )
     p.add_argument(
         "-o",
         "--output",
         required=True,
-        help="output npz, written under exactly this name (order, bounds, reordered arrays)",
+        help="output, always npz whatever the name, written under exactly this name: order, "
+        "bounds, groups, counts and every array reordered",
+    )
+    p.add_argument(
+        "--labels",
+        metavar="NAME",
+        help="the array (npz name, HDF5 dataset path, parquet/CSV column) that holds each "
+        "point's group: numbers or text; without it the file is read as XPCS data",
+    )
+    p.add_argument(
+        "--arrays",
+        metavar="NAME",
+        nargs="+",
+        help="arrays to reorder with the labels (default: every array with one value or row "
+        "per point)",
+    )
+    p.add_argument(
+        "--q",
+        type=_positive_float,
+        default=None,
+        help="XPCS files: wavevector (1/A) of the q bin to read (needed for a multi-q file)",
     )
     p.add_argument(
         "--config", help="YAML whose optimization.stratification gives chunk size and mode"
@@ -227,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Stratified chunking of grouped data, and chunked fits that never fail "
         "silently.",
         epilog=_EPILOG,
+        allow_abbrev=False,  # `--q` must never be read as `--quiet`
     )
     parser.add_argument("--version", action="version", version=f"fastsplit {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")

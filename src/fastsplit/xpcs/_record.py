@@ -24,9 +24,15 @@ from .._versions import installed
 from ._data import TwoTimeData
 from ._model import TwoTimeModel
 
-__all__ = ["fit_record", "to_json"]
+__all__ = ["NO_SIGMA_NOTE", "fit_record", "to_json"]
 
 FORMAT = "fastsplit.xpcs fit record 1"
+
+NO_SIGMA_NOTE = (
+    "the data have no sigma, so sigma was taken as 1 for every point: reduced chi2 is the "
+    "mean squared residual, not a goodness of fit, and the errors are scaled by the fit's "
+    "residuals (as scipy's curve_fit does with absolute_sigma=False)."
+)
 
 
 def plain(value: Any) -> Any:
@@ -105,6 +111,9 @@ def fit_record(
         "cost": result.cost,
         "cost_start": result.cost_start,
         "reduced_chi2": result.reduced_chi2,
+        "sigma": (
+            {"given": True} if data.sigma is not None else {"given": False, "note": NO_SIGMA_NOTE}
+        ),
         "gradient_norm": result.gradient_norm,
         "nfev": result.nfev,
         "checks": {

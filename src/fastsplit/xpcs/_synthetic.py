@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError, InvalidTypeError
-from ._data import TwoTimePoints
+from ._data import TwoTimeData, TwoTimePoints
 from ._model import Mode, TwoTimeModel, real_number
 
 __all__ = ["SyntheticXPCS", "synthesize"]
@@ -44,6 +45,30 @@ class SyntheticXPCS(TwoTimePoints):
         return np.asarray(
             [int(np.count_nonzero(self.phi == a)) for a in self.angles], dtype=np.int64
         )
+
+    def save_npz(self, path: str | os.PathLike[str]) -> None:
+        """Write the points as an npz that ``fastsplit fit`` and ``fastsplit stratify`` read.
+
+        ``phi, t1, t2, g2, sigma`` and the model's ``q``, ``dt`` and ``n_frames``
+        (:meth:`TwoTimeData.save_npz`, under exactly the name given); the truth is
+        not in the file (it stays in :attr:`truth`).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from fastsplit.xpcs import load, synthesize
+        >>> path = Path(tempfile.mkdtemp()) / "synthetic.npz"
+        >>> synthesize(n_angles=3, n_frames=10).save_npz(path)
+        >>> data = load(path)
+        >>> data.n_points, data.angles.tolist(), data.n_frames
+        (300, [-119.863, 0.137, 120.137], 10)
+        """
+        model = self.model
+        data = TwoTimeData(
+            self.phi, self.t1, self.t2, self.g2, self.sigma, model.q, model.dt, model.n_frames
+        )
+        data.save_npz(path)
 
 
 def _per_angle(name: str, value: Any, n_angles: int) -> np.ndarray:
