@@ -153,6 +153,7 @@ def judge(
             "constrained": constrained,
             "loss": problem.loss.name,
             "njev": outcome.njev,
+            "sigma_given": bool(inputs.sigma_given),
             "f_scale": problem.loss.f_scale,
         }
     )

@@ -171,6 +171,12 @@ class FitResult:
             f"{self.reduced_chi2:.4f}   |grad| {self.gradient_norm:.3g}",
             f"status: {'OK' if self.success else 'NOT TRUSTED'}   {self.message}",
         ]
+        if self.info.get("sigma_given") is False:
+            lines.insert(
+                5,
+                "(no sigma given: taken as 1, so chi2 is in units of y^2 and the errors are "
+                "scaled by the fit's own residuals)",
+            )
         for name, value in self.params.items():
             err = self.errors[name]
             if np.ndim(value) == 0:
