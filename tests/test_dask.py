@@ -68,7 +68,8 @@ def cases(draw, max_n=1500, max_groups=300):
     merge = draw(st.sampled_from([{}, {"decimals": 0}, {"atol": 1.5}]))
     if kind not in ("float64", "float32"):
         merge = {}
-    return labels, sizes, chunk_size, chunks_per_block, layout, merge
+    seed = draw(st.sampled_from([{}, {}, {"seed": 0}, {"seed": (3, 1)}, {"seed": [2**64 - 1]}]))
+    return labels, sizes, chunk_size, chunks_per_block, layout, {**merge, **seed}
 
 
 def _quietly(call, *args, **kwargs):
@@ -156,6 +157,37 @@ def test_angle_major_xpcs_like_data_many_blocks():
         )
         _assert_same(got, ref)
         assert got.backend == "numba" and got.layout == layout
+
+
+@pytest.mark.parametrize("layout", ["strided", "contiguous"])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_seeded_equals_in_memory_seeded(layout, backend):
+    """Random-order labels with a sparse group; int and (seed, epoch) seeds."""
+    rng = np.random.default_rng(5)
+    labels = np.append(rng.choice([-45.0, 0.0, 45.0, 90.0], 5000), [7.5, 7.5, 7.5])
+    rng.shuffle(labels)
+    index = np.arange(labels.size)
+    orders = []
+    for seed in (0, 12345, (12345, 0), (12345, 1), 2**64 - 1):
+        ref = _quietly(fastsplit.stratify, labels, index, chunk_size=400, layout=layout, seed=seed)
+        got = _quietly(
+            fsd.stratify,
+            da.from_array(labels, chunks=777),
+            da.from_array(index, chunks=777),
+            chunk_size=400,
+            layout=layout,
+            seed=seed,
+            chunks_per_block=2,
+            backend=backend,
+        )
+        _assert_same(got, ref)
+        assert got.sparse_groups.tolist() == [7.5]
+        assert got.plan.seed == ref.plan.seed
+        orders.append(ref.arrays[0])
+    assert not np.array_equal(orders[2], orders[3])  # epochs differ
+    unseeded = _quietly(fastsplit.stratify, labels, index, chunk_size=400, layout=layout)
+    unseeded = unseeded.arrays[0]
+    assert not any(np.array_equal(order, unseeded) for order in orders)
 
 
 def test_numpy_inputs_take_the_blocks_of_the_dask_ones():
@@ -251,6 +283,10 @@ def test_refusals_name_the_argument_and_the_fix():
         fsd.stratify(labels, layout="rows")
     with pytest.raises(InvalidArgumentError, match="decimals= or atol="):
         fsd.stratify(labels, decimals=1, atol=0.1)
+    with pytest.raises(InvalidArgumentError, match=r"seed=\(\) is empty"):
+        fsd.stratify(labels, seed=())
+    with pytest.raises(InvalidArgumentError, match="seed values must be ints from 0"):
+        fsd.stratify(labels, seed=-1)
 
 
 def test_unknown_block_sizes_are_refused_with_compute_chunk_sizes():

@@ -25,6 +25,18 @@ def within_group_rank(keys: np.ndarray) -> np.ndarray:
     return rank
 
 
+def chunk_of_rank(plan: ChunkPlan, rank: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """The chunk that holds within-group rank ``rank`` of ``group`` (int64 arrays)."""
+    if plan.layout == "strided":
+        return plan.chunk_of_slot(rank % max(plan.n_chunks, 1), group)
+    # Group g's chunk k ends at rank (first k + 1 rows of column g added up);
+    # groups are kept apart in one sorted array by an offset of n + 1 each.
+    apart = np.arange(plan.n_groups) * (plan.n + 1)
+    ends = (np.cumsum(plan.counts_matrix, axis=0) + apart).T.ravel()
+    found = np.searchsorted(ends, rank + apart[group], side="right")
+    return found - group * plan.n_chunks
+
+
 def chunk_shares(plan: ChunkPlan, chunks: np.ndarray) -> np.ndarray:
     """len(chunks) x G: points of every group in each of ``chunks`` (rows of the K x G matrix)."""
     slot = (chunks[:, None] - plan.shift[None, :]) % max(plan.n_chunks, 1)
@@ -46,32 +58,38 @@ class NumpyBlocks:
         del host
 
     def route(
-        self, codes: np.ndarray, first_rank: np.ndarray, plan: ChunkPlan
+        self,
+        codes: np.ndarray,
+        first_rank: np.ndarray,
+        plan: ChunkPlan,
+        ranks: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         group = codes.astype(np.int64)
-        rank = within_group_rank(group) + first_rank[group]
-        if plan.layout == "strided":
-            chunk = plan.chunk_of_slot(rank % max(plan.n_chunks, 1), group)
-        else:
-            # Group g's chunk k ends at rank (first k + 1 rows of column g added up);
-            # groups are kept apart in one sorted array by an offset of n + 1 each.
-            apart = np.arange(plan.n_groups) * (plan.n + 1)
-            ends = (np.cumsum(plan.counts_matrix, axis=0) + apart).T.ravel()
-            found = np.searchsorted(ends, rank + apart[group], side="right")
-            chunk = found - group * plan.n_chunks
+        rank = within_group_rank(group) + first_rank[group] if ranks is None else ranks
+        chunk = chunk_of_rank(plan, rank, group)
         dest = np.empty(group.shape[0], dtype=np.int64)
         dest[np.argsort(chunk, kind="stable")] = np.arange(group.shape[0])
         return dest, np.bincount(chunk, minlength=plan.n_chunks).astype(np.int64)
 
     def place(
-        self, codes: np.ndarray, piece_counts: np.ndarray, plan: ChunkPlan, first_chunk: int
+        self,
+        codes: np.ndarray,
+        piece_counts: np.ndarray,
+        plan: ChunkPlan,
+        first_chunk: int,
+        ranks: np.ndarray | None = None,
     ) -> np.ndarray:
         n_pieces, n_local = piece_counts.shape
         local = np.repeat(np.tile(np.arange(n_local), n_pieces), piece_counts.ravel())
         group = codes.astype(np.int64)
-        # Pieces arrive in input-block order and keep input order inside: a point's
-        # rank among its (chunk, group) is its rank m inside the chunk.
-        m = within_group_rank(local * plan.n_groups + group)
+        if ranks is None:
+            # Pieces arrive in input-block order and keep input order inside: a point's
+            # rank among its (chunk, group) is its rank m inside the chunk.
+            m = within_group_rank(local * plan.n_groups + group)
+        elif plan.layout == "strided":
+            m = ranks // max(plan.n_chunks, 1)  # chunk k holds ranks slot, slot + K, ...
+        else:
+            m = ranks - plan.contiguous_starts[first_chunk + local, group]
         chunks = first_chunk + np.arange(n_local)
         shares = chunk_shares(plan, chunks)
         blocks = -(-shares // BLOCK)
@@ -85,4 +103,10 @@ class NumpyBlocks:
         out[dest] = values
 
 
-__all__ = ["NumpyBlocks", "block_starts", "chunk_shares", "within_group_rank"]
+__all__ = [
+    "NumpyBlocks",
+    "block_starts",
+    "chunk_of_rank",
+    "chunk_shares",
+    "within_group_rank",
+]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from .. import _validate as v
@@ -28,6 +29,7 @@ def stratify(
     chunks_per_block: int = 1,
     decimals: int | None = None,
     atol: float | None = None,
+    seed: int | Sequence[int] | None = None,
     backend: str = "auto",
 ) -> DaskStratified:
     """Stratify dask arrays: the in-memory result, bit for bit, as dask arrays.
@@ -56,6 +58,11 @@ def stratify(
     decimals, atol
         Merge near-equal float labels, as in :func:`fastsplit.stratify`; ``atol``
         merges on the union of every block's labels.
+    seed : int or tuple of int, optional
+        Shuffle the points inside every group, as :func:`fastsplit.stratify` does with
+        the same seed (e.g. ``(seed, epoch)``): the same order, bit for bit. Each
+        point's shuffled rank is found where its block is split, so the cost stays
+        O(block) per task.
     backend : {"auto", "numba", "numpy"}
         Kernels that run on the workers; ``auto``: numba when installed.
 
@@ -88,6 +95,7 @@ def stratify(
     layout = "strided" if layout == "auto" else layout
     chunks_per_block = v.check_count("chunks_per_block", chunks_per_block, minimum=1)
     decimals, atol = v.check_rounding(decimals, atol)
+    seed_key = v.check_seed(seed)
     name = host_kernels(backend)
     labels, arrays = aligned(labels, arrays)
     counted = count_pass(labels, decimals=decimals, backend=name)
@@ -99,6 +107,7 @@ def stratify(
         layout=layout,
         atol=atol,
         backend=name,
+        seed=seed_key,
     )
     out = reorder(
         labels,

@@ -15,6 +15,7 @@ import numpy as np
 
 from .._labels import Grouping, prepare_labels
 from .._plan import ChunkPlan
+from .._shuffle import unpermute_ranks
 from ..backends import BlockKernels, block_kernels, get_backend
 from ..errors import InvalidLabelsError, LengthMismatchError
 
@@ -52,6 +53,32 @@ class Piece:
     codes: np.ndarray
     per_chunk: np.ndarray  # points in each chunk of the output block
     values: tuple[np.ndarray, ...]  # one per data array
+    ranks: np.ndarray | None = None  # with a seed: each point's shuffled rank
+
+
+SHUFFLE_SLICE = 1 << 16
+"""Points whose shuffled rank is found at a time (the inverse's temporaries: a few MiB)."""
+
+
+def shuffled_ranks(codes: np.ndarray, first_rank: np.ndarray, plan: ChunkPlan) -> np.ndarray:
+    """Per point, the shuffled rank j whose place it takes: sigma_g^-1 of its rank.
+
+    Its rank in its group is the points of the group in earlier blocks plus those
+    before it here; the seeded order puts the point of rank sigma_g(j) at the place
+    of rank j (docs/contract.md), so a point travels as rank j.
+    """
+    keys = plan.permutation
+    assert keys is not None
+    group = codes.astype(np.int64)
+    by_group = np.argsort(group, kind="stable")
+    rank = np.empty(group.shape[0], dtype=np.int64)
+    ordered = group[by_group]
+    rank[by_group] = np.arange(group.shape[0]) - np.searchsorted(ordered, ordered, "left")
+    rank += first_rank[group]
+    for lo in range(0, group.shape[0], SHUFFLE_SLICE):
+        g = group[lo : lo + SHUFFLE_SLICE]
+        rank[lo : lo + g.size] = unpermute_ranks(rank[lo : lo + g.size], plan.counts[g], keys[g])
+    return rank
 
 
 def factorize_block(
@@ -127,9 +154,11 @@ def split_block(
     codes = get_backend(backend).remap(grouping.codes, block.codes)
     first_rank = np.zeros(plan.n_groups, dtype=np.int64)
     first_rank[block.present] = block.first
+    ranks = None if plan.seed is None else shuffled_ranks(codes, first_rank, plan)
     blocks = block_kernels(backend)
-    dest, per_chunk = blocks.route(codes, first_rank, plan)
+    dest, per_chunk = blocks.route(codes, first_rank, plan, ranks)
     codes = _scattered(blocks, codes, dest)
+    ranks = None if ranks is None else _scattered(blocks, ranks, dest)
     values = tuple(_scattered(blocks, np.asarray(a), dest) for a in arrays)
     del dest
     ends = np.zeros(plan.n_chunks + 1, dtype=np.int64)
@@ -138,7 +167,14 @@ def split_block(
     pieces = []
     for k0, k1 in pairwise(edges):
         lo, hi = ends[k0], ends[k1]
-        pieces.append(Piece(codes[lo:hi], per_chunk[k0:k1], tuple(x[lo:hi] for x in values)))
+        pieces.append(
+            Piece(
+                codes[lo:hi],
+                per_chunk[k0:k1],
+                tuple(x[lo:hi] for x in values),
+                None if ranks is None else ranks[lo:hi],
+            )
+        )
     return tuple(pieces)
 
 
@@ -153,9 +189,14 @@ def combine_block(
     """One output block: chunks ``first_chunk`` to ``last_chunk - 1``, every array."""
     codes = np.concatenate([p.codes for p in pieces])
     counts = np.stack([p.per_chunk for p in pieces])
+    ranks = None
+    if plan.seed is not None:
+        ranks = np.concatenate(
+            [np.empty(0, np.int64), *(p.ranks for p in pieces if p.ranks is not None)]
+        )
     blocks = block_kernels(backend)
-    dest = blocks.place(codes, counts, plan, first_chunk)
-    del codes
+    dest = blocks.place(codes, counts, plan, first_chunk, ranks)
+    del codes, ranks
     size = int(plan.bounds[last_chunk] - plan.bounds[first_chunk])
     outs = tuple(np.empty(size, dtype=dtype) for dtype in dtypes)
     lo = 0
@@ -174,5 +215,6 @@ __all__ = [
     "count_block",
     "factorize_block",
     "output_edges",
+    "shuffled_ranks",
     "split_block",
 ]
