@@ -353,3 +353,23 @@ def test_missing_dask_names_the_extra():
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(BackendUnavailableError.__name__)
     assert "pip install 'fastsplit[dask]'" in out.stdout
+
+
+def test_batches_on_dask_labels_name_the_dask_way_and_it_gives_the_same_batches():
+    rng = np.random.default_rng(8)
+    labels = np.append(rng.choice([1.0, 2.0, 3.0], 900), [4.0])  # 4.0: a sparse group
+    lazy = da.from_array(labels, chunks=250)
+    with pytest.raises(
+        InvalidTypeError, match=r"labels\.compute\(\).*seed=\(11, 2\), chunk_size=64"
+    ):
+        fastsplit.batches(lazy, 64, seed=11, epoch=2)
+    # the way the message names: each epoch's chunks are that epoch's batches
+    sampler = _quietly(fastsplit.batches, labels, 64, seed=11, epoch=2)
+    s = _quietly(
+        fsd.stratify, lazy, da.arange(labels.size, chunks=250), seed=(11, 2), chunk_size=64
+    )
+    got = [chunk for (chunk,) in s.chunks()]
+    expected = list(sampler)
+    assert len(got) == len(expected) == sampler.n_batches
+    for mine, theirs in zip(got, expected, strict=True):
+        assert np.array_equal(mine, theirs)
