@@ -190,6 +190,48 @@ def test_seeded_equals_in_memory_seeded(layout, backend):
     assert not any(np.array_equal(order, unseeded) for order in orders)
 
 
+@pytest.mark.parametrize("kind", ["U", "S", "O"])
+@pytest.mark.parametrize("layout", ["strided", "contiguous"])
+def test_labels_that_are_strings_are_their_sorted_codes(kind, layout):
+    """Groups by their own values, ascending; the order of the integer codes of the grouping."""
+    rng = np.random.default_rng(4)
+    names = np.array(["north", "south", "east", "detector-2", "détecteur-1"])
+    text = np.append(rng.choice(names[:4], 2000), ["détecteur-1"] * 2)  # a sparse group
+    rng.shuffle(text)
+    labels = text.astype(object) if kind == "O" else text
+    if kind == "S":
+        text = labels = np.char.encode(text, "utf-8")
+    codes = np.unique(text, return_inverse=True)[1]
+    index = np.arange(text.size)
+    for seed in (None, (5, 1)):
+        ref = _quietly(fastsplit.stratify, codes, index, chunk_size=150, layout=layout, seed=seed)
+        got = _quietly(
+            fsd.stratify,
+            da.from_array(labels, chunks=600),
+            da.from_array(index, chunks=600),
+            da.from_array(text, chunks=600),  # a string data array, reordered as well
+            chunk_size=150,
+            layout=layout,
+            seed=seed,
+        )
+        order, reordered = dask.compute(*got.arrays)
+        assert np.array_equal(order, ref.arrays[0]) and np.array_equal(got.bounds, ref.bounds)
+        assert reordered.dtype == text.dtype and np.array_equal(reordered, text[order])
+        assert got.groups.tolist() == sorted(set(text.tolist()))
+        assert np.array_equal(got.counts, ref.counts)
+        values, counts = np.unique(text, return_counts=True)
+        assert got.sparse_groups.tolist() == values[counts == 2].tolist()  # "détecteur-1"
+
+
+def test_labels_that_do_not_sort_or_round_are_refused():
+    mixed = da.from_array(np.array(["a", None, "b", "a"], dtype=object), chunks=2)
+    with pytest.raises(InvalidLabelsError, match=r"input block 0 cannot be sorted.*astype\(str\)"):
+        fsd.stratify(mixed, chunk_size=2)
+    words = da.from_array(np.array(["a", "b"] * 5), chunks=4)
+    with pytest.raises(InvalidArgumentError, match=r"dtype <U1 are grouped by exact equality"):
+        fsd.stratify(words, atol=0.5)
+
+
 def test_numpy_inputs_take_the_blocks_of_the_dask_ones():
     phi = np.repeat([1.0, 2.0, 3.0], 100)
     y = da.arange(300.0, chunks=70)
@@ -266,7 +308,7 @@ def test_refusals_name_the_argument_and_the_fix():
     with pytest.raises(InvalidShapeError, match=r"arrays\[0\] must be one-dimensional"):
         fsd.stratify(labels, np.zeros((100, 2)))
     with pytest.raises(InvalidTypeError, match="labels must be numeric"):
-        fsd.stratify(da.from_array(np.array(["a", "b"])))
+        fsd.stratify(da.from_array(np.array([1 + 2j, 3j])))
     with pytest.raises(InvalidTypeError, match=r"arrays\[1\] has dtype object"):
         fsd.stratify(labels, np.zeros(100), np.array([None] * 100))
     with pytest.raises(LengthMismatchError, match=r"arrays\[0\] has 99 points"):

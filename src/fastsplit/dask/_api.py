@@ -13,10 +13,12 @@ from typing import Any
 
 from .. import _validate as v
 from .._plan import DEFAULT_CHUNK_SIZE
+from ..errors import InvalidArgumentError
 from ._graph import count_pass, reorder
 from ._inputs import aligned, host_kernels
 from ._layout import empty_grouping, global_plan
 from ._result import DaskStratified
+from ._tasks import VALUE_KINDS
 
 log = logging.getLogger("fastsplit")
 
@@ -44,10 +46,13 @@ def stratify(
     Parameters
     ----------
     labels : dask.array.Array or array_like
-        Group label of every point (float angles, integers), 1-D. NumPy inputs are
-        cut into the blocks of the first dask array given.
+        Group label of every point, 1-D: float angles, integers, booleans, or values
+        that sort (strings, bytes, objects such as ``str``); groups are reported by
+        their own values, ascending. NumPy inputs are cut into the blocks of the
+        first dask array given.
     *arrays : dask.array.Array or array_like
-        1-D arrays with one value per label; rechunked to the labels' blocks.
+        1-D arrays with one value per label (numbers, or fixed-size strings and
+        bytes); rechunked to the labels' blocks.
     chunk_size : int, default 100_000
         Largest chunk; K = ceil(n / chunk_size) chunks of equal size (+-1).
     layout : {"strided", "contiguous", "auto"}
@@ -98,6 +103,11 @@ def stratify(
     seed_key = v.check_seed(seed)
     name = host_kernels(backend)
     labels, arrays = aligned(labels, arrays)
+    if labels.dtype.kind in VALUE_KINDS and (decimals is not None or atol is not None):
+        raise InvalidArgumentError(
+            f"decimals= and atol= round or merge numeric labels; labels of dtype "
+            f"{labels.dtype} are grouped by exact equality: drop decimals= and atol=."
+        )
     counted = count_pass(labels, decimals=decimals, backend=name)
     plan, blocks = global_plan(
         counted,

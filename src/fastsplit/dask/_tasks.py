@@ -13,7 +13,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from .._labels import Grouping, prepare_labels
+from .._labels import Grouping, code_dtype, prepare_labels
 from .._plan import ChunkPlan
 from .._shuffle import unpermute_ranks
 from ..backends import BlockKernels, block_kernels, get_backend
@@ -81,11 +81,38 @@ def shuffled_ranks(codes: np.ndarray, first_rank: np.ndarray, plan: ChunkPlan) -
     return rank
 
 
+VALUE_KINDS = "USO"
+"""Labels that are values, not numbers (str, bytes, objects): grouped by sorting them."""
+
+
+def _factorize_values(labels: np.ndarray, number: int) -> Grouping:
+    """Strings, bytes or objects: the block's distinct labels sorted, codes their ranks.
+
+    The client merges the blocks' sorted labels into the global sorted groups, so the
+    order is that of the integer codes ``np.unique(labels, return_inverse=True)[1]``.
+    """
+    try:
+        groups, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    except TypeError as exc:  # e.g. None among strings, or str mixed with numbers
+        raise InvalidLabelsError(
+            f"the labels of input block {number} cannot be sorted ({exc}); every label "
+            "must be comparable with every other: convert them to one type first, e.g. "
+            "labels.astype(str), and drop missing ones (None)."
+        ) from None
+    return Grouping(
+        codes=codes.reshape(-1).astype(code_dtype(groups.size)),
+        groups=groups,
+        counts=counts.astype(np.int64),
+    )
+
+
 def factorize_block(
     labels: np.ndarray, *, decimals: int | None, backend: str, number: int, offset: int
 ) -> Grouping:
     """The block's labels as groups, exactly as the in-memory front end groups them."""
     labels = np.asarray(labels)
+    if labels.dtype.kind in VALUE_KINDS:
+        return _factorize_values(labels, number)
     try:
         return get_backend(backend).factorize(prepare_labels(labels, decimals))
     except InvalidLabelsError:
@@ -209,6 +236,7 @@ def combine_block(
 
 
 __all__ = [
+    "VALUE_KINDS",
     "BlockPlan",
     "Piece",
     "combine_block",
