@@ -18,7 +18,6 @@ from fastsplit._labels import Grouping, code_dtype
 from fastsplit._plan import ChunkPlan
 from fastsplit._shuffle import permutation_keys, permute_ranks, unpermute_ranks
 from fastsplit.backends import block_kernels, get_backend
-from fastsplit.dask._tasks import shuffled_ranks
 from fastsplit.errors import InvalidArgumentError
 
 KERNELS = ["numpy", "numba"]
@@ -56,7 +55,7 @@ def order_by_blocks(name: str, codes: np.ndarray, plan: ChunkPlan, cuts, per_blo
     first = np.zeros(plan.n_groups, dtype=np.int64)
     offset = 0
     for block in np.split(codes, cuts):
-        ranks = None if plan.seed is None else shuffled_ranks(block, first, plan)
+        ranks = None if plan.seed is None else kernels.shuffled_ranks(block, first, plan)
         dest, per_chunk = kernels.route(block, first.copy(), plan, ranks)
         perm = np.full(block.size, -1)
         perm[dest] = np.arange(block.size)
@@ -98,7 +97,10 @@ def test_numba_kernels_equal_the_numpy_ones(problem):
     numpy_kernels, numba_kernels = block_kernels("numpy"), block_kernels("numba")
     first = np.zeros(plan.n_groups, dtype=np.int64)
     for block in np.split(codes, cuts):
-        ranks = None if plan.seed is None else shuffled_ranks(block, first, plan)
+        ranks = None
+        if plan.seed is not None:
+            ranks = numpy_kernels.shuffled_ranks(block, first, plan)
+            assert np.array_equal(ranks, numba_kernels.shuffled_ranks(block, first, plan))
         ref = numpy_kernels.route(block, first, plan, ranks)
         got = numba_kernels.route(block, first, plan, ranks)
         assert np.array_equal(ref[0], got[0]) and np.array_equal(ref[1], got[1])

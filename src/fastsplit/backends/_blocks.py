@@ -3,6 +3,8 @@
 ``route`` states a block's share of the contract directly: every point's rank in
 its group (the points of its group in earlier blocks plus those before it in this
 block) gives its chunk, and one stable sort orders the block's points by chunk.
+With a seed, ``shuffled_ranks`` gives each point the rank whose place it takes
+(the inverse shuffle), and ``route`` and ``place`` read that rank instead.
 ``place`` ranks each point among the points of its (chunk, group) in arrival
 order and puts it where the placement rule of ``_plan`` says (``place_blocks``,
 run as plain Python once per chunk). Sorts and K x G tables: short, slow, obviously
@@ -14,6 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._plan import BLOCK, ChunkPlan, place_blocks
+from .._shuffle import unpermute_ranks
+
+SHUFFLE_SLICE = 1 << 16
+"""Points whose shuffled rank is found at a time (the inverse's temporaries: a few MiB)."""
 
 
 def within_group_rank(keys: np.ndarray) -> np.ndarray:
@@ -56,6 +62,19 @@ class NumpyBlocks:
 
     def __init__(self, host: object = None) -> None:
         del host
+
+    def shuffled_ranks(
+        self, codes: np.ndarray, first_rank: np.ndarray, plan: ChunkPlan
+    ) -> np.ndarray:
+        keys = plan.permutation
+        assert keys is not None
+        group = codes.astype(np.int64)
+        rank = within_group_rank(group) + first_rank[group]
+        for lo in range(0, group.shape[0], SHUFFLE_SLICE):  # temporaries O(slice)
+            g = group[lo : lo + SHUFFLE_SLICE]
+            part = rank[lo : lo + g.size]
+            rank[lo : lo + g.size] = unpermute_ranks(part, plan.counts[g], keys[g])
+        return rank
 
     def route(
         self,

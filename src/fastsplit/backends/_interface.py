@@ -231,6 +231,18 @@ class BlockKernels(Protocol):
     block by block.
     """
 
+    def shuffled_ranks(
+        self, codes: np.ndarray, first_rank: np.ndarray, plan: ChunkPlan
+    ) -> np.ndarray:
+        """With a seed: per point, the shuffled rank j whose place it takes (int64).
+
+        A point's rank in its group is ``first_rank[g]`` plus the points of g before
+        it in the block; the seeded order puts the point of rank sigma_g(j) at the
+        place of rank j, so the point takes j = sigma_g^-1(rank)
+        (``_shuffle.unpermute_rank``).
+        """
+        ...
+
     def route(
         self,
         codes: np.ndarray,

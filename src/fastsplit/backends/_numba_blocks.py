@@ -1,5 +1,7 @@
 """The per-block kernels of ``fastsplit.dask`` in numba: O(block), no sort.
 
+``shuffled_ranks`` (with a seed) walks the block once, counting each group's
+ranks, and inverts the shuffle of each (``_shuffle.unscramble``, compiled).
 ``route`` walks the block once to count its points per chunk and once more to
 give each point its chunk's next free slot (a stable counting sort);
 a point's chunk follows from its within-group rank, kept per group as the walk
@@ -18,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._plan import BLOCK, ChunkPlan, contiguous_start, place_blocks
+from .._shuffle import inverse_multipliers, round_keys, unscramble
 from ._jit import jit
 from ._numba_moves import WORD_TYPES as BITS  # kernels move bits, not numbers
 
@@ -39,6 +42,33 @@ def _locate(j, q, r, s, n_chunks):
         else:
             hi = mid - 1
     return lo, _chunk_start(lo + 1, q, r, s, n_chunks)
+
+
+_unscramble = jit(inline=True)(unscramble)
+_round_keys = jit(inline=True)(round_keys)
+
+
+@jit()
+def _shuffled_ranks(codes, first_rank, counts, keys, inverse, out):
+    """Each point's global rank in its group, then the shuffled rank that takes it.
+
+    ``_shuffle.unpermute_rank``, point by point: the inverse rounds, walked again
+    while they land at the group's count or above.
+    """
+    rank = first_rank.copy()
+    for i in range(codes.size):
+        g = codes[i]
+        j = rank[g]
+        rank[g] = j + 1
+        bits = keys[g, 0]
+        mask = (np.int64(1) << bits) - 1
+        half = (bits + 1) >> 1
+        k = _round_keys(keys, g)
+        inv = (inverse[g, 0], inverse[g, 1], inverse[g, 2], inverse[g, 3])
+        x = _unscramble(j, mask, half, k, inv)
+        while x >= counts[g]:
+            x = _unscramble(x, mask, half, k, inv)
+        out[i] = x
 
 
 @jit()
@@ -168,6 +198,17 @@ class NumbaBlocks:
 
     def __init__(self, host: object = None) -> None:
         del host
+
+    def shuffled_ranks(
+        self, codes: np.ndarray, first_rank: np.ndarray, plan: ChunkPlan
+    ) -> np.ndarray:
+        keys = plan.permutation
+        assert keys is not None
+        out = np.empty(codes.shape[0], dtype=np.int64)
+        if codes.shape[0]:
+            inverse = inverse_multipliers(keys)
+            _shuffled_ranks(codes, first_rank, plan.counts, keys, inverse, out)
+        return out
 
     def route(
         self,

@@ -15,7 +15,6 @@ import numpy as np
 
 from .._labels import Grouping, code_dtype, prepare_labels
 from .._plan import ChunkPlan
-from .._shuffle import unpermute_ranks
 from ..backends import BlockKernels, block_kernels, get_backend
 from ..errors import InvalidLabelsError, LengthMismatchError
 
@@ -54,31 +53,6 @@ class Piece:
     per_chunk: np.ndarray  # points in each chunk of the output block
     values: tuple[np.ndarray, ...]  # one per data array
     ranks: np.ndarray | None = None  # with a seed: each point's shuffled rank
-
-
-SHUFFLE_SLICE = 1 << 16
-"""Points whose shuffled rank is found at a time (the inverse's temporaries: a few MiB)."""
-
-
-def shuffled_ranks(codes: np.ndarray, first_rank: np.ndarray, plan: ChunkPlan) -> np.ndarray:
-    """Per point, the shuffled rank j whose place it takes: sigma_g^-1 of its rank.
-
-    Its rank in its group is the points of the group in earlier blocks plus those
-    before it here; the seeded order puts the point of rank sigma_g(j) at the place
-    of rank j (docs/contract.md), so a point travels as rank j.
-    """
-    keys = plan.permutation
-    assert keys is not None
-    group = codes.astype(np.int64)
-    by_group = np.argsort(group, kind="stable")
-    rank = np.empty(group.shape[0], dtype=np.int64)
-    ordered = group[by_group]
-    rank[by_group] = np.arange(group.shape[0]) - np.searchsorted(ordered, ordered, "left")
-    rank += first_rank[group]
-    for lo in range(0, group.shape[0], SHUFFLE_SLICE):
-        g = group[lo : lo + SHUFFLE_SLICE]
-        rank[lo : lo + g.size] = unpermute_ranks(rank[lo : lo + g.size], plan.counts[g], keys[g])
-    return rank
 
 
 VALUE_KINDS = "USO"
@@ -181,8 +155,9 @@ def split_block(
     codes = get_backend(backend).remap(grouping.codes, block.codes)
     first_rank = np.zeros(plan.n_groups, dtype=np.int64)
     first_rank[block.present] = block.first
-    ranks = None if plan.seed is None else shuffled_ranks(codes, first_rank, plan)
     blocks = block_kernels(backend)
+    # with a seed, each point travels as the shuffled rank whose place it takes
+    ranks = None if plan.seed is None else blocks.shuffled_ranks(codes, first_rank, plan)
     dest, per_chunk = blocks.route(codes, first_rank, plan, ranks)
     codes = _scattered(blocks, codes, dest)
     ranks = None if ranks is None else _scattered(blocks, ranks, dest)
@@ -243,6 +218,5 @@ __all__ = [
     "count_block",
     "factorize_block",
     "output_edges",
-    "shuffled_ranks",
     "split_block",
 ]
