@@ -40,7 +40,7 @@ SCRIPT = textwrap.dedent(
     m = d.model
     options = dict(p0=m.rough_p0(), per_group=("contrast", "offset"), sigma=d.sigma,
                    bounds=m.default_bounds())
-    out = {"devices": len(jax.devices()), "fits": {}, "normal": {}, "held": {}}
+    out = {"devices": len(jax.devices()), "fits": {}, "normal": {}, "held": {}, "flat": {}}
 
     def held_per_device():
         held = {str(device): 0 for device in jax.devices()}
@@ -67,6 +67,7 @@ SCRIPT = textwrap.dedent(
         row_bytes = sum(np.asarray(a[:1]).nbytes for a in (*stacks.x, stacks.y, stacks.weight,
                                                             stacks.codes))
         out["held"][chunk_size] = {"held": held, "share": rows * row_bytes}
+        out["flat"][chunk_size] = [int(stacks.flat()[3].size), stacks.n_chunks * stacks.chunk_len]
         scale = np.abs(one.hessian).max()
         out["normal"][chunk_size] = {
             "hessian": float(np.abs(many.hessian - one.hessian).max() / scale),
@@ -100,6 +101,9 @@ def test_each_device_holds_only_its_own_chunks(four_devices):
     for chunk_size, memory in four_devices["held"].items():
         assert max(memory["held"]) == memory["share"], (chunk_size, memory)
         assert min(memory["held"]) == memory["share"], (chunk_size, memory)
+    # the chunks that pad the count to 4 devices stay out of what nlsq's strategies fit
+    for chunk_size, (flat, real) in four_devices["flat"].items():
+        assert flat == real, chunk_size
 
 
 @pytest.mark.parametrize("chunk_size", [1000, 3000, 8000])

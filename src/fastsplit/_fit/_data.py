@@ -215,12 +215,14 @@ class ChunkStacks:
     def flat(self) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
         """``(x arrays, codes, weight, y)`` as 1-D host arrays in chunk order.
 
-        Views of the stacks, padding included: its weight 0 must be folded into
-        the model and ``y`` by whoever fits them.
+        Views of the stacks, the padding inside chunks included: its weight 0 must
+        be folded into the model and ``y`` by whoever fits them. The weight-0 chunks
+        that pad the chunk count to a multiple of the devices are left out.
         """
+        k = self.n_chunks
         return (
-            [np.asarray(a).reshape(-1) for a in self.x],
-            np.asarray(self.codes).reshape(-1),
-            np.asarray(self.weight).reshape(-1),
-            np.asarray(self.y).reshape(-1),
+            [np.asarray(a)[:k].reshape(-1) for a in self.x],
+            np.asarray(self.codes)[:k].reshape(-1),
+            np.asarray(self.weight)[:k].reshape(-1),
+            np.asarray(self.y)[:k].reshape(-1),
         )
