@@ -2,8 +2,10 @@
 
 Plain functions of NumPy blocks (no dask import), each O(block) in time and
 memory. The labels of a block are grouped with the backend's ``factorize``, as in
-memory; the per-block kernels (``backends.block_kernels``) route its points to
-their chunks and place the pieces of an output block inside their chunks.
+memory (strings, bytes and objects by sorting them); the per-block kernels
+(``backends.block_kernels``) route its points to their chunks and place the pieces
+of an output block inside their chunks. With a seed, each point's shuffled rank
+(the inverse shuffle of its rank) routes it and travels with its piece.
 """
 
 from __future__ import annotations
