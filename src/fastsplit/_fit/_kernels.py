@@ -30,7 +30,15 @@ from ._common import ModelCache, call_weakly
 from ._loss import Loss
 from ._model import ParameterLayout, evaluate
 
-__all__ = ["AXIS", "Kernels", "chunk_sharding", "kernels_for", "place_chunks", "shard_chunks"]
+__all__ = [
+    "AXIS",
+    "Kernels",
+    "chunk_sharding",
+    "kernels_for",
+    "place_chunks",
+    "shard_chunks",
+    "shard_stack",
+]
 
 
 class Kernels(NamedTuple):
@@ -109,36 +117,42 @@ def _over_devices(total: Callable[..., Any], devices: tuple[Any, ...]) -> Callab
 
 def shard_chunks(stacks: tuple[Any, ...], devices: tuple[Any, ...]) -> tuple[Any, ...]:
     """``(xs, y, w, codes)`` stacks padded to a multiple of ``len(devices)`` chunks
-    (weight-0 copies of chunk 0) and placed whole chunks per device.
+    (weight-0 copies of chunk 0) and placed whole chunks per device, each stack by
+    :func:`shard_stack`: no device ever holds a whole stack."""
+    xs, y, w, codes = stacks
+    return (
+        tuple(shard_stack(a, devices) for a in xs),
+        shard_stack(y, devices),
+        shard_stack(w, devices, fill=0.0),
+        shard_stack(codes, devices),
+    )
 
-    Straight from the host: each device receives only its own rows, sliced (and
-    padded) in NumPy (``jax.make_array_from_callback``), so no device ever holds
-    a whole stack. Stacks that are JAX arrays already are read back to the host
-    first, one at a time.
+
+def shard_stack(stack: Any, devices: tuple[Any, ...], fill: float | None = None) -> Any:
+    """One ``(K, ...)`` stack placed whole chunks per device, straight from the host.
+
+    The chunk count is padded to a multiple of ``len(devices)`` with copies of chunk
+    0 (or rows of ``fill``); each device receives only its own rows, sliced (and
+    padded) in NumPy (``jax.make_array_from_callback``). A stack that is a JAX array
+    already is read back to the host first.
     """
     import jax
     import numpy as np
 
-    xs, y, w, codes = stacks
-    sharding = chunk_sharding(devices)
-    n_chunks = int(y.shape[0])
+    host = np.asarray(stack)
+    n_chunks = int(host.shape[0])
     total = n_chunks + (-n_chunks % len(devices))
+    row = host.shape[1:]
 
-    def put(a: Any, fill: float | None = None) -> Any:
-        host = np.asarray(a)
-        shape = (total, *host.shape[1:])
+    def rows(index: tuple[slice, ...] | None) -> np.ndarray:
+        lo, hi, _ = (index[0] if index else slice(None)).indices(total)
+        if hi <= n_chunks:
+            return host[lo:hi]
+        pad = host[:1] if fill is None else np.full((1, *row), fill, host.dtype)
+        extra = np.broadcast_to(pad, (hi - max(lo, n_chunks), *row))
+        return np.concatenate([host[lo:n_chunks], extra])
 
-        def rows(index: tuple[slice, ...] | None) -> np.ndarray:
-            lo, hi, _ = (index[0] if index else slice(None)).indices(total)
-            if hi <= n_chunks:
-                return host[lo:hi]
-            pad = host[:1] if fill is None else np.full((1, *host.shape[1:]), fill, host.dtype)
-            extra = np.broadcast_to(pad, (hi - max(lo, n_chunks), *host.shape[1:]))
-            return np.concatenate([host[lo:n_chunks], extra])
-
-        return jax.make_array_from_callback(shape, sharding, rows)
-
-    return (tuple(put(a) for a in xs), put(y), put(w, 0.0), put(codes))
+    return jax.make_array_from_callback((total, *row), chunk_sharding(devices), rows)
 
 
 def chunk_sharding(devices: tuple[Any, ...]) -> Any:
