@@ -68,7 +68,8 @@ def cases(draw, max_n=1500, max_groups=300):
     merge = draw(st.sampled_from([{}, {"decimals": 0}, {"atol": 1.5}]))
     if kind not in ("float64", "float32"):
         merge = {}
-    return labels, sizes, chunk_size, chunks_per_block, layout, merge
+    seed = draw(st.sampled_from([{}, {}, {"seed": 0}, {"seed": (3, 1)}, {"seed": [2**64 - 1]}]))
+    return labels, sizes, chunk_size, chunks_per_block, layout, {**merge, **seed}
 
 
 def _quietly(call, *args, **kwargs):
@@ -158,6 +159,79 @@ def test_angle_major_xpcs_like_data_many_blocks():
         assert got.backend == "numba" and got.layout == layout
 
 
+@pytest.mark.parametrize("layout", ["strided", "contiguous"])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_seeded_equals_in_memory_seeded(layout, backend):
+    """Random-order labels with a sparse group; int and (seed, epoch) seeds."""
+    rng = np.random.default_rng(5)
+    labels = np.append(rng.choice([-45.0, 0.0, 45.0, 90.0], 5000), [7.5, 7.5, 7.5])
+    rng.shuffle(labels)
+    index = np.arange(labels.size)
+    orders = []
+    for seed in (0, 12345, (12345, 0), (12345, 1), 2**64 - 1):
+        ref = _quietly(fastsplit.stratify, labels, index, chunk_size=400, layout=layout, seed=seed)
+        got = _quietly(
+            fsd.stratify,
+            da.from_array(labels, chunks=777),
+            da.from_array(index, chunks=777),
+            chunk_size=400,
+            layout=layout,
+            seed=seed,
+            chunks_per_block=2,
+            backend=backend,
+        )
+        _assert_same(got, ref)
+        assert got.sparse_groups.tolist() == [7.5]
+        assert got.plan.seed == ref.plan.seed
+        orders.append(ref.arrays[0])
+    assert not np.array_equal(orders[2], orders[3])  # epochs differ
+    unseeded = _quietly(fastsplit.stratify, labels, index, chunk_size=400, layout=layout)
+    unseeded = unseeded.arrays[0]
+    assert not any(np.array_equal(order, unseeded) for order in orders)
+
+
+@pytest.mark.parametrize("kind", ["U", "S", "O"])
+@pytest.mark.parametrize("layout", ["strided", "contiguous"])
+def test_labels_that_are_strings_are_their_sorted_codes(kind, layout):
+    """Groups by their own values, ascending; the order of the integer codes of the grouping."""
+    rng = np.random.default_rng(4)
+    names = np.array(["north", "south", "east", "detector-2", "détecteur-1"])
+    text = np.append(rng.choice(names[:4], 2000), ["détecteur-1"] * 2)  # a sparse group
+    rng.shuffle(text)
+    labels = text.astype(object) if kind == "O" else text
+    if kind == "S":
+        text = labels = np.char.encode(text, "utf-8")
+    codes = np.unique(text, return_inverse=True)[1]
+    index = np.arange(text.size)
+    for seed in (None, (5, 1)):
+        ref = _quietly(fastsplit.stratify, codes, index, chunk_size=150, layout=layout, seed=seed)
+        got = _quietly(
+            fsd.stratify,
+            da.from_array(labels, chunks=600),
+            da.from_array(index, chunks=600),
+            da.from_array(text, chunks=600),  # a string data array, reordered as well
+            chunk_size=150,
+            layout=layout,
+            seed=seed,
+        )
+        order, reordered = dask.compute(*got.arrays)
+        assert np.array_equal(order, ref.arrays[0]) and np.array_equal(got.bounds, ref.bounds)
+        assert reordered.dtype == text.dtype and np.array_equal(reordered, text[order])
+        assert got.groups.tolist() == sorted(set(text.tolist()))
+        assert np.array_equal(got.counts, ref.counts)
+        values, counts = np.unique(text, return_counts=True)
+        assert got.sparse_groups.tolist() == values[counts == 2].tolist()  # "détecteur-1"
+
+
+def test_labels_that_do_not_sort_or_round_are_refused():
+    mixed = da.from_array(np.array(["a", None, "b", "a"], dtype=object), chunks=2)
+    with pytest.raises(InvalidLabelsError, match=r"input block 0 cannot be sorted.*astype\(str\)"):
+        fsd.stratify(mixed, chunk_size=2)
+    words = da.from_array(np.array(["a", "b"] * 5), chunks=4)
+    with pytest.raises(InvalidArgumentError, match=r"dtype <U1 are grouped by exact equality"):
+        fsd.stratify(words, atol=0.5)
+
+
 def test_numpy_inputs_take_the_blocks_of_the_dask_ones():
     phi = np.repeat([1.0, 2.0, 3.0], 100)
     y = da.arange(300.0, chunks=70)
@@ -234,7 +308,7 @@ def test_refusals_name_the_argument_and_the_fix():
     with pytest.raises(InvalidShapeError, match=r"arrays\[0\] must be one-dimensional"):
         fsd.stratify(labels, np.zeros((100, 2)))
     with pytest.raises(InvalidTypeError, match="labels must be numeric"):
-        fsd.stratify(da.from_array(np.array(["a", "b"])))
+        fsd.stratify(da.from_array(np.array([1 + 2j, 3j])))
     with pytest.raises(InvalidTypeError, match=r"arrays\[1\] has dtype object"):
         fsd.stratify(labels, np.zeros(100), np.array([None] * 100))
     with pytest.raises(LengthMismatchError, match=r"arrays\[0\] has 99 points"):
@@ -251,6 +325,10 @@ def test_refusals_name_the_argument_and_the_fix():
         fsd.stratify(labels, layout="rows")
     with pytest.raises(InvalidArgumentError, match="decimals= or atol="):
         fsd.stratify(labels, decimals=1, atol=0.1)
+    with pytest.raises(InvalidArgumentError, match=r"seed=\(\) is empty"):
+        fsd.stratify(labels, seed=())
+    with pytest.raises(InvalidArgumentError, match="seed values must be ints from 0"):
+        fsd.stratify(labels, seed=-1)
 
 
 def test_unknown_block_sizes_are_refused_with_compute_chunk_sizes():
@@ -317,3 +395,23 @@ def test_missing_dask_names_the_extra():
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(BackendUnavailableError.__name__)
     assert "pip install 'fastsplit[dask]'" in out.stdout
+
+
+def test_batches_on_dask_labels_name_the_dask_way_and_it_gives_the_same_batches():
+    rng = np.random.default_rng(8)
+    labels = np.append(rng.choice([1.0, 2.0, 3.0], 900), [4.0])  # 4.0: a sparse group
+    lazy = da.from_array(labels, chunks=250)
+    with pytest.raises(
+        InvalidTypeError, match=r"labels\.compute\(\).*seed=\(11, 2\), chunk_size=64"
+    ):
+        fastsplit.batches(lazy, 64, seed=11, epoch=2)
+    # the way the message names: each epoch's chunks are that epoch's batches
+    sampler = _quietly(fastsplit.batches, labels, 64, seed=11, epoch=2)
+    s = _quietly(
+        fsd.stratify, lazy, da.arange(labels.size, chunks=250), seed=(11, 2), chunk_size=64
+    )
+    got = [chunk for (chunk,) in s.chunks()]
+    expected = list(sampler)
+    assert len(got) == len(expected) == sampler.n_batches
+    for mine, theirs in zip(got, expected, strict=True):
+        assert np.array_equal(mine, theirs)

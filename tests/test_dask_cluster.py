@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fastsplit
-from fastsplit.errors import InvalidLabelsError
+from fastsplit.errors import InvalidLabelsError, SparseGroupWarning
 
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
@@ -49,6 +49,30 @@ def test_cluster_result_is_the_in_memory_one(on_cluster, layout):
     assert any(key.startswith("fastsplit-combine") for key in ran)
     assert any(key.startswith("count_block") for key in ran)
     assert len(workers) == 2  # the work was shared, and pieces crossed processes
+
+
+@pytest.mark.parametrize("layout", ["strided", "contiguous"])
+def test_cluster_seeded_result_is_the_in_memory_seeded_one(on_cluster, layout):
+    """Several seeds, int and (seed, epoch); a sparse group; labels in random order."""
+    labels = np.append(PHI[::7], [999.0, 999.0])  # 999: fewer points than chunks
+    RNG.shuffle(labels)
+    index = np.arange(labels.size)
+    for seed in (3, (3, 0), (3, 1)):
+        with pytest.warns(SparseGroupWarning, match="1 group"):
+            ref = fastsplit.stratify(labels, index, chunk_size=900, layout=layout, seed=seed)
+        with pytest.warns(SparseGroupWarning, match="1 group"):
+            s = fsd.stratify(
+                da.from_array(labels, chunks=5000),
+                da.from_array(index, chunks=5000),
+                chunk_size=900,
+                layout=layout,
+                seed=seed,
+                chunks_per_block=3,
+            )
+        (got,) = dask.compute(*s.arrays)
+        assert np.array_equal(s.bounds, ref.bounds)
+        assert got.tobytes() == ref.arrays[0].tobytes()
+        assert 999.0 in s.sparse_groups
 
 
 def test_chunks_feed_a_loop_block_by_block(on_cluster):

@@ -2,7 +2,8 @@
 
 Whole chunks are sharded over the devices and the sums reduced with ``psum``: the
 normal equations equal one device's within 1e-12 relative, the fit the one-device
-fit. JAX fixes its device count when it is imported, so the 4 fake CPU devices
+fit, and each device holds only its own chunks (placed from the host, never whole
+on device 0). JAX fixes its device count when it is imported, so the 4 fake CPU devices
 live in a subprocess (``XLA_FLAGS=--xla_force_host_platform_device_count=4``);
 this process has one device and computes the reference.
 """
@@ -39,7 +40,16 @@ SCRIPT = textwrap.dedent(
     m = d.model
     options = dict(p0=m.rough_p0(), per_group=("contrast", "offset"), sigma=d.sigma,
                    bounds=m.default_bounds())
-    out = {"devices": len(jax.devices()), "fits": {}, "normal": {}}
+    out = {"devices": len(jax.devices()), "fits": {}, "normal": {}, "held": {}, "flat": {}}
+
+    def held_per_device():
+        held = {str(device): 0 for device in jax.devices()}
+        for a in jax.live_arrays():  # sizes from the sharding (shard.data makes new arrays)
+            size = int(np.prod(a.sharding.shard_shape(a.shape))) * a.dtype.itemsize
+            for device in a.sharding.device_set:
+                held[str(device)] += size
+        return sorted(held.values())
+
     for chunk_size in (1000, 3000, 8000):  # 8 chunks, 3 (padded to 4), 1 (padded to 4)
         r = fastsplit.fit(m, d.x, d.g2, groups=d.phi, chunk_size=chunk_size, **options)
         out["fits"][chunk_size] = {"x": r.x.tolist(), "cost": r.cost,
@@ -51,7 +61,13 @@ SCRIPT = textwrap.dedent(
             options["p0"], options["per_group"], None, counted.n_groups)
         with jax.enable_x64(True):
             many = Objective(m, layout, True, stacks).normal(start)
+            held = held_per_device()  # the stacks, placed once: no whole copy anywhere
             one = Objective(m, layout, True, stacks, devices=jax.devices()[:1]).normal(start)
+        rows = -(-stacks.n_chunks // 4)  # whole chunks per device, padding included
+        row_bytes = sum(np.asarray(a[:1]).nbytes for a in (*stacks.x, stacks.y, stacks.weight,
+                                                            stacks.codes))
+        out["held"][chunk_size] = {"held": held, "share": rows * row_bytes}
+        out["flat"][chunk_size] = [int(stacks.flat()[3].size), stacks.n_chunks * stacks.chunk_len]
         scale = np.abs(one.hessian).max()
         out["normal"][chunk_size] = {
             "hessian": float(np.abs(many.hessian - one.hessian).max() / scale),
@@ -78,6 +94,16 @@ def test_normal_equations_over_four_devices_equal_one_device(four_devices):
     assert four_devices["devices"] == 4
     for chunk_size, error in four_devices["normal"].items():
         assert max(error.values()) <= 1e-12, (chunk_size, error)
+
+
+def test_each_device_holds_only_its_own_chunks(four_devices):
+    """Placed from the host, sharded: no device holds a whole stack (issue 21)."""
+    for chunk_size, memory in four_devices["held"].items():
+        assert max(memory["held"]) == memory["share"], (chunk_size, memory)
+        assert min(memory["held"]) == memory["share"], (chunk_size, memory)
+    # the chunks that pad the count to 4 devices stay out of what nlsq's strategies fit
+    for chunk_size, (flat, real) in four_devices["flat"].items():
+        assert flat == real, chunk_size
 
 
 @pytest.mark.parametrize("chunk_size", [1000, 3000, 8000])

@@ -25,7 +25,22 @@ from ._api import order_of
 from ._grouping import group_labels
 from ._plan import ChunkPlan
 from .backends import resolve
-from .errors import InvalidArgumentError, SparseGroupWarning
+from .errors import InvalidArgumentError, InvalidTypeError, SparseGroupWarning
+
+
+def _refuse_dask(labels: Any, batch_size: int, seed: tuple[int, ...] | None, epoch: Any) -> None:
+    """Dask labels: say what to call instead (a sampler holds every point's index in memory)."""
+    if type(labels).__module__.split(".")[0] != "dask":
+        return
+    seeded = f"seed=({', '.join(map(str, seed or (0,)))}, {epoch})"
+    raise InvalidTypeError(
+        "labels is a dask array; fastsplit.batches keeps every point's index in memory "
+        "(8 bytes a point), so it takes labels in memory: fastsplit.batches(labels.compute(), "
+        "...) if they fit. For dask data, draw each epoch's batches as chunks of the data "
+        f"itself, the same batches: s = fastsplit.dask.stratify(labels, x, y, {seeded}, "
+        f"chunk_size={batch_size}); for x_b, y_b in s.chunks(): ... (or pass "
+        "dask.array.arange(n) to get the indices)."
+    )
 
 
 class Batches:
@@ -58,6 +73,7 @@ class Batches:
     ) -> None:
         self.batch_size = v.check_count("batch_size", batch_size, minimum=1)
         self.seed = v.check_seed(seed)
+        _refuse_dask(labels, self.batch_size, self.seed, epoch)
         self.epoch = v.check_count("epoch", epoch, maximum=v.MAX_SEED)
         self.drop_last = v.check_flag("drop_last", drop_last)
         self.world_size = v.check_count("world_size", world_size, minimum=1)

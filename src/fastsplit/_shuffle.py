@@ -157,11 +157,105 @@ def permute_ranks(ranks: np.ndarray, counts: np.ndarray, keys: np.ndarray) -> np
     return x
 
 
+def inverse_multipliers(keys: np.ndarray) -> np.ndarray:
+    """G x ``ROUNDS``: the inverse mod 2**64 of each round's odd multiplier (int64 bits).
+
+    Exact mod 2**b too (2**b divides 2**64), so multiplying by it undoes a round's
+    multiplication on b-bit numbers. Newton's iteration: correct to 3 bits at the
+    start (k * k = 1 mod 8 for odd k), doubling each step, 96 after 5.
+    """
+    odd = keys[:, 2::2].astype(np.uint64)
+    inverse = odd.copy()
+    for _ in range(5):
+        inverse *= np.uint64(2) - odd * inverse  # wraps mod 2**64, as meant
+    return inverse.view(np.int64)
+
+
+def unscramble(x: int, mask: int, half: int, k: tuple[int, ...], inv: tuple[int, ...]) -> int:
+    """The inverse of :func:`scramble`: its rounds undone in reverse order.
+
+    x ^ (x >> half) is its own inverse (2 half >= b); ``inv`` holds the inverses of
+    the odd multipliers (:func:`inverse_multipliers`). Plain Python, written for
+    numba to compile.
+    """
+    for i in range(ROUNDS - 1, -1, -1):
+        x = x ^ (x >> half)
+        x = ((x * inv[i]) & mask) ^ k[2 * i]
+    return x
+
+
+def unpermute_rank(rank: int, count: int, keys: np.ndarray, inverse: np.ndarray, group: int) -> int:
+    """sigma_g^-1(rank): the shuffled rank whose place the point of rank ``rank`` takes.
+
+    :func:`unscramble`, applied again while the result is ``count`` or more (cycle
+    walking backwards). Plain Python on integers, written for numba to compile
+    (``fastsplit.dask`` routes each point by it); :func:`unpermute_ranks` states it
+    on arrays.
+
+    Examples
+    --------
+    >>> keys = permutation_keys((7,), np.array([10]))
+    >>> inverse = inverse_multipliers(keys)
+    >>> [unpermute_rank(permute_rank(r, 10, keys, 0), 10, keys, inverse, 0) for r in range(10)]
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    """
+    bits = int(keys[group, 0])
+    mask = (1 << bits) - 1
+    half = (bits + 1) >> 1
+    k = round_keys(keys, group)
+    inv = (
+        int(inverse[group, 0]),
+        int(inverse[group, 1]),
+        int(inverse[group, 2]),
+        int(inverse[group, 3]),
+    )
+    x = unscramble(rank, mask, half, k, inv)
+    while x >= count:
+        x = unscramble(x, mask, half, k, inv)
+    return x
+
+
+def unpermute_ranks(ranks: np.ndarray, counts: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """:func:`unpermute_rank` of every point at once: the inverse of :func:`permute_ranks`.
+
+    Same arguments as :func:`permute_ranks` (``keys`` per point).
+
+    Examples
+    --------
+    >>> counts = np.array([5, 3])
+    >>> table = permutation_keys((1, 2), counts)
+    >>> group = np.array([0, 0, 0, 0, 0, 1, 1, 1])
+    >>> rank = np.array([0, 1, 2, 3, 4, 0, 1, 2])
+    >>> j = permute_ranks(rank, counts[group], table[group])
+    >>> unpermute_ranks(j, counts[group], table[group]).tolist() == rank.tolist()
+    True
+    """
+    x = np.asarray(ranks, dtype=np.int64).copy()
+    counts = np.asarray(counts, dtype=np.int64)
+    bits = keys[:, 0]
+    mask, half = (np.int64(1) << bits) - 1, (bits + 1) >> 1
+    inverse = inverse_multipliers(keys)
+    todo = np.arange(x.size)
+    while todo.size:
+        y = x[todo]
+        m, h = mask[todo], half[todo]
+        for i in reversed(range(ROUNDS)):
+            y ^= y >> h
+            y = ((y * inverse[todo, i]) & m) ^ keys[todo, 1 + 2 * i]
+        x[todo] = y
+        todo = todo[y >= counts[todo]]
+    return x
+
+
 __all__ = [
     "ROUNDS",
+    "inverse_multipliers",
     "permutation_keys",
     "permute_rank",
     "permute_ranks",
     "round_keys",
     "scramble",
+    "unpermute_rank",
+    "unpermute_ranks",
+    "unscramble",
 ]

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._common import padded_gather
+from ._common import padded_take
+from ._kernels import place_chunks
 
 if TYPE_CHECKING:
     from .. import ChunkPlan, Diagnostics
@@ -167,15 +168,25 @@ class ChunkStacks:
 
     @classmethod
     def build(
-        cls, x: Sequence[np.ndarray], y: np.ndarray, weight: np.ndarray, chunking: Chunking
+        cls,
+        x: Sequence[np.ndarray],
+        y: np.ndarray,
+        weight: np.ndarray,
+        chunking: Chunking,
+        devices: Sequence[Any] | None = None,
     ) -> ChunkStacks:
         """Gather the points of each chunk ``[bounds[k], bounds[k+1])`` into padded rows.
 
         ``x``, ``y`` and ``weight`` are in input order; each point is gathered once.
-        Padding repeats the chunk's last point with weight 0.
+        Padding repeats the chunk's last point with weight 0. The rows are gathered
+        on the host and placed where the fit's passes read them (``devices``,
+        default every device of JAX's default backend): on one device as they are;
+        over several, each device receives only its own chunks (whole chunks, their
+        number padded to a multiple of the devices with weight-0 copies of chunk 0).
         """
-        import jax.numpy as jnp
+        import jax
 
+        devices = tuple(jax.devices() if devices is None else devices)
         bounds = chunking.plan.bounds
         n_chunks = int(bounds.shape[0] - 1)
         sizes = np.diff(bounds)
@@ -184,12 +195,18 @@ class ChunkStacks:
         np.minimum(pos, bounds[1:, None] - 1, out=pos)
         valid = np.arange(chunk_len)[None, :] < sizes[:, None]
         src = pos if chunking.order is None else np.take(chunking.order, pos, mode="clip")
-        (*xs, ys), w = padded_gather([*x, y], weight, src, valid)
+        (*xs, ys), w = padded_take([*x, y], weight, src, valid)
+        codes = np.take(chunking.codes, pos, mode="clip").astype(np.int32)
+        stacks = (tuple(xs), ys, w, codes)
+        placed_x, placed_y, placed_w, placed_codes = place_chunks(
+            stacks, devices if len(devices) > 1 else ()
+        )
+        del stacks, xs, ys, w, codes
         return cls(
-            x=tuple(xs),
-            y=ys,
-            weight=w,
-            codes=jnp.asarray(np.take(chunking.codes, pos, mode="clip").astype(np.int32)),
+            x=tuple(placed_x),
+            y=placed_y,
+            weight=placed_w,
+            codes=placed_codes,
             n_points=int(bounds[-1]),
             n_chunks=n_chunks,
             chunk_len=chunk_len,
@@ -198,12 +215,14 @@ class ChunkStacks:
     def flat(self) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
         """``(x arrays, codes, weight, y)`` as 1-D host arrays in chunk order.
 
-        Views of the stacks, padding included: its weight 0 must be folded into
-        the model and ``y`` by whoever fits them.
+        Views of the stacks, the padding inside chunks included: its weight 0 must
+        be folded into the model and ``y`` by whoever fits them. The weight-0 chunks
+        that pad the chunk count to a multiple of the devices are left out.
         """
+        k = self.n_chunks
         return (
-            [np.asarray(a).reshape(-1) for a in self.x],
-            np.asarray(self.codes).reshape(-1),
-            np.asarray(self.weight).reshape(-1),
-            np.asarray(self.y).reshape(-1),
+            [np.asarray(a)[:k].reshape(-1) for a in self.x],
+            np.asarray(self.codes)[:k].reshape(-1),
+            np.asarray(self.weight)[:k].reshape(-1),
+            np.asarray(self.y)[:k].reshape(-1),
         )

@@ -92,7 +92,9 @@ def choose_strategy(
     fits nothing and does not reorder the data. When ``auto`` would fall back to
     ``sequential``, the model's Jacobian is evaluated on a sample of every group
     (that needs JAX) to make sure each shared parameter can be determined from
-    one group alone; otherwise the answer needs neither nlsq nor JAX.
+    one group alone; otherwise the answer needs neither nlsq nor JAX. On dask
+    arrays only the labels are read (their counts, block by block); ``x``, ``y``
+    and ``sigma`` are judged from their shapes and dtypes, never computed.
 
     Returns
     -------
@@ -131,6 +133,7 @@ def choose_strategy(
         loss=loss,
         f_scale=f_scale,
         progress=progress,
+        dry_run=True,
     )
     choice = setup.choice
     counted, inputs, layout = setup.counted, setup.inputs, setup.layout
@@ -139,8 +142,8 @@ def choose_strategy(
         with _nlsq.x64():
             choice = avoid_sequential_gaps(setup, model, in_order.members)
     n = inputs.n_points
-    n_chunks = -(-n // choice.chunk_size)
-    chunk_points = -(-n // n_chunks)
+    n_chunks = setup.dask_chunks or -(-n // choice.chunk_size)  # dask: each block its own
+    chunk_points = choice.chunk_size if setup.dask_chunks else -(-n // n_chunks)
     check = setup.options.settings.stratification.check_memory_safety
     return StrategyChoice(
         strategy=choice.strategy,

@@ -14,7 +14,9 @@ Chunks are padded to one shape (weight 0 on padding, see ``_data``) and
 scanned inside one compiled function, so a pass over the data is one dispatch,
 one compilation, and holds one chunk's Jacobian at a time. With several JAX
 devices, whole chunks are sharded over them (``shard_map``) and the per-device
-sums reduced with ``psum``: every device sees every group. A robust loss
+sums reduced with ``psum``: every device sees every group. The stacks reach the
+devices from the host, each device its own chunks (:func:`place_chunks`), never
+whole on one device. A robust loss
 (``_loss``) rescales each chunk's rows before the reduction. The kernels are
 compiled once per model, layout and loss and reused by later fits.
 """
@@ -28,7 +30,15 @@ from ._common import ModelCache, call_weakly
 from ._loss import Loss
 from ._model import ParameterLayout, evaluate
 
-__all__ = ["AXIS", "Kernels", "kernels_for", "shard_chunks"]
+__all__ = [
+    "AXIS",
+    "Kernels",
+    "chunk_sharding",
+    "kernels_for",
+    "place_chunks",
+    "shard_chunks",
+    "shard_stack",
+]
 
 
 class Kernels(NamedTuple):
@@ -107,25 +117,83 @@ def _over_devices(total: Callable[..., Any], devices: tuple[Any, ...]) -> Callab
 
 def shard_chunks(stacks: tuple[Any, ...], devices: tuple[Any, ...]) -> tuple[Any, ...]:
     """``(xs, y, w, codes)`` stacks padded to a multiple of ``len(devices)`` chunks
-    (weight-0 copies of chunk 0) and placed whole chunks per device."""
+    (weight-0 copies of chunk 0) and placed whole chunks per device, each stack by
+    :func:`shard_stack`: no device ever holds a whole stack."""
+    xs, y, w, codes = stacks
+    return (
+        tuple(shard_stack(a, devices) for a in xs),
+        shard_stack(y, devices),
+        shard_stack(w, devices, fill=0.0),
+        shard_stack(codes, devices),
+    )
+
+
+def shard_stack(stack: Any, devices: tuple[Any, ...], fill: float | None = None) -> Any:
+    """One ``(K, ...)`` stack placed whole chunks per device, straight from the host.
+
+    The chunk count is padded to a multiple of ``len(devices)`` with copies of chunk
+    0 (or rows of ``fill``); each device receives only its own rows, sliced (and
+    padded) in NumPy (``jax.make_array_from_callback``). A stack that is a JAX array
+    already is read back to the host first.
+    """
     import jax
-    import jax.numpy as jnp
+    import numpy as np
+
+    host = np.asarray(stack)
+    n_chunks = int(host.shape[0])
+    total = n_chunks + (-n_chunks % len(devices))
+    row = host.shape[1:]
+
+    def rows(index: tuple[slice, ...] | None) -> np.ndarray:
+        lo, hi, _ = (index[0] if index else slice(None)).indices(total)
+        if hi <= n_chunks:
+            return host[lo:hi]
+        pad = host[:1] if fill is None else np.full((1, *row), fill, host.dtype)
+        extra = np.broadcast_to(pad, (hi - max(lo, n_chunks), *row))
+        return np.concatenate([host[lo:n_chunks], extra])
+
+    return jax.make_array_from_callback((total, *row), chunk_sharding(devices), rows)
+
+
+def chunk_sharding(devices: tuple[Any, ...]) -> Any:
+    """Whole chunks (the first axis) split over ``devices``."""
     import numpy as np
     from jax.sharding import Mesh, NamedSharding
     from jax.sharding import PartitionSpec as P
 
-    xs, y, w, codes = stacks
-    extra = -int(y.shape[0]) % len(devices)
+    return NamedSharding(Mesh(np.array(devices), (AXIS,)), P(AXIS))
 
-    def pad(a: Any, fill: Any = None) -> Any:
-        if not extra:
+
+def place_chunks(stacks: tuple[Any, ...], devices: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``(xs, y, w, codes)`` where the passes over ``devices`` read them.
+
+    One device (or none: the default one): NumPy stacks become JAX arrays on it,
+    JAX arrays stay as they are unless they are spread over several devices.
+    Several: stacks already sharded over them (:func:`shard_chunks`) stay, anything
+    else is sharded from the host.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    xs, y, _, _ = stacks
+    if len(devices) <= 1:
+
+        def one(a: Any) -> Any:
+            if not isinstance(a, jax.Array):
+                return jnp.asarray(a) if not devices else jax.device_put(a, devices[0])
+            if len(a.sharding.device_set) > 1:
+                return jax.device_put(a, devices[0] if devices else jax.devices()[0])
             return a
-        rows = jnp.broadcast_to(a[:1] if fill is None else fill, (extra, *a.shape[1:]))
-        return jnp.concatenate([a, rows.astype(a.dtype)])
 
-    sharding = NamedSharding(Mesh(np.array(devices), (AXIS,)), P(AXIS))
-    padded = (tuple(pad(a) for a in xs), pad(y), pad(w, 0.0), pad(codes))
-    return jax.device_put(padded, sharding)
+        return jax.tree.map(one, stacks)
+    sharding = chunk_sharding(devices)
+    placed = all(
+        isinstance(a, jax.Array)
+        and a.shape[0] % len(devices) == 0
+        and a.sharding.is_equivalent_to(sharding, a.ndim)
+        for a in (*xs, y)
+    )
+    return stacks if placed else shard_chunks(stacks, devices)
 
 
 def _build(

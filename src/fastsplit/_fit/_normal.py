@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ._data import ChunkStacks
-from ._kernels import kernels_for, shard_chunks
+from ._kernels import kernels_for, place_chunks
 from ._loss import Loss
 from ._model import ParameterLayout, evaluate
 
@@ -95,9 +95,8 @@ class Objective:
 
     def _args(self, flat: np.ndarray) -> tuple[Any, ...]:
         if self._data is None:  # placed on the devices on the first pass, once
-            s = self.stacks
-            data = (s.x, s.y, s.weight, s.codes)
-            self._data = shard_chunks(data, self.devices) if self._shards() else data
+            s = self.stacks  # already placed by ChunkStacks.build for the default devices
+            self._data = place_chunks((s.x, s.y, s.weight, s.codes), self._shards())
         xs, y, w, codes = self._data
         return (np.asarray(flat, dtype=np.float64), self.loss.f_scale, xs, y, w, codes)
 

@@ -47,6 +47,8 @@ class Setup:
     choice: Choice
     dask: DaskData | None = None
     """The persisted blocks when the inputs were dask arrays (``fastsplit.dask``)."""
+    dask_chunks: int | None = None
+    """Chunks the dask blocks are cut into (each block its own), when the inputs were dask."""
 
 
 def set_up(
@@ -70,8 +72,13 @@ def set_up(
     loss: Any,
     f_scale: Any,
     progress: Any,
+    dry_run: bool = False,
 ) -> Setup:
-    """Check everything and choose; see :func:`fastsplit.fit` for the arguments."""
+    """Check everything and choose; see :func:`fastsplit.fit` for the arguments.
+
+    ``dry_run``: for :func:`fastsplit.choose_strategy`; with dask arrays only the
+    shapes, dtypes and the labels' counts are read (no blocks persisted, ``dask`` None).
+    """
     options = resolve_options(
         config,
         strategy=strategy,
@@ -87,7 +94,7 @@ def set_up(
         strategies=("auto", *STRATEGIES),
     )
     if holds_dask(x, y, groups, sigma):
-        return _set_up_dask(model, x, y, groups, sigma, p0, per_group, bounds, options)
+        return _set_up_dask(model, x, y, groups, sigma, p0, per_group, bounds, options, dry_run)
     inputs = check_inputs(model, x, y, groups, sigma)
     make_layout(p0, per_group, 1)  # the names, before the labels are grouped
     counted, seconds = _data.count_groups(inputs.labels, options.chunk_size, options.backend)
@@ -114,6 +121,7 @@ def _set_up_dask(
     per_group: Sequence[str] | str,
     bounds: Mapping[str, Any] | None,
     options: Options,
+    dry_run: bool,
 ) -> Setup:
     """:func:`set_up` on dask arrays: the data stay on the workers, ``chunked`` runs."""
     if options.strategy not in DASK_STRATEGIES:
@@ -124,17 +132,25 @@ def _set_up_dask(
         )
     check_callable(model)
     make_layout(p0, per_group, 1)  # the names, before any data are read
-    from ..dask._fit import set_up_dask
+    from ..dask._fit import plan_dask, set_up_dask
 
-    inputs, counted, seconds, data = set_up_dask(options, x, y, groups, sigma)
+    data = None
+    if dry_run:  # shapes and the labels' counts only: x, y and sigma are not read
+        planned = plan_dask(options, x, y, groups, sigma)
+        inputs, counted, seconds, chunk_len, n_chunks, n_blocks = planned
+    else:
+        inputs, counted, seconds, data = set_up_dask(options, x, y, groups, sigma)
+        chunk_len, n_chunks, n_blocks = data.chunk_len, data.n_chunks, len(data.blocks)
     layout, start, lower, upper = flat_parameters(p0, per_group, bounds, counted.n_groups)
     check_model_names(model, layout)
     reason = (
-        f"dask arrays: exact normal equations summed over {len(data.blocks)} blocks on the "
-        f"workers, {data.chunk_len:,} points per chunk"
+        f"dask arrays: exact normal equations summed over {n_blocks} blocks on the "
+        f"workers, {chunk_len:,} points per chunk"
     )
-    choice = Choice("chunked", reason, data.chunk_len, requested=options.strategy == "chunked")
-    return Setup(options, inputs, counted, seconds, layout, start, lower, upper, choice, data)
+    choice = Choice("chunked", reason, chunk_len, requested=options.strategy == "chunked")
+    return Setup(
+        options, inputs, counted, seconds, layout, start, lower, upper, choice, data, n_chunks
+    )
 
 
 def avoid_sequential_gaps(

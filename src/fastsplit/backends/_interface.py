@@ -231,27 +231,52 @@ class BlockKernels(Protocol):
     block by block.
     """
 
-    def route(
+    def shuffled_ranks(
         self, codes: np.ndarray, first_rank: np.ndarray, plan: ChunkPlan
+    ) -> np.ndarray:
+        """With a seed: per point, the shuffled rank j whose place it takes (int64).
+
+        A point's rank in its group is ``first_rank[g]`` plus the points of g before
+        it in the block; the seeded order puts the point of rank sigma_g(j) at the
+        place of rank j, so the point takes j = sigma_g^-1(rank)
+        (``_shuffle.unpermute_rank``).
+        """
+        ...
+
+    def route(
+        self,
+        codes: np.ndarray,
+        first_rank: np.ndarray,
+        plan: ChunkPlan,
+        ranks: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Where each of the block's points goes when the block is sorted by chunk.
 
         ``codes`` are the block's global group codes; ``first_rank[g]`` is the number
         of points of group g in earlier blocks (so the block's first point of g has
-        that within-group rank). Returns ``(dest, per_chunk)``: point i goes to
-        ``dest[i]`` (int64) of the block sorted by chunk, in input order inside a
-        chunk; ``per_chunk`` (int64, length K) counts the block's points per chunk.
+        that within-group rank). ``ranks`` (int64, with a seed): each point's shuffled
+        rank, which then gives its chunk instead (``first_rank`` unused). Returns
+        ``(dest, per_chunk)``: point i goes to ``dest[i]`` (int64) of the block sorted
+        by chunk, in input order inside a chunk; ``per_chunk`` (int64, length K)
+        counts the block's points per chunk.
         """
         ...
 
     def place(
-        self, codes: np.ndarray, piece_counts: np.ndarray, plan: ChunkPlan, first_chunk: int
+        self,
+        codes: np.ndarray,
+        piece_counts: np.ndarray,
+        plan: ChunkPlan,
+        first_chunk: int,
+        ranks: np.ndarray | None = None,
     ) -> np.ndarray:
         """Position of every point inside its output block (int64).
 
         ``codes``: the pieces of one output block one after another, in input-block
         order, each sorted by chunk; ``piece_counts[p, i]``: points of piece p in chunk
-        ``first_chunk + i``. The output block starts at chunk ``first_chunk``.
+        ``first_chunk + i``. The output block starts at chunk ``first_chunk``. Without
+        ``ranks`` a point's rank among its (chunk, group) is its arrival order; with
+        ``ranks`` (the shuffled ranks that :meth:`route` was given) it follows from them.
         """
         ...
 

@@ -1,5 +1,7 @@
 """The per-block kernels of ``fastsplit.dask`` in numba: O(block), no sort.
 
+``shuffled_ranks`` (with a seed) walks the block once, counting each group's
+ranks, and inverts the shuffle of each (``_shuffle.unscramble``, compiled).
 ``route`` walks the block once to count its points per chunk and once more to
 give each point its chunk's next free slot (a stable counting sort);
 a point's chunk follows from its within-group rank, kept per group as the walk
@@ -18,8 +20,11 @@ from __future__ import annotations
 import numpy as np
 
 from .._plan import BLOCK, ChunkPlan, contiguous_start, place_blocks
+from .._shuffle import inverse_multipliers, round_keys, unscramble
 from ._jit import jit
 from ._numba_moves import WORD_TYPES as BITS  # kernels move bits, not numbers
+
+_NO_RANKS = np.empty(0, dtype=np.int64)  # unseeded: ranks follow from the walk
 
 _place_blocks = jit()(place_blocks)
 _chunk_start = jit()(contiguous_start)
@@ -39,10 +44,41 @@ def _locate(j, q, r, s, n_chunks):
     return lo, _chunk_start(lo + 1, q, r, s, n_chunks)
 
 
+_unscramble = jit(inline=True)(unscramble)
+_round_keys = jit(inline=True)(round_keys)
+
+
 @jit()
-def _route(codes, first_rank, q, r, shift, n_chunks, strided, per_chunk, dest):
-    """Count the block's points per chunk (``dest`` empty), or write ``dest`` (counts given)."""
+def _shuffled_ranks(codes, first_rank, counts, keys, inverse, out):
+    """Each point's global rank in its group, then the shuffled rank that takes it.
+
+    ``_shuffle.unpermute_rank``, point by point: the inverse rounds, walked again
+    while they land at the group's count or above.
+    """
+    rank = first_rank.copy()
+    for i in range(codes.size):
+        g = codes[i]
+        j = rank[g]
+        rank[g] = j + 1
+        bits = keys[g, 0]
+        mask = (np.int64(1) << bits) - 1
+        half = (bits + 1) >> 1
+        k = _round_keys(keys, g)
+        inv = (inverse[g, 0], inverse[g, 1], inverse[g, 2], inverse[g, 3])
+        x = _unscramble(j, mask, half, k, inv)
+        while x >= counts[g]:
+            x = _unscramble(x, mask, half, k, inv)
+        out[i] = x
+
+
+@jit()
+def _route(codes, first_rank, q, r, shift, n_chunks, strided, ranks, per_chunk, dest):
+    """Count the block's points per chunk (``dest`` empty), or write ``dest`` (counts given).
+
+    ``ranks`` (non-empty with a seed): each point's shuffled rank gives its chunk.
+    """
     n_groups = q.size
+    ranked = ranks.size > 0
     rank = first_rank.copy()
     state = np.zeros(n_groups, dtype=np.int64)  # strided: slot = rank mod K; else: chunk
     end = np.zeros(n_groups, dtype=np.int64)  # contiguous: first rank past the chunk
@@ -58,7 +94,15 @@ def _route(codes, first_rank, q, r, shift, n_chunks, strided, per_chunk, dest):
             running += per_chunk[k]
     for i in range(codes.size):
         g = codes[i]
-        if strided:
+        if ranked:  # ranks in any order: each located on its own
+            j = ranks[i]
+            if strided:
+                k = j % n_chunks + shift[g]
+                if k >= n_chunks:
+                    k -= n_chunks
+            else:
+                k, _ = _locate(j, q[g], r[g], shift[g], n_chunks)
+        elif strided:
             t = state[g]
             k = t + shift[g]
             if k >= n_chunks:
@@ -80,10 +124,28 @@ def _route(codes, first_rank, q, r, shift, n_chunks, strided, per_chunk, dest):
 
 
 @jit()
-def _place(codes, piece_counts, q, r, shift, bounds, n_chunks, first_chunk, chunk_size, dest):
-    """Position of every point inside its output block; one chunk at a time."""
+def _place(
+    codes,
+    piece_counts,
+    q,
+    r,
+    shift,
+    bounds,
+    n_chunks,
+    first_chunk,
+    chunk_size,
+    strided,
+    ranks,
+    dest,
+):
+    """Position of every point inside its output block; one chunk at a time.
+
+    A point's rank m among its (chunk, group) is its arrival order, or with ``ranks``
+    (non-empty with a seed) follows from its shuffled rank.
+    """
     n_pieces, n_local = piece_counts.shape
     n_groups = q.size
+    ranked = ranks.size > 0
     run_start = np.empty((n_pieces, n_local), dtype=np.int64)
     running = 0
     for p in range(n_pieces):
@@ -115,8 +177,13 @@ def _place(codes, piece_counts, q, r, shift, bounds, n_chunks, first_chunk, chun
             lo = run_start[p, i]
             for u in range(lo, lo + piece_counts[p, i]):
                 g = codes[u]
-                m = seen[g]
-                seen[g] = m + 1
+                if not ranked:
+                    m = seen[g]
+                    seen[g] = m + 1
+                elif strided:
+                    m = ranks[u] // n_chunks  # chunk k holds ranks slot, slot + K, ...
+                else:
+                    m = ranks[u] - _chunk_start(k, q[g], r[g], shift[g], n_chunks)
                 dest[u] = origin + starts[first_block[g] + m // BLOCK] + m % BLOCK
 
 
@@ -132,20 +199,41 @@ class NumbaBlocks:
     def __init__(self, host: object = None) -> None:
         del host
 
-    def route(
+    def shuffled_ranks(
         self, codes: np.ndarray, first_rank: np.ndarray, plan: ChunkPlan
+    ) -> np.ndarray:
+        keys = plan.permutation
+        assert keys is not None
+        out = np.empty(codes.shape[0], dtype=np.int64)
+        if codes.shape[0]:
+            inverse = inverse_multipliers(keys)
+            _shuffled_ranks(codes, first_rank, plan.counts, keys, inverse, out)
+        return out
+
+    def route(
+        self,
+        codes: np.ndarray,
+        first_rank: np.ndarray,
+        plan: ChunkPlan,
+        ranks: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         per_chunk = np.zeros(plan.n_chunks, dtype=np.int64)
         dest = np.empty(codes.shape[0], dtype=np.int64)
         if codes.shape[0]:
             args = (codes, first_rank, plan.per_chunk, plan.extra, plan.shift, plan.n_chunks)
             strided = plan.layout == "strided"
-            _route(*args, strided, per_chunk, dest[:0])
-            _route(*args, strided, per_chunk, dest)
+            ranked = _NO_RANKS if ranks is None else ranks
+            _route(*args, strided, ranked, per_chunk, dest[:0])
+            _route(*args, strided, ranked, per_chunk, dest)
         return dest, per_chunk
 
     def place(
-        self, codes: np.ndarray, piece_counts: np.ndarray, plan: ChunkPlan, first_chunk: int
+        self,
+        codes: np.ndarray,
+        piece_counts: np.ndarray,
+        plan: ChunkPlan,
+        first_chunk: int,
+        ranks: np.ndarray | None = None,
     ) -> np.ndarray:
         dest = np.empty(codes.shape[0], dtype=np.int64)
         _place(
@@ -158,6 +246,8 @@ class NumbaBlocks:
             plan.n_chunks,
             first_chunk,
             plan.chunk_size,
+            plan.layout == "strided",
+            _NO_RANKS if ranks is None else ranks,
             dest,
         )
         return dest

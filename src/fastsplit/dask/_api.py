@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from .. import _validate as v
 from .._plan import DEFAULT_CHUNK_SIZE
+from ..errors import InvalidArgumentError
 from ._graph import count_pass, reorder
 from ._inputs import aligned, host_kernels
 from ._layout import empty_grouping, global_plan
 from ._result import DaskStratified
+from ._tasks import VALUE_KINDS
 
 log = logging.getLogger("fastsplit")
 
@@ -28,6 +31,7 @@ def stratify(
     chunks_per_block: int = 1,
     decimals: int | None = None,
     atol: float | None = None,
+    seed: int | Sequence[int] | None = None,
     backend: str = "auto",
 ) -> DaskStratified:
     """Stratify dask arrays: the in-memory result, bit for bit, as dask arrays.
@@ -42,10 +46,13 @@ def stratify(
     Parameters
     ----------
     labels : dask.array.Array or array_like
-        Group label of every point (float angles, integers), 1-D. NumPy inputs are
-        cut into the blocks of the first dask array given.
+        Group label of every point, 1-D: float angles, integers, booleans, or values
+        that sort (strings, bytes, objects such as ``str``); groups are reported by
+        their own values, ascending. NumPy inputs are cut into the blocks of the
+        first dask array given.
     *arrays : dask.array.Array or array_like
-        1-D arrays with one value per label; rechunked to the labels' blocks.
+        1-D arrays with one value per label (numbers, or fixed-size strings and
+        bytes); rechunked to the labels' blocks.
     chunk_size : int, default 100_000
         Largest chunk; K = ceil(n / chunk_size) chunks of equal size (+-1).
     layout : {"strided", "contiguous", "auto"}
@@ -56,6 +63,11 @@ def stratify(
     decimals, atol
         Merge near-equal float labels, as in :func:`fastsplit.stratify`; ``atol``
         merges on the union of every block's labels.
+    seed : int or tuple of int, optional
+        Shuffle the points inside every group, as :func:`fastsplit.stratify` does with
+        the same seed (e.g. ``(seed, epoch)``): the same order, bit for bit. Each
+        point's shuffled rank is found where its block is split, so the cost stays
+        O(block) per task.
     backend : {"auto", "numba", "numpy"}
         Kernels that run on the workers; ``auto``: numba when installed.
 
@@ -88,8 +100,14 @@ def stratify(
     layout = "strided" if layout == "auto" else layout
     chunks_per_block = v.check_count("chunks_per_block", chunks_per_block, minimum=1)
     decimals, atol = v.check_rounding(decimals, atol)
+    seed_key = v.check_seed(seed)
     name = host_kernels(backend)
     labels, arrays = aligned(labels, arrays)
+    if labels.dtype.kind in VALUE_KINDS and (decimals is not None or atol is not None):
+        raise InvalidArgumentError(
+            f"decimals= and atol= round or merge numeric labels; labels of dtype "
+            f"{labels.dtype} are grouped by exact equality: drop decimals= and atol=."
+        )
     counted = count_pass(labels, decimals=decimals, backend=name)
     plan, blocks = global_plan(
         counted,
@@ -99,6 +117,7 @@ def stratify(
         layout=layout,
         atol=atol,
         backend=name,
+        seed=seed_key,
     )
     out = reorder(
         labels,

@@ -39,11 +39,12 @@ from .._plan import ChunkPlan
 from .._validate import check_1d
 from ..errors import InvalidArgumentError, InvalidShapeError, LengthMismatchError
 from ._fit_blocks import KernelSpec, block_sample, prepare_block, with_global_codes
+from ._graph import count_pass
 from ._inputs import BACKENDS, as_dask, host_kernels, meta_of, require_dask
 from ._layout import empty_grouping, global_plan
 from ._objective import DaskObjective
 
-__all__ = ["DaskData", "set_up_dask"]
+__all__ = ["DaskData", "plan_dask", "set_up_dask"]
 
 SAMPLE_POINTS = 64
 """Points the model checks run on (``_normal.check_model``)."""
@@ -148,6 +149,48 @@ def set_up_dask(
     )
     n_chunks = sum(-(-size // chunk_len) for size in kept)
     return inputs, plan, seconds, DaskData(tuple(blocks), chunk_len, n_chunks, sample)
+
+
+def plan_dask(
+    options: Options, x: Any, y: Any, groups: Any, sigma: Any
+) -> tuple[Inputs, ChunkPlan, float, int, int, int]:
+    """The dry run's part of :func:`set_up_dask`: shapes, dtypes and the label counts.
+
+    Only the labels are read (one count per block, as ``fastsplit.dask.stratify``
+    counts them); ``x``, ``y`` and ``sigma`` are checked from their shapes and
+    dtypes, never computed. Returns the lazy inputs (``data_scale`` unknown: NaN),
+    the plan of the whole data, the seconds the count took, the chunk length, the
+    number of chunks the fit would use and the number of (non-empty) blocks.
+    """
+    da = require_dask()
+    y_d, x_d, x_is_tuple, labels, weight, sigma_given = _aligned(da, x, y, groups, sigma)
+    backend = host_kernels(options.backend if options.backend in BACKENDS else "auto")
+    sizes = [int(s) for s in y_d.chunks[0]]
+    chunk_len = min(options.chunk_size, max(sizes))
+    start = time.perf_counter()
+    counted = count_pass(labels, decimals=None, backend=backend)
+    kept = [size for size in sizes if size]
+    plan, _ = global_plan(
+        [pair for pair, size in zip(counted, sizes, strict=True) if size],
+        tuple(kept),
+        empty_grouping(labels.dtype, decimals=None, backend=backend),
+        chunk_size=chunk_len,
+        layout="strided",
+        atol=None,
+        backend=backend,
+    )
+    seconds = time.perf_counter() - start
+    inputs = Inputs(
+        x=x_d,
+        x_is_tuple=x_is_tuple,
+        y=y_d,
+        labels=labels,
+        weight=weight,
+        sigma_given=sigma_given,
+        data_scale=float("nan"),
+    )
+    n_chunks = sum(-(-size // chunk_len) for size in kept)
+    return inputs, plan, seconds, chunk_len, n_chunks, len(kept)
 
 
 def _summary(block: Any) -> tuple[np.ndarray, np.ndarray, float]:

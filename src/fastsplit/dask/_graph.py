@@ -57,6 +57,7 @@ def reorder(
         [a.name for a in arrays],
         plan.chunk_size,
         plan.layout,
+        plan.seed,
         plan.groups,
         plan.counts,
         backend,

@@ -21,6 +21,10 @@ from ..errors import (
     InvalidShapeError,
     LengthMismatchError,
 )
+from ._tasks import VALUE_KINDS
+
+TEXT_KINDS = "SU"
+"""Fixed-size strings and bytes: data arrays the blocks move as they move numbers."""
 
 BACKENDS = ("auto", "numba", "numpy")
 """What runs the per-block kernels on the workers (JAX has none: the work is on CPUs)."""
@@ -101,9 +105,10 @@ def aligned(labels: Any, arrays: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]
     first = next((a for a in inputs if isinstance(a, da.Array)), None)
     chunks = "auto" if first is None or first.ndim != 1 else first.chunks
     labels = as_dask(da, "labels", labels, chunks)
-    v.check_labels(meta_of(labels))
+    if labels.dtype.kind not in VALUE_KINDS:  # strings, bytes, objects: grouped by sorting
+        v.check_labels(meta_of(labels))
     arrays = tuple(as_dask(da, f"arrays[{i}]", a, labels.chunks) for i, a in enumerate(arrays))
-    v.check_arrays(tuple(meta_of(a) for a in arrays), None)
+    v.check_arrays(tuple(meta_of(a) for a in arrays if a.dtype.kind not in TEXT_KINDS), None)
     out = []
     for i, a in enumerate(arrays):
         if a.shape[0] != labels.shape[0]:
@@ -116,4 +121,12 @@ def aligned(labels: Any, arrays: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]
     return labels, tuple(out)
 
 
-__all__ = ["BACKENDS", "aligned", "as_dask", "host_kernels", "meta_of", "require_dask"]
+__all__ = [
+    "BACKENDS",
+    "TEXT_KINDS",
+    "aligned",
+    "as_dask",
+    "host_kernels",
+    "meta_of",
+    "require_dask",
+]

@@ -27,6 +27,7 @@ def global_plan(
     layout: str,
     atol: float | None,
     backend: str,
+    seed: tuple[int, ...] | None = None,
 ) -> tuple[ChunkPlan, list[BlockPlan]]:
     """The plan of the whole data and what each input block's split needs.
 
@@ -38,6 +39,8 @@ def global_plan(
         Points in each input block.
     empty : Grouping
         The grouping of no labels (its ``groups`` give the dtype when there are none).
+    seed : tuple of int or None
+        The checked seed (``_validate.check_seed``), kept on the plan.
     """
     n_blocks = len(counted)
     per_block = np.array([g.shape[0] for g, _ in counted], dtype=np.int64)
@@ -61,6 +64,7 @@ def global_plan(
         layout=layout,
         groups=grouping.groups,
         counts=grouping.counts,
+        seed=seed,
     )
     if not n_blocks:
         return plan, []

@@ -2,8 +2,10 @@
 
 Plain functions of NumPy blocks (no dask import), each O(block) in time and
 memory. The labels of a block are grouped with the backend's ``factorize``, as in
-memory; the per-block kernels (``backends.block_kernels``) route its points to
-their chunks and place the pieces of an output block inside their chunks.
+memory (strings, bytes and objects by sorting them); the per-block kernels
+(``backends.block_kernels``) route its points to their chunks and place the pieces
+of an output block inside their chunks. With a seed, each point's shuffled rank
+(the inverse shuffle of its rank) routes it and travels with its piece.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from .._labels import Grouping, prepare_labels
+from .._labels import Grouping, code_dtype, prepare_labels
 from .._plan import ChunkPlan
 from ..backends import BlockKernels, block_kernels, get_backend
 from ..errors import InvalidLabelsError, LengthMismatchError
@@ -52,6 +54,32 @@ class Piece:
     codes: np.ndarray
     per_chunk: np.ndarray  # points in each chunk of the output block
     values: tuple[np.ndarray, ...]  # one per data array
+    ranks: np.ndarray | None = None  # with a seed: each point's shuffled rank
+
+
+VALUE_KINDS = "USO"
+"""Labels that are values, not numbers (str, bytes, objects): grouped by sorting them."""
+
+
+def _factorize_values(labels: np.ndarray, number: int) -> Grouping:
+    """Strings, bytes or objects: the block's distinct labels sorted, codes their ranks.
+
+    The client merges the blocks' sorted labels into the global sorted groups, so the
+    order is that of the integer codes ``np.unique(labels, return_inverse=True)[1]``.
+    """
+    try:
+        groups, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    except TypeError as exc:  # e.g. None among strings, or str mixed with numbers
+        raise InvalidLabelsError(
+            f"the labels of input block {number} cannot be sorted ({exc}); every label "
+            "must be comparable with every other: convert them to one type first, e.g. "
+            "labels.astype(str), and drop missing ones (None)."
+        ) from None
+    return Grouping(
+        codes=codes.reshape(-1).astype(code_dtype(groups.size)),
+        groups=groups,
+        counts=counts.astype(np.int64),
+    )
 
 
 def factorize_block(
@@ -59,6 +87,8 @@ def factorize_block(
 ) -> Grouping:
     """The block's labels as groups, exactly as the in-memory front end groups them."""
     labels = np.asarray(labels)
+    if labels.dtype.kind in VALUE_KINDS:
+        return _factorize_values(labels, number)
     try:
         return get_backend(backend).factorize(prepare_labels(labels, decimals))
     except InvalidLabelsError:
@@ -128,8 +158,11 @@ def split_block(
     first_rank = np.zeros(plan.n_groups, dtype=np.int64)
     first_rank[block.present] = block.first
     blocks = block_kernels(backend)
-    dest, per_chunk = blocks.route(codes, first_rank, plan)
+    # with a seed, each point travels as the shuffled rank whose place it takes
+    ranks = None if plan.seed is None else blocks.shuffled_ranks(codes, first_rank, plan)
+    dest, per_chunk = blocks.route(codes, first_rank, plan, ranks)
     codes = _scattered(blocks, codes, dest)
+    ranks = None if ranks is None else _scattered(blocks, ranks, dest)
     values = tuple(_scattered(blocks, np.asarray(a), dest) for a in arrays)
     del dest
     ends = np.zeros(plan.n_chunks + 1, dtype=np.int64)
@@ -138,7 +171,14 @@ def split_block(
     pieces = []
     for k0, k1 in pairwise(edges):
         lo, hi = ends[k0], ends[k1]
-        pieces.append(Piece(codes[lo:hi], per_chunk[k0:k1], tuple(x[lo:hi] for x in values)))
+        pieces.append(
+            Piece(
+                codes[lo:hi],
+                per_chunk[k0:k1],
+                tuple(x[lo:hi] for x in values),
+                None if ranks is None else ranks[lo:hi],
+            )
+        )
     return tuple(pieces)
 
 
@@ -153,9 +193,14 @@ def combine_block(
     """One output block: chunks ``first_chunk`` to ``last_chunk - 1``, every array."""
     codes = np.concatenate([p.codes for p in pieces])
     counts = np.stack([p.per_chunk for p in pieces])
+    ranks = None
+    if plan.seed is not None:
+        ranks = np.concatenate(
+            [np.empty(0, np.int64), *(p.ranks for p in pieces if p.ranks is not None)]
+        )
     blocks = block_kernels(backend)
-    dest = blocks.place(codes, counts, plan, first_chunk)
-    del codes
+    dest = blocks.place(codes, counts, plan, first_chunk, ranks)
+    del codes, ranks
     size = int(plan.bounds[last_chunk] - plan.bounds[first_chunk])
     outs = tuple(np.empty(size, dtype=dtype) for dtype in dtypes)
     lo = 0
@@ -168,6 +213,7 @@ def combine_block(
 
 
 __all__ = [
+    "VALUE_KINDS",
     "BlockPlan",
     "Piece",
     "combine_block",
