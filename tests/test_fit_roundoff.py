@@ -84,12 +84,13 @@ def _pinned(**options):
     d = synthesize(n_angles=3, n_frames=16, mode="static", noise=0.01, seed=5)
     bounds = d.model.default_bounds()
     bounds["D0"] = (bounds["D0"][0], 0.5 * d.truth["D0"])  # the minimum lies beyond
+    p0 = {**d.model.rough_p0(), "D0": 0.25 * d.truth["D0"]}
     return fit(
         d.model,
         d.x,
         d.g2,
         groups=d.phi,
-        p0=d.model.rough_p0(),
+        p0=p0,
         per_group=d.model.per_group_names,
         bounds=bounds,
         sigma=d.sigma,
@@ -106,11 +107,32 @@ def test_a_parameter_on_its_bound_is_named_everywhere_and_is_not_a_failure():
     assert r.params["D0"] == pytest.approx(0.5 * exact().truth["D0"], rel=1e-12)
     assert "D0 at its upper bound" in r.report()
     assert any("widen the bound" in note for note in r.check.notes)
-    from fastsplit.xpcs._record import fit_record
+
+
+def test_the_cli_warns_and_records_a_bound_pinned_parameter(tmp_path, capsys):
+    import json
+
+    from fastsplit.cli import main
+    from fastsplit.xpcs import TwoTimeData
 
     d = synthesize(n_angles=3, n_frames=16, mode="static", noise=0.01, seed=5)
-    record = fit_record(r, model=d.model, data=d, config={}, fit_options={})
-    assert record["checks"]["at_bounds"] == r.check.at_bounds
+    data = tmp_path / "pinned.npz"
+    TwoTimeData(d.phi, d.t1, d.t2, d.g2, d.sigma, d.model.q, d.model.dt, 16).save_npz(data)
+    upper = 0.5 * d.truth["D0"]
+    config = tmp_path / "pinned.yaml"
+    config.write_text(
+        "fastsplit:\n  xpcs:\n    mode: static\n"
+        f"    p0: {{D0: {0.25 * d.truth['D0']}}}\n    bounds: {{D0: [100, {upper}]}}\n"
+    )
+    out = tmp_path / "fit.json"
+    argv = ["fit", str(data), "--config", str(config), "-o", str(out), "--no-figure"]
+    assert main([*argv, "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "fastsplit: warning: fastsplit.fit: D0 at its upper bound" in captured.err
+    assert "D0 at its upper bound" in captured.out  # the report's note
+    record = json.loads(out.read_text())
+    assert record["success"] is True
+    assert record["checks"]["at_bounds"][0].startswith("D0 at its upper bound")
 
 
 def test_a_free_fit_reports_no_bound():
