@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import _memory
-from .._progress import Progress
 from . import _data, _nlsq
 from ._groups import group_bytes
+from ._options import FitOptions, signature_with
 from ._setup import avoid_sequential_gaps, set_up
 from ._strategies import chunked, full
 
@@ -63,31 +63,12 @@ class StrategyChoice:
         )
 
 
-def choose_strategy(
-    model: Callable[..., Any],
-    x: Any,
-    y: Any,
-    *,
-    groups: Any,
-    p0: Mapping[str, Any],
-    per_group: Sequence[str] | str,
-    sigma: Any = None,
-    bounds: Mapping[str, Any] | None = None,
-    chunk_size: int | None = None,
-    strategy: str = "auto",
-    backend: str = "auto",
-    config: Any = None,
-    on_failure: str | None = None,
-    max_nfev: int | None = None,
-    absolute_sigma: bool = False,
-    max_step_sigma: float = 1.0,
-    loss: str = "linear",
-    f_scale: float = 1.0,
-    progress: Progress | Callable[[str], None] | bool | None = None,
-) -> StrategyChoice:
+@signature_with("model", "x", "y")
+def choose_strategy(model: Callable[..., Any], x: Any, y: Any, **options: Any) -> StrategyChoice:
     """The dry run of :func:`fastsplit.fit`: which strategy it would take and why.
 
-    Takes exactly the arguments of :func:`fastsplit.fit` and checks every one
+    Takes exactly the arguments of :func:`fastsplit.fit` (the fields of one
+    ``FitOptions``) and checks every one
     of them the same way; groups the labels and applies the same choice, but
     fits nothing and does not reorder the data. When ``auto`` would fall back to
     ``sequential``, the model's Jacobian is evaluated on a sample of every group
@@ -111,33 +92,13 @@ def choose_strategy(
     >>> c.strategy, c.n_chunks
     ('chunked', 4)
     """
-    setup = set_up(
-        model,
-        x,
-        y,
-        groups=groups,
-        p0=p0,
-        per_group=per_group,
-        sigma=sigma,
-        bounds=bounds,
-        chunk_size=chunk_size,
-        strategy=strategy,
-        backend=backend,
-        config=config,
-        on_failure=on_failure,
-        max_nfev=max_nfev,
-        absolute_sigma=absolute_sigma,
-        max_step_sigma=max_step_sigma,
-        loss=loss,
-        f_scale=f_scale,
-        progress=progress,
-    )
+    setup = set_up(model, x, y, FitOptions.of(options, where="choose_strategy"))
     choice = setup.choice
     counted, inputs, layout = setup.counted, setup.inputs, setup.layout
     if choice.strategy == "sequential" and not choice.requested:
         in_order = _data.in_input_order(inputs.labels, counted, choice.chunk_size, 0.0)
         with _nlsq.x64():
-            choice = avoid_sequential_gaps(setup, model, in_order.members)
+            choice = avoid_sequential_gaps(setup, setup.model_or(model), in_order.members)
     n = inputs.n_points
     n_chunks = -(-n // choice.chunk_size)
     chunk_points = -(-n // n_chunks)
