@@ -230,9 +230,10 @@ def fit(model: Callable[..., Any], x: Any, y: Any, **options: Any) -> FitResult:
             )
         if setup.dask is not None:  # each block is cut into its own chunks
             result.info.update(dask_blocks=len(setup.dask.blocks), n_chunks=setup.dask.n_chunks)
-        numeric = isinstance(objective, NumericObjective)
         result.info["jacobian"] = (
-            f"finite differences ({objective.rule})" if numeric else "exact (JAX)"
+            f"finite differences ({objective.rule})"
+            if isinstance(objective, NumericObjective)
+            else "exact (JAX)"
         )
         result = dataclasses.replace(result, grouped=setup.grouped)
         if setup.fixing is not None:
