@@ -267,6 +267,19 @@ def test_named_errors():
         fit(lambda x, *, slope: slope * x, X, Y, **VALID)
 
 
+def test_an_unknown_keyword_names_the_close_match_and_every_valid_one():
+    for function in (fit, choose_strategy):
+        with pytest.raises(InvalidTypeError, match="Did you mean 'groups'") as info:
+            function(line, X, Y, p0=VALID["p0"], grups=GROUPS)
+        assert "per_group, fixed, sigma" in str(info.value)
+
+
+def test_no_groups_is_one_group_and_the_dry_run_drops_the_group_wording():
+    c = choose_strategy(line, X, Y, p0={"slope": 1.0, "offset": 0.0}, chunk_size=50)
+    assert (c.strategy, c.n_groups, c.n_chunks, c.grouped) == ("chunked", 1, 3, False)
+    assert "group" not in str(c)
+
+
 # -- errors that need a model evaluation (JAX) ------------------------------------------
 
 

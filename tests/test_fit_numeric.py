@@ -130,3 +130,11 @@ def test_strategies_that_need_jax_are_a_clear_error_and_auto_takes_chunked(quiet
     config = {"optimization": {"stratification": {"force_sequential_fallback": True}}}
     r = fit(decay_np, X, Y, groups=G, p0=P0, per_group=["amp"], config=config, chunk_size=50)
     assert r.strategy == "chunked" and "not traceable by JAX" in r.reason
+
+
+def test_the_dry_run_agrees_with_fit_on_a_numpy_model(quiet):
+    from fastsplit._fit import choose_strategy
+
+    config = {"optimization": {"stratification": {"force_sequential_fallback": True}}}
+    c = choose_strategy(decay_np, X, Y, groups=G, p0=P0, per_group=["amp"], config=config)
+    assert c.strategy == "chunked" and "not traceable by JAX" in c.reason

@@ -6,9 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .. import _memory
 from . import _data, _nlsq
 from ._groups import group_bytes
+from ._numeric import CHECK_POINTS, numeric_strategy, traces
 from ._options import FitOptions, signature_with
 from ._setup import avoid_sequential_gaps, set_up
 from ._strategies import chunked, full
@@ -41,6 +44,8 @@ class StrategyChoice:
     budget : float or None
         Bytes the memory policy allows (``None`` when ``check_memory_safety``
         is off).
+    grouped : bool
+        Whether the fit has groups (``groups=None``: one group, chunked by position).
     """
 
     strategy: str
@@ -54,11 +59,13 @@ class StrategyChoice:
     loss: str
     memory: dict[str, float] = field(default_factory=dict)
     budget: float | None = None
+    grouped: bool = True
 
     def __str__(self) -> str:
         return (
-            f"{self.strategy}: {self.reason} ({self.n_points:,} points, {self.n_groups} groups, "
-            f"{self.n_parameters} parameters, {self.n_chunks} chunks of <= {self.chunk_size:,}, "
+            f"{self.strategy}: {self.reason} ({self.n_points:,} points, "
+            + (f"{self.n_groups} groups, " if self.grouped else "")
+            + f"{self.n_parameters} parameters, {self.n_chunks} chunks of <= {self.chunk_size:,}, "
             f"{self.loss} loss)"
         )
 
@@ -97,8 +104,14 @@ def choose_strategy(model: Callable[..., Any], x: Any, y: Any, **options: Any) -
     counted, inputs, layout = setup.counted, setup.inputs, setup.layout
     if choice.strategy == "sequential" and not choice.requested:
         in_order = _data.in_input_order(inputs.labels, counted, choice.chunk_size, 0.0)
+        run_model = setup.model_or(model)
         with _nlsq.x64():
-            choice = avoid_sequential_gaps(setup, setup.model_or(model), in_order.members)
+            sample = tuple(a[:CHECK_POINTS] for a in inputs.x)
+            codes = np.zeros(sample[0].shape[0], dtype=np.intp)
+            if traces(run_model, layout, inputs.x_is_tuple, sample, codes, setup.start):
+                choice = avoid_sequential_gaps(setup, run_model, in_order.members)
+            else:  # as fit does: finite differences run with chunked
+                choice = numeric_strategy(choice)
     n = inputs.n_points
     n_chunks = -(-n // choice.chunk_size)
     chunk_points = -(-n // n_chunks)
@@ -120,4 +133,5 @@ def choose_strategy(model: Callable[..., Any], x: Any, y: Any, **options: Any) -
             "sequential": group_bytes(int(counted.counts.max()), layout),
         },
         budget=_memory.budget() if check else None,
+        grouped=setup.grouped,
     )

@@ -22,7 +22,7 @@ from . import _data, _nlsq
 from ._checks import raise_or_warn
 from ._judge import Clock, judge
 from ._normal import FullDataObjective, Objective, check_model
-from ._numeric import NumericObjective, objective_for
+from ._numeric import NumericObjective, numeric_strategy, objective_for
 from ._options import FitOptions, signature_with
 from ._problem import Problem
 from ._result import FitResult
@@ -201,7 +201,7 @@ def fit(model: Callable[..., Any], x: Any, y: Any, **options: Any) -> FitResult:
             stacks = _data.ChunkStacks.build(inputs.x, inputs.y, inputs.weight, chunking)
             objective = objective_for(model, setup, stacks)
         if isinstance(objective, NumericObjective):
-            choice = objective.strategy_for(setup.choice)
+            choice = numeric_strategy(setup.choice)
         else:
             choice = avoid_sequential_gaps(setup, model, chunking.members)
         report(f"strategy {choice.strategy}: {choice.reason}")

@@ -37,7 +37,13 @@ from ._normal import FullDataObjective, NormalEquations, Objective, assemble, ch
 if TYPE_CHECKING:
     from ._setup import Setup
 
-__all__ = ["FiniteDifferenceWarning", "NumericObjective", "objective_for"]
+__all__ = [
+    "FiniteDifferenceWarning",
+    "NumericObjective",
+    "numeric_strategy",
+    "objective_for",
+    "traces",
+]
 
 CHECK_POINTS = 64
 """Points the model checks run on."""
@@ -85,12 +91,23 @@ def _traces(
     stacks: ChunkStacks,
     flat: np.ndarray,
 ) -> bool:
-    """Whether JAX can trace the model (any failure to trace counts as no)."""
-    import jax
-
+    """Whether JAX can trace the model on the first points of the stacks."""
     if stacks.chunk_len == 0:
         return True
     xs, codes = _sample(stacks)
+    return traces(model, layout, x_is_tuple, xs, codes, flat)
+
+
+def traces(
+    model: Callable[..., Any],
+    layout: ParameterLayout,
+    x_is_tuple: bool,
+    xs: tuple[np.ndarray, ...],
+    codes: np.ndarray,
+    flat: np.ndarray,
+) -> bool:
+    """Whether JAX can trace the model on the points ``xs`` (any failure to trace is no)."""
+    import jax
 
     def predict(v: Any, xs: Any, codes: Any) -> Any:
         shared, group_mat = layout.split(v)
@@ -280,23 +297,24 @@ class NumericObjective:
                     "depend only on x[i] and on the parameter values at point i."
                 )
 
-    def strategy_for(self, choice: Choice) -> Choice:
-        """``chunked``, the strategy that runs on this objective; a clear error when another
-        strategy was asked for by name."""
-        if choice.strategy == "chunked":
-            return choice
-        if choice.requested:
-            raise InvalidArgumentError(
-                f"strategy={choice.strategy!r} needs a model JAX can trace (written with "
-                "jax.numpy); this model is evaluated with NumPy and finite differences, which "
-                "the 'chunked' strategy runs. Pass strategy='chunked' (or 'auto'), or write "
-                "the model with jax.numpy."
-            )
-        reason = (
-            f"{choice.reason}; the model is not traceable by JAX, so chunked instead, with "
-            "finite-difference Jacobians"
+
+def numeric_strategy(choice: Choice) -> Choice:
+    """``chunked``, the strategy that runs a model JAX cannot trace; a clear error when
+    another strategy was asked for by name."""
+    if choice.strategy == "chunked":
+        return choice
+    if choice.requested:
+        raise InvalidArgumentError(
+            f"strategy={choice.strategy!r} needs a model JAX can trace (written with "
+            "jax.numpy); this model is evaluated with NumPy and finite differences, which "
+            "the 'chunked' strategy runs. Pass strategy='chunked' (or 'auto'), or write "
+            "the model with jax.numpy."
         )
-        return Choice("chunked", reason, choice.chunk_size)
+    reason = (
+        f"{choice.reason}; the model is not traceable by JAX, so chunked instead, with "
+        "finite-difference Jacobians"
+    )
+    return Choice("chunked", reason, choice.chunk_size)
 
 
 def _with(values: np.ndarray, i: int, value: Any) -> np.ndarray:
