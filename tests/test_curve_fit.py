@@ -185,8 +185,9 @@ def test_per_group_parameters_with_groups():
     base = np.array([0.1, 0.2, 0.3])[np.searchsorted([10.0, 20.0, 30.0], g)]
     y = 2.0 * np.exp(-1.3 * x) + base + 0.01 * rng.normal(size=N)
     popt, pcov, result = curve_fit(
-        expo, x, y, p0=[1, 1, 0], groups=g, per_group=["c"], chunk_size=CHUNK, full_output=True
-    )
+        expo, x, y, p0=[1, 1, [0.0, 0.1, 0.2]], groups=g, per_group=["c"], chunk_size=CHUNK,
+        full_output=True,
+    )  # fmt: skip
     assert result.param_names == ["a", "k", "c[0]", "c[1]", "c[2]"] and result.grouped
     np.testing.assert_allclose(popt, [2.0, 1.3, 0.1, 0.2, 0.3], atol=0.02)
     assert pcov.shape == (5, 5)

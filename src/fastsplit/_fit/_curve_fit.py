@@ -73,7 +73,8 @@ def curve_fit(
     ydata : array
         One observation per point.
     p0 : sequence of float, optional
-        Starting values (default: all 1, moved inside finite bounds as scipy does).
+        Starting values (default: all 1, moved inside finite bounds as scipy does);
+        a per-group parameter's may be one value per group.
     sigma : array or float, optional
         Standard deviation of each ``ydata`` (1-D). A 2-D covariance matrix is
         refused: chunked fits need independent points (see Raises).
@@ -166,7 +167,7 @@ def _parameter_names(f: Callable[..., Any], p0: Any) -> list[str]:
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     named = [p.name for p in params[1:] if p.kind in positional]
     varargs = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
-    n_given = None if p0 is None else int(np.size(p0))
+    n_given = None if p0 is None else len(_p0_values(p0))
     if varargs and not named:
         if n_given is None:
             raise InvalidArgumentError(
@@ -190,8 +191,7 @@ def _parameter_names(f: Callable[..., Any], p0: Any) -> list[str]:
 def _start(p0: Any, names: list[str], bounds: Any) -> list[float]:
     """``p0`` as floats; by default 1, moved inside finite bounds as scipy does."""
     if p0 is not None:
-        values: list[float] = np.atleast_1d(np.asarray(p0, dtype=object)).ravel().tolist()
-        return values  # each value is checked by fit, by name
+        return _p0_values(p0)  # each value is checked by fit, by name
     lower, upper = _bound_arrays(bounds, len(names))
     start = np.ones(len(names))
     both = np.isfinite(lower) & np.isfinite(upper)
@@ -201,6 +201,14 @@ def _start(p0: Any, names: list[str], bounds: Any) -> list[float]:
     only_upper = ~np.isfinite(lower) & np.isfinite(upper)
     start[only_upper] = upper[only_upper] - 1
     return start.tolist()
+
+
+def _p0_values(p0: Any) -> list[Any]:
+    """One start per parameter (a per-group one may be a list, one value per group)."""
+    if isinstance(p0, list | tuple):
+        return list(p0)
+    values: list[Any] = np.atleast_1d(np.asarray(p0, dtype=object)).ravel().tolist()
+    return values
 
 
 def _bound_arrays(bounds: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
