@@ -102,7 +102,7 @@ def test_the_note_is_a_warning_given_once_per_model():
 
     with pytest.warns(FiniteDifferenceWarning, match="jax.numpy") as caught:
         fit(once, X, Y, p0=P0, chunk_size=50)
-    assert len(caught) == 1
+    assert len(caught) == 1 and caught[0].filename == __file__  # the caller's line
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a second fit of the same model: silent
         fit(once, X, Y, p0=P0, chunk_size=50)

@@ -19,6 +19,7 @@ Jacobian) and its derivatives are exact.
 
 from __future__ import annotations
 
+import os
 import warnings
 import weakref
 from collections.abc import Callable
@@ -44,6 +45,9 @@ __all__ = [
     "objective_for",
     "traces",
 ]
+
+PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+"""fastsplit's own directory: the warning points at the first line outside it."""
 
 CHECK_POINTS = 64
 """Points the model checks run on."""
@@ -134,7 +138,7 @@ def _warn_once(model: Callable[..., Any], rule: str) -> None:
         "if) it would be faster and its derivatives exact. Silence this with "
         "warnings.simplefilter('ignore', fastsplit.FiniteDifferenceWarning).",
         FiniteDifferenceWarning,
-        stacklevel=4,
+        skip_file_prefixes=(PACKAGE,),  # shown at the caller's line, through curve_fit too
     )
 
 
