@@ -85,19 +85,12 @@ class FitOptions:
         return cls(**keywords)
 
     def changed(self) -> list[str]:
-        """Names whose value differs from the default (by identity or equality)."""
-        out = []
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if value is f.default:
-                continue
-            try:
-                same = bool(value == f.default)
-            except Exception:  # an array compared with a default: not the default
-                same = False
-            if not same:
-                out.append(f.name)
-        return out
+        """Names given a value other than the default (an array or mapping always counts)."""
+        return [
+            f.name
+            for f in dataclasses.fields(self)
+            if not _is_default(getattr(self, f.name), f.default)
+        ]
 
     def require_p0(self) -> Mapping[str, Any]:
         """``p0``, which has no default."""
@@ -107,6 +100,13 @@ class FitOptions:
                 "p0={'slope': 1.0, 'offset': 0.0} (fastsplit.curve_fit takes a list, as scipy)."
             )
         return self.p0
+
+
+def _is_default(value: object, default: object) -> bool:
+    if value is default:
+        return True
+    plain = (str, int, float, bool, tuple, type(None))
+    return isinstance(value, plain) and bool(value == default)
 
 
 def signature_with(*leading: str, only: Sequence[str] | None = None) -> Callable[[F], F]:
