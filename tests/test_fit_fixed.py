@@ -126,3 +126,13 @@ def test_bad_fixed_and_bounds_are_clear_errors():
         fit(decay, X, Y, p0=p0, per_group=["c"])
     with pytest.raises(InvalidArgumentError, match="p0 is required"):
         fit(decay, X, Y)
+
+
+def test_dask_inputs_without_groups_or_with_fixed_parameters_are_refused_with_the_fix():
+    da = pytest.importorskip("dask.array")
+    p0 = {"a": 1.0, "k": 1.0, "c": 0.0}
+    with pytest.raises(InvalidArgumentError, match=r"needs groups="):
+        fit(decay, da.from_array(X, chunks=60), da.from_array(Y, chunks=60), p0=p0)
+    with pytest.raises(InvalidArgumentError, match=r"\.compute\(\)"):
+        fit(decay, da.from_array(X, chunks=60), da.from_array(Y, chunks=60), p0=p0,
+            groups=da.from_array(G, chunks=60), fixed=["c"])  # fmt: skip

@@ -138,3 +138,13 @@ def test_the_dry_run_agrees_with_fit_on_a_numpy_model(quiet):
     config = {"optimization": {"stratification": {"force_sequential_fallback": True}}}
     c = choose_strategy(decay_np, X, Y, groups=G, p0=P0, per_group=["amp"], config=config)
     assert c.strategy == "chunked" and "not traceable by JAX" in c.reason
+
+
+def test_fixed_parameters_of_a_numpy_model(quiet):
+    p0 = {**P0, "amp": AMP}
+    kwargs = dict(groups=G, p0=p0, per_group=["amp"], fixed=["amp"], chunk_size=50, sigma=0.01)
+    ref = fit(decay_jax, X, Y, **kwargs)
+    r = fit(decay_np, X, Y, **kwargs)
+    np.testing.assert_array_equal(r.params["amp"], AMP)
+    np.testing.assert_allclose(r.x, ref.x, rtol=1e-6)
+    assert r.fixed == ("amp",) and r.info["jacobian"] == "finite differences (2-point)"
