@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ._choose import Choice
+from ._common import ModelCache
 from ._data import ChunkStacks
 from ._fd import fd_column, fd_steps
 from ._loss import Loss
@@ -110,7 +111,27 @@ def traces(
     codes: np.ndarray,
     flat: np.ndarray,
 ) -> bool:
-    """Whether JAX can trace the model on the points ``xs`` (any failure to trace is no)."""
+    """Whether JAX can trace the model on the points ``xs`` (any failure to trace is no).
+
+    Known once per model, layout and x dtypes (tracing the XPCS model takes ~7 ms).
+    """
+    key = (layout, x_is_tuple, tuple(np.asarray(a).dtype.str for a in xs))
+    return _TRACES.get(
+        model, key, lambda _: _traces_now(model, layout, x_is_tuple, xs, codes, flat)
+    )
+
+
+_TRACES = ModelCache()
+
+
+def _traces_now(
+    model: Callable[..., Any],
+    layout: ParameterLayout,
+    x_is_tuple: bool,
+    xs: tuple[np.ndarray, ...],
+    codes: np.ndarray,
+    flat: np.ndarray,
+) -> bool:
     import jax
 
     def predict(v: Any, xs: Any, codes: Any) -> Any:
