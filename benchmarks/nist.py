@@ -223,7 +223,7 @@ def run_fastsplit(case: Case, start: int, *, chunked: bool, **options: Any) -> O
     n = case.y.size
     p0 = dict(zip(case.names(), case.starts[start - 1].tolist(), strict=True))
     model = _MODELS.setdefault(case.name, fastsplit_model(case))
-    kwargs: dict[str, Any] = {"strategy": "auto", "groups": np.zeros(n), "per_group": ()}
+    kwargs: dict[str, Any] = {"strategy": "auto"}  # an ordinary fit: no groups
     if chunked:  # several chunks, the last one short
         kwargs.update(strategy="chunked", chunk_size=max(2, n // 3 + 1))
     kwargs.update(options)

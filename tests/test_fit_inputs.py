@@ -81,7 +81,6 @@ BAD: dict[str, tuple[str, list[object]]] = {
     "groups": (
         "groups",
         [
-            None,
             "abc",
             GROUPS[:-1],
             GROUPS.reshape(3, -1),
@@ -107,7 +106,9 @@ BAD: dict[str, tuple[str, list[object]]] = {
             {"slope": None, "offset": 0.0},
         ],
     ),
-    "per_group": ("per_group", [None, 5, ["intercept"], ["offset", "offset"], [1], [None]]),
+    "per_group": ("per_group", [5, ["intercept"], ["offset", "offset"], [1], [None]]),
+    "fixed": ("fixed", [5, ["intercept"], "gain", [None]]),
+    "jac": ("jac", ["cs", 1, None, "3point"]),
     "sigma": (
         "sigma",
         [
@@ -266,25 +267,34 @@ def test_named_errors():
         fit(lambda x, *, slope: slope * x, X, Y, **VALID)
 
 
+def test_an_unknown_keyword_names_the_close_match_and_every_valid_one():
+    for function in (fit, choose_strategy):
+        with pytest.raises(InvalidTypeError, match="Did you mean 'groups'") as info:
+            function(line, X, Y, p0=VALID["p0"], grups=GROUPS)
+        assert "per_group, fixed, sigma" in str(info.value)
+
+
+def test_no_groups_is_one_group_and_the_dry_run_drops_the_group_wording():
+    c = choose_strategy(line, X, Y, p0={"slope": 1.0, "offset": 0.0}, chunk_size=50)
+    assert (c.strategy, c.n_groups, c.n_chunks, c.grouped) == ("chunked", 1, 3, False)
+    assert "group" not in str(c)
+
+
 # -- errors that need a model evaluation (JAX) ------------------------------------------
 
 
 @pytest.mark.nlsq
-def test_a_numpy_model_is_told_to_use_jax_numpy():
+def test_a_model_neither_jax_nor_numpy_can_evaluate_is_refused_with_both_named():
+    """NumPy models are fitted with finite differences (tests/test_fit_numeric.py); one
+    that fails with NumPy arrays too is an error that says so."""
     pytest.importorskip("nlsq")
 
-    def numpy_model(x, *, slope, offset):
-        return np.exp(slope * x) + offset
+    def broken(x, *, slope, offset):
+        return np.exp(slope * x) + offset + undefined_name  # noqa: F821
 
-    with pytest.raises(InvalidArgumentError, match=r"jax\.numpy") as info:
-        fit(numpy_model, X, Y, **VALID)
-    assert "np.exp" in str(info.value)
-
-    def branchy(x, *, slope, offset):
-        return x * slope + offset if slope > 0 else x
-
-    with pytest.raises(InvalidArgumentError, match=r"jnp\.where"):
-        fit(branchy, X, Y, **VALID)
+    with pytest.raises(InvalidArgumentError, match="neither by JAX nor with NumPy") as info:
+        fit(broken, X, Y, **VALID)
+    assert "NameError" in str(info.value)
 
 
 @pytest.mark.nlsq

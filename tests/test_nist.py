@@ -54,7 +54,7 @@ def run(name, start, strategy, y=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the verdict is read from the result
         try:
-            r = fit(_model(name), case.x, y, groups=np.zeros(n), per_group=(), p0=p0, **options)
+            r = fit(_model(name), case.x, y, p0=p0, **options)
         except FitFailedError as error:
             r = error.result
     estimate = np.array([r.params[k] for k in case.names()])
@@ -99,8 +99,6 @@ def test_the_budget_counts_evaluations_and_a_stop_on_it_is_refused():
             _model("Bennett5"),
             case.x,
             case.y,
-            groups=np.zeros(case.y.size),
-            per_group=(),
             p0=p0,
             max_nfev=40,
         )

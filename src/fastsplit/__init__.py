@@ -27,6 +27,8 @@ __version__ = "0.1.0"
 # small for users who only stratify (PEP 562 module __getattr__).
 _LAZY = {
     "fit": "._fit",
+    "curve_fit": "._fit",
+    "FiniteDifferenceWarning": "._fit",
     "choose_strategy": "._fit",
     "StrategyChoice": "._fit",
     "GroupFit": "._fit",
@@ -64,6 +66,7 @@ __all__ = [
     "Batches",
     "ChunkPlan",
     "Diagnostics",
+    "FiniteDifferenceWarning",
     "FitQualityWarning",
     "FitResult",
     "GroupFit",
@@ -78,6 +81,7 @@ __all__ = [
     "available_backends",
     "batches",
     "choose_strategy",
+    "curve_fit",
     "estimate_memory",
     "fit",
     "load_config",

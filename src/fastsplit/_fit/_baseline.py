@@ -7,7 +7,7 @@ stratification fixes; not part of the public API.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,37 +16,34 @@ from .._plan import DEFAULT_CHUNK_SIZE
 from .._progress import Progress
 from .._validate import check_chunk_size
 from ..config import load_config
+from ..errors import InvalidArgumentError
 from . import _data, _nlsq
 from ._choose import Choice
 from ._inputs import check_inputs
 from ._judge import Clock, judge
 from ._model import flat_parameters
 from ._normal import Objective
+from ._options import FitOptions, signature_with
 from ._problem import Outcome, Problem
 from ._result import FitResult
 
 __all__ = ["nlsq_chunked_baseline"]
 
 
-def nlsq_chunked_baseline(
-    model: Callable[..., Any],
-    x: Any,
-    y: Any,
-    *,
-    groups: Any,
-    p0: Mapping[str, Any],
-    per_group: Sequence[str] | str,
-    sigma: Any = None,
-    bounds: Mapping[str, Any] | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    max_nfev: int | None = None,
-) -> FitResult:
+USED = ("groups", "p0", "per_group", "sigma", "bounds", "chunk_size", "max_nfev")
+"""The options of :func:`fastsplit.fit` the baseline takes; the others are refused."""
+
+
+@signature_with("model", "x", "y", only=USED)
+def nlsq_chunked_baseline(model: Callable[..., Any], x: Any, y: Any, **options: Any) -> FitResult:
     """Run nlsq's *own* chunked large-dataset path on the data as given, and judge it.
 
     This is ``nlsq.curve_fit_large`` on the data in input (for XPCS:
     angle-major) order. Nothing is stratified. The result goes through the same
     full-data checks as :func:`fastsplit.fit`, but never raises: look at
-    ``result.success`` and ``result.check.problems``. nlsq 0.6.x fits the chunks
+    ``result.success`` and ``result.check.problems``. It takes only the options
+    of :func:`fastsplit.fit` named in :data:`USED` (``chunk_size`` defaults to
+    100,000); ``chunk_size`` is nlsq's. nlsq 0.6.x fits the chunks
     in order (per-group parameters of groups absent from a chunk get no gradient
     there); 0.7.2+ shuffles the points first. The model is fed through an index
     array (nlsq cuts x along axis 0), so any model works. ``sigma`` weights the
@@ -65,8 +62,19 @@ def nlsq_chunked_baseline(
     >>> r.strategy
     'nlsq-chunked'
     """
+    given = FitOptions.of(options, where="nlsq_chunked_baseline")
+    unused = [name for name in given.changed() if name not in USED]
+    if unused:
+        raise InvalidArgumentError(
+            f"nlsq_chunked_baseline does not take {unused}: it runs nlsq's own chunked path "
+            f"as a user without fastsplit would, with only {list(USED)}."
+        )
+    groups, sigma, bounds, max_nfev = given.groups, given.sigma, given.bounds, given.max_nfev
+    p0, per_group = given.require_p0(), () if given.per_group is None else given.per_group
     inputs = check_inputs(model, x, y, groups, sigma)
-    chunk_size = check_chunk_size(chunk_size)
+    chunk_size = check_chunk_size(
+        DEFAULT_CHUNK_SIZE if given.chunk_size is None else given.chunk_size
+    )
     version = _nlsq.nlsq_version()
     with _nlsq.x64():
         import jax.numpy as jnp

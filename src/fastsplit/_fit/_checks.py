@@ -343,8 +343,13 @@ def _unconstrained_sentence(
         labels = [_label(names, layout, labels_of, i) for i in zero]
         parts.append(
             f"the data do not constrain {listing(labels)}: their Jacobian column is zero at "
-            "the solution (for a per-group parameter: no point of its group exercises it). "
-            "Fix p0 or the bounds, or drop them."
+            "the solution"
+            + (
+                " (for a per-group parameter: no point of its group exercises it)"
+                if layout.n_per_group
+                else ""
+            )
+            + ". Fix p0 or the bounds, or drop them."
         )
     if dependent.size:
         labels = [_label(names, layout, labels_of, i) for i in dependent]

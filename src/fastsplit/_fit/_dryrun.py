@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .. import _memory
-from .._progress import Progress
 from . import _data, _nlsq
 from ._groups import group_bytes
+from ._numeric import CHECK_POINTS, numeric_strategy, traces
+from ._options import FitOptions, signature_with
 from ._setup import avoid_sequential_gaps, set_up
 from ._strategies import chunked, full
 
@@ -41,6 +44,8 @@ class StrategyChoice:
     budget : float or None
         Bytes the memory policy allows (``None`` when ``check_memory_safety``
         is off).
+    grouped : bool
+        Whether the fit has groups (``groups=None``: one group, chunked by position).
     """
 
     strategy: str
@@ -54,40 +59,23 @@ class StrategyChoice:
     loss: str
     memory: dict[str, float] = field(default_factory=dict)
     budget: float | None = None
+    grouped: bool = True
 
     def __str__(self) -> str:
         return (
-            f"{self.strategy}: {self.reason} ({self.n_points:,} points, {self.n_groups} groups, "
-            f"{self.n_parameters} parameters, {self.n_chunks} chunks of <= {self.chunk_size:,}, "
+            f"{self.strategy}: {self.reason} ({self.n_points:,} points, "
+            + (f"{self.n_groups} groups, " if self.grouped else "")
+            + f"{self.n_parameters} parameters, {self.n_chunks} chunks of <= {self.chunk_size:,}, "
             f"{self.loss} loss)"
         )
 
 
-def choose_strategy(
-    model: Callable[..., Any],
-    x: Any,
-    y: Any,
-    *,
-    groups: Any,
-    p0: Mapping[str, Any],
-    per_group: Sequence[str] | str,
-    sigma: Any = None,
-    bounds: Mapping[str, Any] | None = None,
-    chunk_size: int | None = None,
-    strategy: str = "auto",
-    backend: str = "auto",
-    config: Any = None,
-    on_failure: str | None = None,
-    max_nfev: int | None = None,
-    absolute_sigma: bool = False,
-    max_step_sigma: float = 1.0,
-    loss: str = "linear",
-    f_scale: float = 1.0,
-    progress: Progress | Callable[[str], None] | bool | None = None,
-) -> StrategyChoice:
+@signature_with("model", "x", "y")
+def choose_strategy(model: Callable[..., Any], x: Any, y: Any, **options: Any) -> StrategyChoice:
     """The dry run of :func:`fastsplit.fit`: which strategy it would take and why.
 
-    Takes exactly the arguments of :func:`fastsplit.fit` and checks every one
+    Takes exactly the arguments of :func:`fastsplit.fit` (the fields of one
+    ``FitOptions``) and checks every one
     of them the same way; groups the labels and applies the same choice, but
     fits nothing and does not reorder the data. When ``auto`` would fall back to
     ``sequential``, the model's Jacobian is evaluated on a sample of every group
@@ -113,34 +101,19 @@ def choose_strategy(
     >>> c.strategy, c.n_chunks
     ('chunked', 4)
     """
-    setup = set_up(
-        model,
-        x,
-        y,
-        groups=groups,
-        p0=p0,
-        per_group=per_group,
-        sigma=sigma,
-        bounds=bounds,
-        chunk_size=chunk_size,
-        strategy=strategy,
-        backend=backend,
-        config=config,
-        on_failure=on_failure,
-        max_nfev=max_nfev,
-        absolute_sigma=absolute_sigma,
-        max_step_sigma=max_step_sigma,
-        loss=loss,
-        f_scale=f_scale,
-        progress=progress,
-        dry_run=True,
-    )
+    setup = set_up(model, x, y, FitOptions.of(options, where="choose_strategy"), dry_run=True)
     choice = setup.choice
     counted, inputs, layout = setup.counted, setup.inputs, setup.layout
     if choice.strategy == "sequential" and not choice.requested:
         in_order = _data.in_input_order(inputs.labels, counted, choice.chunk_size, 0.0)
+        run_model = setup.model_or(model)
         with _nlsq.x64():
-            choice = avoid_sequential_gaps(setup, model, in_order.members)
+            sample = tuple(a[:CHECK_POINTS] for a in inputs.x)
+            codes = np.zeros(sample[0].shape[0], dtype=np.intp)
+            if traces(run_model, layout, inputs.x_is_tuple, sample, codes, setup.start):
+                choice = avoid_sequential_gaps(setup, run_model, in_order.members)
+            else:  # as fit does: finite differences run with chunked
+                choice = numeric_strategy(choice)
     n = inputs.n_points
     n_chunks = setup.dask_chunks or -(-n // choice.chunk_size)  # dask: each block its own
     chunk_points = choice.chunk_size if setup.dask_chunks else -(-n // n_chunks)
@@ -162,4 +135,5 @@ def choose_strategy(
             "sequential": group_bytes(int(counted.counts.max()), layout),
         },
         budget=_memory.budget() if check else None,
+        grouped=setup.grouped,
     )

@@ -10,8 +10,9 @@ through a table) and ``_judge`` (the never-silent verdict).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,8 @@ from . import _data, _nlsq
 from ._checks import raise_or_warn
 from ._judge import Clock, judge
 from ._normal import FullDataObjective, Objective, check_model
+from ._numeric import NumericObjective, numeric_strategy, objective_for
+from ._options import FitOptions, signature_with
 from ._problem import Problem
 from ._result import FitResult
 from ._setup import Setup, avoid_sequential_gaps, set_up
@@ -31,28 +34,8 @@ __all__ = ["fit"]
 log = logging.getLogger("fastsplit")
 
 
-def fit(
-    model: Callable[..., Any],
-    x: Any,
-    y: Any,
-    *,
-    groups: Any,
-    p0: Mapping[str, Any],
-    per_group: Sequence[str] | str,
-    sigma: Any = None,
-    bounds: Mapping[str, Any] | None = None,
-    chunk_size: int | None = None,
-    strategy: str = "auto",
-    backend: str = "auto",
-    config: Any = None,
-    on_failure: str | None = None,
-    max_nfev: int | None = None,
-    absolute_sigma: bool = False,
-    max_step_sigma: float = 1.0,
-    loss: str = "linear",
-    f_scale: float = 1.0,
-    progress: Progress | Callable[[str], None] | bool | None = None,
-) -> FitResult:
+@signature_with("model", "x", "y")
+def fit(model: Callable[..., Any], x: Any, y: Any, **options: Any) -> FitResult:
     """Least-squares fit of a model with shared and per-group parameters, never silently wrong.
 
     The data are stratified (:func:`fastsplit.stratify`) so that every chunk
@@ -70,22 +53,33 @@ def fit(
     Parameters
     ----------
     model : callable
-        ``model(x, **params) -> y_model``, written with ``jax.numpy``. Shared
-        parameters arrive as scalars, per-group parameters as per-point arrays
-        (already gathered from the per-group values). Must be pointwise: output
-        ``i`` depends only on ``x[i]`` and the parameter values at point ``i``.
+        ``model(x, **params) -> y_model``, best written with ``jax.numpy`` (exact
+        derivatives, compiled). A model JAX cannot trace (NumPy, SciPy) is
+        accepted too: its Jacobian then comes from finite differences (``jac``),
+        chunk by chunk, with a one-time :class:`FiniteDifferenceWarning`.
+        Shared parameters arrive as scalars, per-group parameters as per-point
+        arrays (already gathered from the per-group values). Must be pointwise:
+        output ``i`` depends only on ``x[i]`` and the parameter values at point
+        ``i``. (:func:`fastsplit.curve_fit` takes scipy's ``f(x, a, b, ...)``.)
     x : array or tuple of arrays
         Independent variables, one value per point; a tuple is passed to the
         model as a tuple (``x=(phi, t1, t2)``).
     y : array
         Observations, one per point.
-    groups : array
-        Group label of every point (float angles, integers).
+    groups : array, optional
+        Group label of every point (float angles, integers). ``None`` (the
+        default): no groups, an ordinary large fit chunked by position, with
+        the same checks.
     p0 : mapping
         Starting value of every parameter by name; per-group ones as a scalar
         or as one value per group (ordered like the sorted unique labels).
     per_group : sequence of str
-        Names in ``p0`` that take one value per group.
+        Names in ``p0`` that take one value per group (default: none).
+    fixed : sequence of str
+        Names in ``p0`` held at their ``p0`` value (lmfit's ``vary=False``);
+        per-group ones for every group. Equal bounds fix a parameter too, at
+        that value. Fixed parameters are not fitted, are reported with error 0
+        and zero covariance, and are listed in ``result.fixed``.
     sigma : float or array, optional
         Standard deviation of ``y`` (weights ``1 / sigma``).
     bounds : mapping, optional
@@ -130,6 +124,11 @@ def fit(
     f_scale : float
         Residual size (in units of ``sigma``) where a robust loss starts to
         down-weight points.
+    jac : {"2-point", "3-point"}
+        Finite-difference rule (scipy's, with its relative steps) for a model
+        JAX cannot trace; unused for a ``jax.numpy`` model, whose derivatives
+        are exact. Such models run with the ``chunked`` strategy (``auto``
+        picks it); naming another strategy is an error.
     progress : Progress, callable or bool, optional
         ``progress(line)`` receives progress lines (``True``: print to stderr);
         they also go to the ``fastsplit`` logger.
@@ -157,7 +156,19 @@ def fit(
 
     Examples
     --------
+    An ordinary fit, no groups, one parameter held fixed:
+
     >>> import jax.numpy as jnp, numpy as np, fastsplit
+    >>> def decay(x, *, a, k, c):
+    ...     return a * jnp.exp(-k * x) + c
+    >>> t = np.linspace(0, 4, 200)
+    >>> r = fastsplit.fit(decay, t, 2.0 * np.exp(-1.3 * t) + 0.5, chunk_size=64,
+    ...                   p0={"a": 1.0, "k": 1.0, "c": 0.5}, fixed=("c",))
+    >>> round(r.params["k"], 6), r.errors["c"], r.fixed
+    (1.3, 0.0, ('c',))
+
+    Shared and per-group parameters:
+
     >>> def line(x, *, slope, offset):
     ...     return slope * x + offset
     >>> x = np.tile(np.linspace(0, 1, 50), 3)
@@ -168,29 +179,10 @@ def fit(
     >>> round(r.params["slope"], 6), np.round(r.params["offset"], 6).tolist()
     (2.0, [0.1, 0.2, 0.3])
     """
-    setup = set_up(
-        model,
-        x,
-        y,
-        groups=groups,
-        p0=p0,
-        per_group=per_group,
-        sigma=sigma,
-        bounds=bounds,
-        chunk_size=chunk_size,
-        strategy=strategy,
-        backend=backend,
-        config=config,
-        on_failure=on_failure,
-        max_nfev=max_nfev,
-        absolute_sigma=absolute_sigma,
-        max_step_sigma=max_step_sigma,
-        loss=loss,
-        f_scale=f_scale,
-        progress=progress,
-    )
-    options, inputs = setup.options, setup.inputs
-    report, settings = options.progress, options.settings
+    setup = set_up(model, x, y, FitOptions.of(options, where="fit"))
+    model = setup.model_or(model)  # with fixed parameters: the free problem's model
+    resolved, inputs = setup.options, setup.inputs
+    report, settings = resolved.progress, resolved.settings
     _nlsq.nlsq_version()  # imports nlsq and JAX: not part of the timings
     with _nlsq.x64():
         counted, seconds = setup.counted, setup.count_seconds
@@ -208,13 +200,15 @@ def fit(
             )
             sample = Objective(model, setup.layout, inputs.x_is_tuple, data.sample_stacks())
             check_model(sample, setup.start)
-            objective = data.objective(model, setup.layout, inputs.x_is_tuple, options.loss)
+            objective = data.objective(model, setup.layout, inputs.x_is_tuple, resolved.loss)
         else:
             chunking = _in_chunks(setup, report)
             stacks = _data.ChunkStacks.build(inputs.x, inputs.y, inputs.weight, chunking)
-            objective = Objective(model, setup.layout, inputs.x_is_tuple, stacks, options.loss)
-            check_model(objective, setup.start)
-        choice = avoid_sequential_gaps(setup, model, chunking.members)
+            objective = objective_for(model, setup, stacks)
+        if isinstance(objective, NumericObjective):
+            choice = numeric_strategy(setup.choice)
+        else:
+            choice = avoid_sequential_gaps(setup, model, chunking.members)
         report(f"strategy {choice.strategy}: {choice.reason}")
         problem = Problem(
             model=model,
@@ -227,20 +221,28 @@ def fit(
             lower=setup.lower,
             upper=setup.upper,
             settings=settings,
-            max_nfev=options.max_nfev,
-            absolute_sigma=options.absolute_sigma,
+            max_nfev=resolved.max_nfev,
+            absolute_sigma=resolved.absolute_sigma,
             progress=report,
-            loss=options.loss,
+            loss=resolved.loss,
         )
         # Data near float64's range overflow in the normal equations: the checks report
         # the non-finite values they leave, numpy's warnings would only repeat it.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             outcome = STRATEGIES[choice.strategy].run(problem)
             result = judge(
-                outcome, problem, choice, max_step_sigma=options.max_step_sigma, clock=clock
+                outcome, problem, choice, max_step_sigma=resolved.max_step_sigma, clock=clock
             )
         if setup.dask is not None:  # each block is cut into its own chunks
             result.info.update(dask_blocks=len(setup.dask.blocks), n_chunks=setup.dask.n_chunks)
+        result.info["jacobian"] = (
+            f"finite differences ({objective.rule})"
+            if isinstance(objective, NumericObjective)
+            else "exact (JAX)"
+        )
+        result = dataclasses.replace(result, grouped=setup.grouped)
+        if setup.fixing is not None:
+            result = setup.fixing.widen(result)
 
     timings = result.timings
     report(
@@ -249,7 +251,7 @@ def fit(
         f"= {100 * timings.ratio:.3f} % of fit {timings.fit:.2f} s "
         f"(+ {timings.compile:.2f} s compiling)"
     )
-    raise_or_warn(result.check, choice.strategy, options.on_failure, result)
+    raise_or_warn(result.check, choice.strategy, resolved.on_failure, result)
     return result
 
 
@@ -257,7 +259,10 @@ def _in_chunks(setup: Setup, report: Progress) -> _data.Chunking:
     """The in-memory data stratified once (or kept in input order, as the config says)."""
     inputs, counted, seconds = setup.inputs, setup.counted, setup.count_seconds
     settings, size = setup.options.settings, setup.choice.chunk_size
-    if settings.stratification.enabled is False:
+    if not setup.grouped:  # one group: every chunk holds it, in any order
+        chunking = _data.in_input_order(inputs.labels, counted, size, seconds)
+        report(f"{inputs.n_points:,} points in {chunking.n_chunks} chunks by position")
+    elif settings.stratification.enabled is False:
         chunking = _data.in_input_order(inputs.labels, counted, size, seconds)
         report(f"stratification disabled: {chunking.n_chunks} chunks in input order")
     else:

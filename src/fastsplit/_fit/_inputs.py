@@ -21,6 +21,10 @@ from ..config import ON_FAILURE, Settings, load_config
 from ..errors import InvalidArgumentError, InvalidTypeError
 from ._loss import LOSSES, Loss
 from ._model import REAL, finite_or_raise, normalize_x
+from ._options import FitOptions
+
+JAC_RULES = ("2-point", "3-point")
+"""Finite-difference rules for models JAX cannot trace (scipy's names)."""
 
 __all__ = [
     "Inputs",
@@ -49,28 +53,20 @@ class Options:
     max_step_sigma: float
     loss: Loss
     progress: Progress
+    jac: str = "2-point"
+    """The finite-difference rule of a model JAX cannot trace (``_numeric``)."""
 
 
-def resolve_options(
-    config: Any,
-    *,
-    strategy: object,
-    on_failure: object,
-    backend: object,
-    max_nfev: object,
-    chunk_size: object,
-    absolute_sigma: object,
-    max_step_sigma: object,
-    loss: object,
-    f_scale: object,
-    progress: object,
-    strategies: Sequence[str],
-) -> Options:
-    """Check every option of :func:`fastsplit.fit` and merge it with ``config``.
+def resolve_options(options: FitOptions, *, strategies: Sequence[str]) -> Options:
+    """Check every option of :func:`fastsplit.fit` and merge it with ``options.config``.
 
     ``strategies`` are the valid strategy names. Nothing is imported or
     computed before all of them passed: a wrong option costs nothing.
     """
+    o = options
+    config, strategy, on_failure, backend = o.config, o.strategy, o.on_failure, o.backend
+    max_nfev, chunk_size, absolute_sigma = o.max_nfev, o.chunk_size, o.absolute_sigma
+    max_step_sigma, loss, f_scale, progress = o.max_step_sigma, o.loss, o.f_scale, o.progress
     settings = load_config(config)
     requested = check_choice("strategy", strategy, strategies)
     if requested == "auto":
@@ -107,6 +103,7 @@ def resolve_options(
             ),
         ),
         progress=_progress(progress),
+        jac=check_choice("jac", o.jac, JAC_RULES),
     )
 
 
@@ -188,7 +185,11 @@ def check_inputs(model: Callable[..., Any], x: Any, y: Any, groups: Any, sigma: 
     for i, a in enumerate(x_arrays):
         finite_or_raise(a, f"x[{i}]" if x_is_tuple else "x")
     # NaN labels are refused by the grouping itself (fastsplit.plan), at no extra pass.
-    labels = check_1d("groups", groups, n=n, kinds="fiubUSOMm", host=True, length_of="the y values")
+    labels = (
+        np.zeros(n, dtype=np.int8)  # no groups: one group, an ordinary fit
+        if groups is None
+        else check_1d("groups", groups, n=n, kinds="fiubUSOMm", host=True, length_of="the y values")
+    )
     weight = _weights(sigma, n)
     scale = _data_scale(y_arr, weight)
     return Inputs(x_arrays, x_is_tuple, y_arr, labels, weight, sigma is not None, scale)

@@ -217,12 +217,12 @@ def make_bounds(
         lower[where] = layout._values_of(name, -np.inf if lo is None else lo, what="bounds")
         upper[where] = layout._values_of(name, np.inf if hi is None else hi, what="bounds")
     flat_names = layout.flat_names()
-    bad = [flat_names[i] for i in np.flatnonzero(~(lower < upper))]
+    # Equal bounds hold a parameter fixed (see _fixed); NaN fails both comparisons.
+    bad = [flat_names[i] for i in np.flatnonzero(~(lower <= upper))]
     if bad:
         raise InvalidArgumentError(
-            f"bounds must have lower < upper; not so for {bad[:10]}"
-            + (" ..." if len(bad) > 10 else "")
-            + "."
+            f"bounds must have lower <= upper (equal bounds fix a parameter); not so for "
+            f"{bad[:10]}" + (" ..." if len(bad) > 10 else "") + "."
         )
     return lower, upper
 

@@ -129,6 +129,10 @@ class FitResult:
         Strategy details (chunk size, chunks, nlsq version, loss, ...).
     group_fits : tuple of GroupFit
         Each group's own fit when the ``sequential`` strategy ran, else empty.
+    fixed : tuple of str
+        Parameters held fixed (``fixed=`` or equal bounds): at their value, error 0.
+    grouped : bool
+        Whether the fit had groups (``groups=None``: one group, an ordinary fit).
     """
 
     params: dict[str, Any]
@@ -153,6 +157,8 @@ class FitResult:
     timings: Timings
     info: dict[str, Any] = field(default_factory=dict)
     group_fits: tuple[GroupFit, ...] = ()
+    fixed: tuple[str, ...] = ()
+    grouped: bool = True
 
     def __getitem__(self, name: str) -> Any:
         return self.params[name]
@@ -165,8 +171,11 @@ class FitResult:
             rule,
             f"fastsplit.fit  strategy={self.strategy}  ({self.reason})",
             rule,
-            f"points {self.n_points:,}   groups {len(self.groups)}   parameters {len(self.x)}"
-            f"   nfev {self.nfev}",
+            f"points {self.n_points:,}   "
+            + (f"groups {len(self.groups)}   " if self.grouped else "")
+            + f"parameters {len(self.x)}"
+            + (f" (fixed: {', '.join(self.fixed)})" if self.fixed else "")
+            + f"   nfev {self.nfev}",
             f"cost {self.cost:.6g} (start {self.cost_start:.6g})   reduced chi2 "
             f"{self.reduced_chi2:.4f}   |grad| {self.gradient_norm:.3g}",
             f"status: {'OK' if self.success else 'NOT TRUSTED'}   {self.message}",
@@ -179,7 +188,10 @@ class FitResult:
             )
         for name, value in self.params.items():
             err = self.errors[name]
-            if np.ndim(value) == 0:
+            if name in self.fixed:
+                shown = f"{value:>14.6g}" if np.ndim(value) == 0 else f"[{np.size(value)} groups]"
+                lines.append(f"  {name:<22s} {shown} (fixed)")
+            elif np.ndim(value) == 0:
                 lines.append(f"  {name:<22s} {value:>14.6g} +- {err:.3g}")
             else:
                 arr = np.asarray(value)
@@ -202,5 +214,6 @@ class FitResult:
     def __repr__(self) -> str:
         return (
             f"FitResult(strategy={self.strategy!r}, success={self.success}, "
-            f"cost={self.cost:.6g}, n_points={self.n_points}, groups={len(self.groups)})"
+            f"cost={self.cost:.6g}, n_points={self.n_points}"
+            + (f", groups={len(self.groups)})" if self.grouped else ")")
         )
