@@ -315,9 +315,13 @@ def run_nlsq(case: Case, start: int) -> Outcome:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            out = nlsq.curve_fit(model, x, case.y, p0=case.starts[start - 1], full_output=True)
-            popt, pcov = out[0], out[1]
-            success, message = True, "ok"
+            out = nlsq.curve_fit(model, x, case.y, p0=case.starts[start - 1])
+            popt, pcov = (
+                (out.popt, out.pcov) if hasattr(out, "popt") else (out[0], out[1])
+            )
+            popt, pcov = np.asarray(popt), np.asarray(pcov)
+            success = bool(getattr(out, "success", True))
+            message = str(getattr(out, "message", "ok"))
         except Exception as exc:  # nlsq raises RuntimeError when it does not converge
             popt = np.full(case.n_params, np.nan)
             pcov = np.full((case.n_params,) * 2, np.nan)
