@@ -103,8 +103,15 @@ def _cli_fit(data: Path, mode: str, env: dict[str, str], timeout: float) -> dict
 def measure(mode: str, frames: int, angles: int, cli: bool, timeout: float) -> dict[str, Any]:
     """Two fresh processes (and, with ``cli``, two ``fastsplit fit`` runs) on one new cache."""
     with tempfile.TemporaryDirectory() as work:
-        env = {**os.environ, "XDG_CACHE_HOME": str(Path(work) / "cache")}
-        for name in ("JAX_COMPILATION_CACHE_DIR", "FASTSPLIT_JAX_CACHE", "FASTSPLIT_JAX_CACHE_DIR"):
+        # HOME too: nlsq 0.6 points the cache at ~/.cache/nlsq on import (what the
+        # figures before fastsplit configured the cache measure), never shared here.
+        env = {**os.environ, "XDG_CACHE_HOME": str(Path(work) / "cache"), "HOME": work}
+        for name in (
+            "JAX_COMPILATION_CACHE_DIR",
+            "FASTSPLIT_JAX_CACHE",
+            "FASTSPLIT_JAX_CACHE_DIR",
+            "NLSQ_JAX_CACHE_DIR",
+        ):
             env.pop(name, None)
         args = [mode, str(frames), str(angles)]
         out: dict[str, Any] = {
@@ -128,7 +135,9 @@ def measure(mode: str, frames: int, angles: int, cli: bool, timeout: float) -> d
                 dt=data.model.dt,
                 n_frames=frames,
             ).save_npz(path)
-            cli_env = {**env, "XDG_CACHE_HOME": str(Path(work) / "cli-cache")}
+            cli_home = Path(work) / "cli"
+            cli_home.mkdir()
+            cli_env = {**env, "XDG_CACHE_HOME": str(cli_home / "cache"), "HOME": str(cli_home)}
             out["cli1"] = _cli_fit(path, mode, cli_env, timeout)
             out["cli2"] = _cli_fit(path, mode, cli_env, timeout)
     return out
