@@ -13,7 +13,7 @@ source code can be reused this way: its class defines
 changes the model must define its own), as :class:`fastsplit.xpcs.TwoTimeModel`
 does. Any other model is traced as before. The file name of a pass is a hash of
 that key, the parameter layout, the loss, the shapes and dtypes of the arguments,
-the source of the modules that build the passes and of the model's module, and
+the source of every module of the fit package and of the model's module, and
 the fastsplit, JAX and jaxlib versions, x64 and the device kind, so that a change
 to any of them exports anew. A pass that cannot be exported or read back (no
 ``flatbuffers``, which ``jax.export`` needs; a damaged file) runs as before.
@@ -44,8 +44,6 @@ log = logging.getLogger("fastsplit")
 KEY = "__fastsplit_compile_key__"
 
 _CACHE = ModelCache()
-_BUILDERS = ("_kernels", "_model", "_loss", "_exported")
-"""The modules (of this package) whose source the passes are built from."""
 
 
 def store() -> Path | None:
@@ -107,8 +105,9 @@ def _environment(model_type: Any) -> tuple[str, ...]:
     from .. import __version__
 
     digest = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    files = [here / f"{name}.py" for name in _BUILDERS]
+    # Every module of the fit package, not only those that build the passes today:
+    # a pass moved to a new module must not leave a stale export behind.
+    files = sorted(Path(__file__).resolve().parent.rglob("*.py"))
     with contextlib.suppress(TypeError, OSError):
         files.append(Path(inspect.getfile(model_type)))
     for path in files:
