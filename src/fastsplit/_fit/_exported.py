@@ -126,12 +126,22 @@ def _environment(model_type: Any) -> tuple[str, ...]:
     )
 
 
+def _platform(args: tuple[Any, ...]) -> str:
+    """The platform the arguments live on (JAX's default backend for host arrays)."""
+    import jax
+
+    for leaf in jax.tree.leaves(args):
+        if isinstance(leaf, jax.Array):
+            return str(next(iter(leaf.devices())).platform)
+    return str(jax.default_backend())
+
+
 def _signature(args: tuple[Any, ...]) -> str:
     import jax
     import numpy as np
 
     leaves, tree = jax.tree.flatten(args)
-    parts = [str(tree), str(bool(jax.config.jax_enable_x64))]
+    parts = [str(tree), str(bool(jax.config.jax_enable_x64)), _platform(args)]
     for leaf in leaves:
         if isinstance(leaf, int | float | bool | complex):
             parts.append(type(leaf).__name__)  # a Python scalar: weakly typed
@@ -170,7 +180,9 @@ class _Pass:
                     return jax.jit(exported.call)
                 except Exception as exc:  # a damaged or foreign file: export anew
                     log.debug("exported pass %s not read (%s); exporting again", path, exc)
-            exported = export.export(self.jitted)(*args)  # type: ignore[arg-type]
+            # for the platform the data are on, which need not be JAX's default one
+            exporting = export.export(self.jitted, platforms=[_platform(args)])  # type: ignore[arg-type]
+            exported = exporting(*args)
             blob = exported.serialize()
         except Exception as exc:  # no flatbuffers, or a pass jax.export refuses
             log.debug("pass %s not exported (%s): traced in every process", self.prefix[0], exc)
