@@ -24,7 +24,10 @@ $(STAMP07): pyproject.toml ci/constraints-nlsq07.txt
 	$(VENV07)/bin/python -m pip install -q -c ci/constraints-nlsq07.txt -e ".[fit,test]"
 	touch $@
 
+# warmup --fit compiles the fit passes once into JAX's on-disk cache, so that this
+# demo and every later `fastsplit demo --small` or fit start warm.
 demo: $(STAMP)
+	$(BIN)/fastsplit warmup --fit static
 	$(BIN)/fastsplit demo --force
 
 test: lint typecheck pytest pytest-nlsq07 asv-check

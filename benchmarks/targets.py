@@ -55,7 +55,19 @@ FIT_SPEEDUP = 40.0
 FIT_MEMORY = 1 / 8
 AUTO_SLACK = 1.15  # auto within 15 % of the fastest strategy counts as the fastest
 
-EXTRA = ("first-call", "fixed-cost", "scaling", "groups", "import", "fit", "fit-vs-curve-fit")
+FIRST_FIT_COMPILE = 0.20  # compile of a second process / the first's (issue 21)
+FIRST_FIT_RATIO = 1.5  # first fit / later fit in a fresh process, caches filled
+
+EXTRA = (
+    "first-call",
+    "fixed-cost",
+    "scaling",
+    "groups",
+    "import",
+    "fit",
+    "fit-vs-curve-fit",
+    "first-fit",
+)
 """What :func:`extra_targets` can measure (``--targets``; ``--all-targets`` runs all)."""
 
 
@@ -322,7 +334,43 @@ def extra_targets(
         )
     if "fit" in which or "fit-vs-curve-fit" in which:
         targets += _fits(which, fit_frames, report, progress)
+    if "first-fit" in which:
+        targets += _first_fit(report, progress)
     return report, targets
+
+
+def _first_fit(report: dict[str, Any], progress: Progress) -> list[Target]:
+    """Issue 21: a static 3M-point fit in two fresh processes sharing a new cache."""
+    progress("first fits in fresh processes (static, 3M points; a new JAX cache)")
+    try:
+        from . import first_fit
+
+        report["first_fit"] = r = first_fit.measure("static", 1001, 3, cli=False, timeout=1800)
+    except (ImportError, RuntimeError) as exc:
+        return [_unmeasured("first fit in a fresh process", str(exc))]
+    p1, p2 = r["process1"], r["process2"]
+    share = p2["first"]["compile"] / max(p1["first"]["compile"], 1e-9)
+    ratio = p2["first"]["total"] / max(p2["later"]["total"], 1e-9)
+    jax_s = sum(p2["first"]["jax"].values())
+    return [
+        Target(
+            "compile of a second process / the first (static fit, 3M)",
+            share,
+            FIRST_FIT_COMPILE,
+            "x",
+            share <= FIRST_FIT_COMPILE,
+            f"{p1['first']['compile']:.2f} s then {p2['first']['compile']:.2f} s, of which "
+            f"JAX {jax_s:.2f} s (the rest is numba's start-up and stratify's kernels)",
+        ),
+        Target(
+            "first / later fit in a fresh process (static, 3M)",
+            ratio,
+            FIRST_FIT_RATIO,
+            "x",
+            ratio <= FIRST_FIT_RATIO,
+            f"{p2['first']['total']:.2f} s then {p2['later']['total']:.2f} s (Timings.total)",
+        ),
+    ]
 
 
 def _fits(

@@ -312,7 +312,7 @@ def _lower_bound(labels: Any, arrays: tuple[Any, ...], group_sizes: Any) -> tupl
     return int(shape[0]), 1
 
 
-def warmup(backend: str = "auto") -> None:
+def warmup(backend: str = "auto", *, models: Any = ()) -> None:
     """Compile (or load from cache) the kernels for common inputs ahead of time.
 
     Numba compiles a kernel the first time it sees a type signature: seconds cold,
@@ -324,12 +324,27 @@ def warmup(backend: str = "auto") -> None:
     the host kernels that compute its order; JAX compiles its gather for each new
     array shape on first use (and reuses it afterwards).
 
+    ``models`` also compiles the passes of :func:`fastsplit.fit` (JAX), kept in
+    JAX's persistent cache for later processes (``docs/fit.md``, "Compilation"):
+
+    * ``"static"``, ``"laminar_flow"``: the XPCS two-time model, as
+      ``fastsplit demo --small`` fits it (its geometry and sizes);
+    * ``(model, sample)``: your model, fitted once on ``sample``, a mapping of
+      :func:`fastsplit.fit` keyword arguments (``x``, ``y``, ``groups``, ``p0``,
+      ``per_group``, ...) with the size of the data your fits get (a pass is
+      compiled per chunk shape; similar sizes share one).
+
     Examples
     --------
     >>> import fastsplit
     >>> fastsplit.warmup("numpy")
     """
     name = resolve(backend)
+    entries: list[Any] = []
+    if models is not None and not (isinstance(models, tuple | list) and not models):
+        from ._fit._warmup import model_entries
+
+        entries = model_entries(models)  # checked before anything compiles
     if name == "jax":
         name = host_backend()  # what jax runs on the host; its gather compiles per shape
     few = np.repeat(np.array([-1.5, 0.0, 2.5]), 100)  # uint8 codes
@@ -351,3 +366,7 @@ def warmup(backend: str = "auto") -> None:
     stratify(shuffled, mode="index", backend=name)
     # labels in random order are filled from member lists (per code width)
     stratify(np.random.default_rng(0).permutation(many), mode="index", backend=name)
+    if entries:
+        from ._fit._warmup import warm_models
+
+        warm_models(entries, backend)

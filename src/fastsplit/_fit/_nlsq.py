@@ -2,9 +2,9 @@
 
 Importing nlsq has side effects that fastsplit documents rather than hides: it
 turns on ``jax_enable_x64`` (fastsplit itself never does), sets XLA/JAX
-environment variables and a persistent compilation cache, and configures
-logging handlers. It is imported on the first fit only, never by
-``import fastsplit``.
+environment variables and a persistent compilation cache (which
+``_compile_cache`` then sets up for fastsplit), and configures logging
+handlers. It is imported on the first fit only, never by ``import fastsplit``.
 
 Release lines (both supported, both tested):
 
@@ -50,7 +50,18 @@ log = logging.getLogger("fastsplit")
 
 
 def import_nlsq() -> ModuleType:
-    """Import nlsq (and so jax), or say which extra to install."""
+    """Import nlsq (and so jax), or say which extra to install.
+
+    The first import also sets up JAX's persistent compilation cache
+    (``_compile_cache``: the user's setting is read before nlsq's import).
+    """
+    from ._compile_cache import nlsq_imported
+
+    module: ModuleType = nlsq_imported(_import_nlsq)
+    return module
+
+
+def _import_nlsq() -> ModuleType:
     try:
         import nlsq
     except ImportError as exc:

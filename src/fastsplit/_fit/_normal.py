@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ._data import ChunkStacks
+from ._exported import portable
 from ._kernels import kernels_for, place_chunks
 from ._loss import Loss
 from ._model import ParameterLayout, evaluate
@@ -87,6 +88,8 @@ class Objective:
             devices = jax.devices()
         self.devices = tuple(devices)
         self._kernels = kernels_for(model, layout, x_is_tuple, self.loss.name, self._shards())
+        if not self._shards():  # kept as StableHLO across processes where the model allows
+            self._kernels = portable(self._kernels, model, layout, x_is_tuple, self.loss.name)
         self._data: tuple[Any, ...] | None = None
 
     def _shards(self) -> tuple[Any, ...]:

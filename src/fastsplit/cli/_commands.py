@@ -109,7 +109,19 @@ def cmd_info(args: argparse.Namespace) -> int:
         vm = psutil.virtual_memory()
         print(f"memory: {vm.total / 2**30:.1f} GiB total, {vm.available / 2**30:.1f} GiB available")
     print(f"FASTSPLIT_BACKEND={os.environ.get('FASTSPLIT_BACKEND', '(unset)')}")
+    print(f"JAX compilation cache for fits: {_planned_cache()}")
     return 0
+
+
+def _planned_cache() -> str:
+    """Where fits will keep compiled passes (without importing JAX)."""
+    from .._fit import _compile_cache
+
+    if _compile_cache.switched_off():
+        return "not configured by fastsplit (FASTSPLIT_JAX_CACHE is off)"
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return f"{os.environ['JAX_COMPILATION_CACHE_DIR']} (JAX_COMPILATION_CACHE_DIR, kept)"
+    return f"{_compile_cache.default_directory()} (FASTSPLIT_JAX_CACHE=0 turns it off)"
 
 
 # -- warmup ----------------------------------------------------------------------
@@ -134,7 +146,39 @@ def cmd_warmup(args: argparse.Namespace) -> int:
         else "kept in numba's on-disk cache for later processes where it is writable"
     )
     print(f"fastsplit warmup: {name} kernels ready in {seconds:.2f} s ({where})")
+    if args.fit is not None:
+        _warm_fits(args.fit or ["static", "laminar_flow"], args.backend, progress)
     return 0
+
+
+def _warm_fits(modes: list[str], backend: str, progress: Progress) -> None:
+    """Compile the XPCS fit passes into JAX's on-disk cache, and say where it is."""
+    from .._fit import _compile_cache
+    from .._fit._warmup import model_entries, warm_models
+
+    _load_nlsq(progress)
+    for mode in dict.fromkeys(modes):
+        with progress.phase(f"compiling the {mode} fit passes"):
+            (warmed,) = warm_models(model_entries(mode), backend)
+        print(
+            f"fastsplit warmup: {warmed.name} in {warmed.seconds:.2f} s "
+            f"({warmed.compile_seconds:.2f} s of it JAX compiling or reading its cache)"
+        )
+    setting = _compile_cache.setting()
+    if setting is not None:
+        print(f"JAX compilation cache: {_cache_line(setting)}")
+
+
+def _cache_line(setting: Any) -> str:
+    from .._fit import _compile_cache
+
+    if setting.source == "fastsplit":
+        return f"{setting.directory} (FASTSPLIT_JAX_CACHE=0 turns it off)"
+    if setting.source == "user":
+        return f"{setting.directory} (your JAX setting, kept)"
+    if setting.source == "unwritable":
+        return f"off: {_compile_cache.default_directory()} cannot be written"
+    return f"{setting.directory or 'none'} (FASTSPLIT_JAX_CACHE is off)"
 
 
 # -- fit -------------------------------------------------------------------------

@@ -239,9 +239,19 @@ def _add_warmup(sub: Any) -> None:
         sub,
         "warmup",
         commands.cmd_warmup,
-        "compile (or load from cache) the numba kernels ahead of time; say how long",
+        "compile (or load from cache) the numba kernels (and with --fit the fit passes) "
+        "ahead of time; say how long",
     )
     p.add_argument("--backend", choices=BACKENDS, default="auto", help="backend to warm up")
+    p.add_argument(
+        "--fit",
+        nargs="*",
+        choices=MODES,
+        default=None,
+        metavar="MODE",
+        help="also compile the XPCS fit passes (JAX, kept in its on-disk cache) as "
+        "`fastsplit demo --small` fits them; MODE: static, laminar_flow (default both)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -259,6 +259,14 @@ class TwoTimeModel:
             f"L={self.L}, mode={self.mode!r})"
         )
 
+    def __fastsplit_compile_key__(self) -> str:
+        """Everything the compiled passes of this model depend on besides its source code.
+
+        ``fastsplit.fit`` then keeps its passes across processes (``jax.export``;
+        see ``docs/fit.md``, "Compilation"): the geometry is baked into them.
+        """
+        return repr(self)
+
     def __call__(self, x: Any, **params: Any) -> Any:
         try:
             phi, t1, t2 = x
