@@ -316,9 +316,7 @@ def run_nlsq(case: Case, start: int) -> Outcome:
         warnings.simplefilter("ignore")
         try:
             out = nlsq.curve_fit(model, x, case.y, p0=case.starts[start - 1])
-            popt, pcov = (
-                (out.popt, out.pcov) if hasattr(out, "popt") else (out[0], out[1])
-            )
+            popt, pcov = (out.popt, out.pcov) if hasattr(out, "popt") else (out[0], out[1])
             popt, pcov = np.asarray(popt), np.asarray(pcov)
             success = bool(getattr(out, "success", True))
             message = str(getattr(out, "message", "ok"))
