@@ -23,7 +23,7 @@ from ._model import ParameterLayout
 from ._normal import FullDataObjective, NormalEquations
 from ._result import GroupFit
 
-__all__ = ["Outcome", "Problem"]
+__all__ = ["Outcome", "Problem", "nlsq_outcome"]
 
 
 @dataclass(frozen=True)
@@ -144,3 +144,18 @@ class Outcome:
     group_fits: tuple[GroupFit, ...] = ()
     budget: bool = False
     njev: int = 0
+
+
+def nlsq_outcome(popt: np.ndarray, info: dict[str, Any], tolerance: float) -> Outcome:
+    """The outcome of one of nlsq's optimisers (``full``, ``streaming``): its fields
+    (see ``_nlsq._result_fields``), with a stop on its budget flagged for the judge."""
+    budget = bool(info.pop("budget", False))
+    return Outcome(
+        popt,
+        info["nfev"],
+        info["success"],
+        info["message"],
+        info,
+        tolerance=tolerance,
+        budget=budget,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import _nlsq
 from .._model import ParameterLayout
-from .._problem import Outcome, Problem
+from .._problem import Outcome, Problem, nlsq_outcome
 
 __all__ = ["TOLERANCE", "peak_bytes", "run"]
 
@@ -35,12 +35,4 @@ def run(problem: Problem) -> Outcome:
     popt, info = _nlsq.curve_fit_full(
         f, xdata, y, problem.start, problem.lower, problem.upper, max_nfev=problem.max_nfev
     )
-    return Outcome(
-        popt,
-        info["nfev"],
-        info["success"],
-        info["message"],
-        info,
-        tolerance=TOLERANCE,
-        budget=info.pop("budget", False),
-    )
+    return nlsq_outcome(popt, info, TOLERANCE)

@@ -8,7 +8,7 @@ robust cost), so it minimises the robust cost in one run.
 from __future__ import annotations
 
 from .. import _nlsq
-from .._problem import Outcome, Problem
+from .._problem import Outcome, Problem, nlsq_outcome
 
 __all__ = ["TOLERANCE", "run"]
 
@@ -40,12 +40,4 @@ def run(problem: Problem) -> Outcome:
         chunk_size=problem.stacks_in_memory().chunk_len,
         max_nfev=problem.max_nfev,
     )
-    return Outcome(
-        popt,
-        info["nfev"],
-        info["success"],
-        info["message"],
-        info,
-        tolerance=TOLERANCE,
-        budget=info.pop("budget", False),
-    )
+    return nlsq_outcome(popt, info, TOLERANCE)
