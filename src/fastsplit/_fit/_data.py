@@ -164,15 +164,22 @@ class ChunkStacks:
     n_points: int
     n_chunks: int
     chunk_len: int
+    clusters: tuple[Any, ...] = ()
+    """One ``(K, C)`` int32 stack of cluster codes per cluster term (``_cluster``)."""
 
     @classmethod
     def build(
-        cls, x: Sequence[np.ndarray], y: np.ndarray, weight: np.ndarray, chunking: Chunking
+        cls,
+        x: Sequence[np.ndarray],
+        y: np.ndarray,
+        weight: np.ndarray,
+        chunking: Chunking,
+        clusters: Sequence[np.ndarray] = (),
     ) -> ChunkStacks:
         """Gather the points of each chunk ``[bounds[k], bounds[k+1])`` into padded rows.
 
-        ``x``, ``y`` and ``weight`` are in input order; each point is gathered once.
-        Padding repeats the chunk's last point with weight 0.
+        ``x``, ``y``, ``weight`` and the ``clusters`` codes are in input order; each
+        point is gathered once. Padding repeats the chunk's last point with weight 0.
         """
         import jax.numpy as jnp
 
@@ -193,6 +200,7 @@ class ChunkStacks:
             n_points=int(bounds[-1]),
             n_chunks=n_chunks,
             chunk_len=chunk_len,
+            clusters=tuple(jnp.asarray(np.take(c, src).astype(np.int32)) for c in clusters),
         )
 
     def flat(self) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:

@@ -84,6 +84,8 @@ def choose_strategy(
     loss: str = "linear",
     f_scale: float = 1.0,
     progress: Progress | Callable[[str], None] | bool | None = None,
+    errors: str = "model",
+    clusters: Any = None,
 ) -> StrategyChoice:
     """The dry run of :func:`fastsplit.fit`: which strategy it would take and why.
 
@@ -131,6 +133,8 @@ def choose_strategy(
         loss=loss,
         f_scale=f_scale,
         progress=progress,
+        errors=errors,
+        clusters=clusters,
     )
     choice = setup.choice
     counted, inputs, layout = setup.counted, setup.inputs, setup.layout

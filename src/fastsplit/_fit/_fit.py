@@ -52,6 +52,8 @@ def fit(
     loss: str = "linear",
     f_scale: float = 1.0,
     progress: Progress | Callable[[str], None] | bool | None = None,
+    errors: str = "model",
+    clusters: Any = None,
 ) -> FitResult:
     """Least-squares fit of a model with shared and per-group parameters, never silently wrong.
 
@@ -128,6 +130,19 @@ def fit(
     progress : Progress, callable or bool, optional
         ``progress(line)`` receives progress lines (``True``: print to stderr);
         they also go to the ``fastsplit`` logger.
+    errors : {"model", "cluster"}
+        Which error bars ``result.errors`` and ``result.covariance`` hold.
+        ``"model"``: every point independent (the inverse of ``J^T J``, scaled by
+        the residuals unless ``absolute_sigma``). ``"cluster"``: cluster-robust
+        (sandwich) errors for points correlated within ``clusters``; see
+        ``docs/errors.md``. The parameters are the same either way.
+    clusters : array or tuple of arrays, optional
+        One cluster label per point (points of one cluster may be correlated,
+        points of different clusters are not), or a tuple of such arrays for
+        multiway clusters (e.g. blocks of frames of ``t1`` and of ``t2``). Given
+        with either ``errors``, both kinds are computed and kept
+        (``result.errors_model``, ``result.errors_cluster``), in the same pass
+        over the data as the final normal equations.
 
     Returns
     -------
@@ -183,6 +198,8 @@ def fit(
         loss=loss,
         f_scale=f_scale,
         progress=progress,
+        errors=errors,
+        clusters=clusters,
     )
     options, inputs = setup.options, setup.inputs
     report, settings = options.progress, options.settings
@@ -206,7 +223,8 @@ def fit(
             objective = data.objective(model, setup.layout, inputs.x_is_tuple, options.loss)
         else:
             chunking = _in_chunks(setup, report)
-            stacks = _data.ChunkStacks.build(inputs.x, inputs.y, inputs.weight, chunking)
+            codes = setup.clusters.codes if setup.clusters is not None else ()
+            stacks = _data.ChunkStacks.build(inputs.x, inputs.y, inputs.weight, chunking, codes)
             objective = Objective(model, setup.layout, inputs.x_is_tuple, stacks, options.loss)
             check_model(objective, setup.start)
         choice = avoid_sequential_gaps(setup, model, chunking.members)
@@ -226,6 +244,7 @@ def fit(
             absolute_sigma=options.absolute_sigma,
             progress=report,
             loss=options.loss,
+            clusters=setup.clusters,
         )
         # Data near float64's range overflow in the normal equations: the checks report
         # the non-finite values they leave, numpy's warnings would only repeat it.

@@ -28,7 +28,7 @@ from ._common import ModelCache, call_weakly
 from ._loss import Loss
 from ._model import ParameterLayout, evaluate
 
-__all__ = ["AXIS", "Kernels", "kernels_for", "shard_chunks"]
+__all__ = ["AXIS", "Kernels", "kernels_for", "shard_chunks", "shard_codes"]
 
 
 class Kernels(NamedTuple):
@@ -40,6 +40,10 @@ class Kernels(NamedTuple):
     """Blocks ``(A, B, C, bs, bg, cost)`` of the exact (robust-scaled) normal equations."""
     probe: Callable[..., Any]
     """``probe(flat, xs, codes, tangent)``: derivatives along per-point tangents."""
+    clustered: Callable[[tuple[int, ...]], Callable[..., Any]]
+    """``clustered(sizes)(flat, f_scale, xs, y, w, codes, clusters)``: the normal pass
+    plus, per cluster term (code stacks ``clusters``, ``sizes`` clusters each), the
+    summed scores ``(shared (G_k, ns), per_group (G_k, n_groups, npg))`` (``_cluster``)."""
 
 
 def _materialise(a: Any) -> Any:
@@ -81,8 +85,11 @@ AXIS = "chunks"
 """The mesh axis the chunks are sharded along."""
 
 
-def _over_devices(total: Callable[..., Any], devices: tuple[Any, ...]) -> Callable[..., Any]:
-    """``total(flat, f_scale, xs, y, w, codes)`` summed over the chunks of every device."""
+def _over_devices(
+    total: Callable[..., Any], devices: tuple[Any, ...], n_data: int = 4
+) -> Callable[..., Any]:
+    """``total(flat, f_scale, *data)`` summed over the chunks of every device (``n_data``
+    chunk-stacked arguments: ``xs, y, w, codes`` and, clustered, the cluster codes)."""
     import jax
     import numpy as np
     from jax.sharding import Mesh
@@ -93,7 +100,7 @@ def _over_devices(total: Callable[..., Any], devices: tuple[Any, ...]) -> Callab
 
     mesh = Mesh(np.array(devices), (AXIS,))
     data = P(AXIS)
-    specs = (P(), P(), data, data, data, data)
+    specs = (P(), P(), *(data,) * n_data)
     # The per-chunk tangents (eye, ones) are the same on every device; JAX's check
     # of which values vary across devices would refuse mixing them with the data.
     if hasattr(jax, "shard_map"):
@@ -128,6 +135,23 @@ def shard_chunks(stacks: tuple[Any, ...], devices: tuple[Any, ...]) -> tuple[Any
     return jax.device_put(padded, sharding)
 
 
+def shard_codes(stacks: tuple[Any, ...], devices: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Code stacks (the cluster codes) padded and placed as :func:`shard_chunks` does."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from jax.sharding import Mesh, NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    sharding = NamedSharding(Mesh(np.array(devices), (AXIS,)), P(AXIS))
+    padded = []
+    for a in stacks:
+        extra = -int(a.shape[0]) % len(devices)
+        rows = jnp.broadcast_to(a[:1], (extra, *a.shape[1:]))
+        padded.append(jnp.concatenate([a, rows]) if extra else a)
+    return tuple(jax.device_put(tuple(padded), sharding))
+
+
 def _build(
     model: Callable[..., Any],
     layout: ParameterLayout,
@@ -155,7 +179,8 @@ def _build(
         r = chunk_residual(flat, xs, y, w, codes)
         return jnp.sum(Loss(loss_name, f_scale).terms(jnp, r))
 
-    def chunk_normal(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
+    def chunk_rows(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
+        """``(js, jp, r, cost)`` of a chunk: Jacobian rows and residuals, loss-scaled."""
         shared, group_mat = layout.split(flat)
         per_point = group_mat[:, codes]
         c = y.shape[0]
@@ -178,6 +203,10 @@ def _build(
             row, r = loss.scaling(jnp, r)
             js = js * row[:, None]
             jp = jp * row[:, None]
+        return js, jp, r, cost
+
+    def normal_terms(js: Any, jp: Any, r: Any, codes: Any) -> Any:
+        c = r.shape[0]
         a = js.T @ js
         bs = js.T @ r
         b = jax.ops.segment_sum(
@@ -187,7 +216,11 @@ def _build(
             (jp[:, :, None] * jp[:, None, :]).reshape(c, npg * npg), codes, num_segments=n_groups
         ).reshape(n_groups, npg, npg)
         bg = jax.ops.segment_sum(jp * r[:, None], codes, num_segments=n_groups)
-        return a, b, cm, bs, bg, cost
+        return a, b, cm, bs, bg
+
+    def chunk_normal(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
+        js, jp, r, cost = chunk_rows(flat, f_scale, xs, y, w, codes)
+        return (*normal_terms(js, jp, r, codes), cost)
 
     def total_cost(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
         def body(acc: Any, chunk: Any) -> Any:
@@ -213,6 +246,52 @@ def _build(
         acc, _ = jax.lax.scan(body, init, (xs, y, w, codes))
         return acc
 
+    def total_clustered(sizes: tuple[int, ...]) -> Callable[..., Any]:
+        def total(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any, cl: Any) -> Any:
+            init = [
+                jnp.zeros((ns, ns)),
+                jnp.zeros((n_groups, ns, npg)),
+                jnp.zeros((n_groups, npg, npg)),
+                jnp.zeros(ns),
+                jnp.zeros((n_groups, npg)),
+                jnp.zeros(()),
+            ]
+            for size in sizes:
+                init += [jnp.zeros((size, ns)), jnp.zeros((size * n_groups, npg))]
+
+            def body(acc: Any, chunk: Any) -> Any:
+                *data, cluster_codes = chunk
+                js, jp, r, cost = chunk_rows(flat, f_scale, *data)
+                terms = [*normal_terms(js, jp, r, data[-1]), cost]
+                # Per cluster term: the scores J_i r_i summed over the cluster's points;
+                # a per-group score goes to its group's entry (cluster x group segments).
+                for size, k in zip(sizes, cluster_codes, strict=True):
+                    terms.append(jax.ops.segment_sum(js * r[:, None], k, num_segments=size))
+                    terms.append(
+                        jax.ops.segment_sum(
+                            jp * r[:, None], k * n_groups + data[-1], num_segments=size * n_groups
+                        )
+                    )
+                return [s + t for s, t in zip(acc, terms, strict=True)], None
+
+            acc, _ = jax.lax.scan(body, init, (xs, y, w, codes, tuple(cl)))
+            scores = [
+                (acc[6 + 2 * i], acc[7 + 2 * i].reshape(size, n_groups, npg))
+                for i, size in enumerate(sizes)
+            ]
+            return tuple(acc[:6]), scores
+
+        if len(devices) > 1:
+            return _over_devices(total, devices, n_data=5)
+        return jax.jit(total)
+
+    compiled: dict[tuple[int, ...], Callable[..., Any]] = {}
+
+    def clustered(sizes: tuple[int, ...]) -> Callable[..., Any]:
+        if sizes not in compiled:
+            compiled[sizes] = total_clustered(sizes)
+        return compiled[sizes]
+
     def probe(flat: Any, xs: Any, codes: Any, tangent: Any) -> Any:
         # Derivatives of the model along per-point tangents 1 and t, for each
         # per-group name (see _normal.check_model).
@@ -231,9 +310,11 @@ def _build(
             cost=_over_devices(total_cost, devices),
             normal=_over_devices(total_normal, devices),
             probe=jax.jit(probe),
+            clustered=clustered,
         )
     return Kernels(
         cost=jax.jit(total_cost),
         normal=jax.jit(total_normal),
         probe=jax.jit(probe),
+        clustered=clustered,
     )

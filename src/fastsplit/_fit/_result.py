@@ -129,6 +129,14 @@ class FitResult:
         Strategy details (chunk size, chunks, nlsq version, loss, ...).
     group_fits : tuple of GroupFit
         Each group's own fit when the ``sequential`` strategy ran, else empty.
+    error_kind : str
+        Which errors ``errors`` and ``covariance`` hold: ``"model"`` (points
+        independent) or ``"cluster"`` (cluster-robust, see ``docs/errors.md``).
+    errors_model, covariance_model : dict, numpy.ndarray or None
+        The independent-point errors and covariance, when clusters were given.
+    errors_cluster, covariance_cluster : dict, numpy.ndarray or None
+        The cluster-robust ones, when clusters were given (details in
+        ``info["clusters"]``).
     """
 
     params: dict[str, Any]
@@ -153,6 +161,11 @@ class FitResult:
     timings: Timings
     info: dict[str, Any] = field(default_factory=dict)
     group_fits: tuple[GroupFit, ...] = ()
+    error_kind: str = "model"
+    errors_model: dict[str, Any] | None = None
+    covariance_model: np.ndarray | None = None
+    errors_cluster: dict[str, Any] | None = None
+    covariance_cluster: np.ndarray | None = None
 
     def __getitem__(self, name: str) -> Any:
         return self.params[name]
@@ -171,16 +184,21 @@ class FitResult:
             f"{self.reduced_chi2:.4f}   |grad| {self.gradient_norm:.3g}",
             f"status: {'OK' if self.success else 'NOT TRUSTED'}   {self.message}",
         ]
+        other = self.errors_model if self.error_kind == "cluster" else self.errors_cluster
+        other_kind = "model" if self.error_kind == "cluster" else "cluster"
+        if other is not None:
+            lines.append(f"errors: {_KIND[self.error_kind]}; [{other_kind}: {_KIND[other_kind]}]")
         for name, value in self.params.items():
             err = self.errors[name]
+            beside = f"   [{other_kind} {_median(other[name]):.3g}]" if other is not None else ""
             if np.ndim(value) == 0:
-                lines.append(f"  {name:<22s} {value:>14.6g} +- {err:.3g}")
+                lines.append(f"  {name:<22s} {value:>14.6g} +- {err:.3g}{beside}")
             else:
                 arr = np.asarray(value)
                 e = np.asarray(err)
                 lines.append(
                     f"  {name:<22s} [{len(arr)} groups] {np.nanmin(arr):.6g} .. "
-                    f"{np.nanmax(arr):.6g}   (median error {np.nanmedian(e):.3g})"
+                    f"{np.nanmax(arr):.6g}   (median error {np.nanmedian(e):.3g}){beside}"
                 )
         for p in self.check.problems:
             lines.append(f"PROBLEM: {p}")
@@ -198,3 +216,14 @@ class FitResult:
             f"FitResult(strategy={self.strategy!r}, success={self.success}, "
             f"cost={self.cost:.6g}, n_points={self.n_points}, groups={len(self.groups)})"
         )
+
+
+_KIND = {
+    "model": "independent points (model)",
+    "cluster": "cluster-robust (sandwich)",
+}
+
+
+def _median(errors: Any) -> float:
+    values = np.asarray(errors, dtype=np.float64)
+    return float(np.nanmedian(values)) if values.size and np.isfinite(values).any() else np.nan

@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import InvalidArgumentError
 from . import _data
 from ._choose import Choice, choose
+from ._cluster import ClusterSpec, check_errors, with_dask_clusters
 from ._groups import gap_names, lone_group_gaps
 from ._inputs import Inputs, Options, check_callable, check_inputs, holds_dask, resolve_options
 from ._model import ParameterLayout, check_model_names, flat_parameters, make_layout
@@ -47,6 +48,8 @@ class Setup:
     choice: Choice
     dask: DaskData | None = None
     """The persisted blocks when the inputs were dask arrays (``fastsplit.dask``)."""
+    clusters: ClusterSpec | None = None
+    """The checked cluster labels (``_cluster``), in input order; ``None``: model errors."""
 
 
 def set_up(
@@ -70,6 +73,8 @@ def set_up(
     loss: Any,
     f_scale: Any,
     progress: Any,
+    errors: Any = "model",
+    clusters: Any = None,
 ) -> Setup:
     """Check everything and choose; see :func:`fastsplit.fit` for the arguments."""
     options = resolve_options(
@@ -87,8 +92,10 @@ def set_up(
         strategies=("auto", *STRATEGIES),
     )
     if holds_dask(x, y, groups, sigma):
-        return _set_up_dask(model, x, y, groups, sigma, p0, per_group, bounds, options)
+        setup = _set_up_dask(model, x, y, groups, sigma, p0, per_group, bounds, options)
+        return with_dask_clusters(setup, errors, clusters)
     inputs = check_inputs(model, x, y, groups, sigma)
+    spec = check_errors(errors, clusters, inputs.n_points)
     make_layout(p0, per_group, 1)  # the names, before the labels are grouped
     counted, seconds = _data.count_groups(inputs.labels, options.chunk_size, options.backend)
     layout, start, lower, upper = flat_parameters(p0, per_group, bounds, counted.n_groups)
@@ -101,7 +108,9 @@ def set_up(
         layout=layout,
         settings=options.settings,
     )
-    return Setup(options, inputs, counted, seconds, layout, start, lower, upper, choice)
+    return Setup(
+        options, inputs, counted, seconds, layout, start, lower, upper, choice, clusters=spec
+    )
 
 
 def _set_up_dask(

@@ -1,0 +1,304 @@
+"""Cluster-robust (sandwich) errors: the cluster labels, checked once, and the covariance.
+
+Points that share a cluster may be correlated in any way; points of different
+clusters are independent. The covariance of the least-squares estimate is then
+the sandwich ``H^-1 M H^-1`` with ``H = J^T J`` (the information the judge
+inverts) and ``M = sum_c s_c s_c^T``, ``s_c`` the sum of the scores ``J_i r_i``
+over the points ``i`` of cluster ``c`` (Liang & Zeger 1986). With several
+cluster dimensions (multiway: Cameron, Gelbach & Miller 2011, "Robust inference
+with multiway clustering", JBES 29), ``M`` is the inclusion-exclusion sum over
+every non-empty subset of dimensions, clustered by the intersection of their
+labels: for two, ``M = M_a + M_b - M_ab``. Each term gets the small-sample
+correction of statsmodels' ``cov_cluster`` (``use_correction=True``), applied per
+term as ``cov_cluster_2groups`` does: ``G / (G - 1) * (n - 1) / (n - P)`` with
+``G`` the clusters of that term, ``n`` the points and ``P`` the constrained
+parameters. A multiway sum can lose positive-definiteness; as CGM (section
+2.3) propose, its negative eigenvalues are set to zero.
+
+The per-cluster score sums are accumulated by the compiled normal pass
+(``_kernels``: one segment sum per term, ``O(clusters x P)`` memory); this
+module turns them into the covariance. With weights (``sigma``) and robust
+losses, ``J`` and ``r`` are the weighted, loss-scaled ones the normal equations
+use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._validate import check_choice, check_1d
+from ..errors import ClusterWarning, InvalidArgumentError, InvalidTypeError
+
+if TYPE_CHECKING:
+    from ._model import ParameterLayout
+    from ._problem import Problem
+    from ._result import FitResult
+    from ._setup import Setup
+
+__all__ = [
+    "ERRORS",
+    "MIN_CLUSTERS",
+    "ClusterSpec",
+    "check_errors",
+    "cluster_covariance",
+    "scatter_scores",
+    "with_cluster_errors",
+    "with_dask_clusters",
+]
+
+ERRORS = ("model", "cluster")
+"""The kinds of error bars a fit reports."""
+
+MIN_CLUSTERS = 10
+"""Fewer clusters than this in a dimension: the robust estimate is itself too noisy."""
+
+MAX_DIMENSIONS = 3
+"""Cluster dimensions at most (2**d - 1 terms, one segment sum each)."""
+
+CORRECTION = "G/(G-1) * (n-1)/(n-P) per term (statsmodels cov_cluster, use_correction=True)"
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """The checked cluster labels of a fit, as integer codes in input order.
+
+    Attributes
+    ----------
+    shown : str
+        The errors the result reports as ``errors`` (``"model"`` or ``"cluster"``);
+        both are kept.
+    codes : tuple of numpy.ndarray
+        One int32 code per point for every term of the multiway sum: each
+        dimension, then the intersections of every larger subset.
+    sizes : tuple of int
+        Clusters of each term.
+    signs : tuple of int
+        ``+1`` or ``-1``: the term's sign in the inclusion-exclusion sum.
+    names : tuple of str
+        ``"clusters[0]"``, ``"clusters[0] x clusters[1]"``, ...
+    """
+
+    shown: str
+    codes: tuple[np.ndarray, ...]
+    sizes: tuple[int, ...]
+    signs: tuple[int, ...]
+    names: tuple[str, ...]
+
+    @property
+    def n_dimensions(self) -> int:
+        return sum(1 for name in self.names if " x " not in name)
+
+    def in_order(self, order: np.ndarray | None) -> ClusterSpec:
+        """The codes gathered in another point order (``None``: unchanged)."""
+        if order is None:
+            return self
+        codes = tuple(np.take(c, order) for c in self.codes)
+        return dataclasses.replace(self, codes=codes)
+
+
+def check_errors(errors: object, clusters: Any, n: int) -> ClusterSpec | None:
+    """Check ``errors`` and ``clusters`` of :func:`fastsplit.fit` against ``n`` points.
+
+    Returns ``None`` when no clusters were given (model errors only). Raises
+    before any work; warns (:class:`~fastsplit.errors.ClusterWarning`) when a
+    dimension has fewer than :data:`MIN_CLUSTERS` clusters.
+    """
+    shown = check_choice("errors", errors, ERRORS)
+    if clusters is None:
+        if shown == "cluster":
+            raise InvalidArgumentError(
+                'errors="cluster" needs clusters: one label per point saying which points '
+                "may be correlated (e.g. clusters=block_of_time), or a tuple of such arrays "
+                'for multiway clusters. Pass clusters=..., or errors="model".'
+            )
+        return None
+    dims = list(clusters) if isinstance(clusters, tuple | list) else [clusters]
+    if not dims:
+        raise InvalidArgumentError(
+            "clusters is an empty tuple; pass one label array per point, or a tuple of them."
+        )
+    if len(dims) > MAX_DIMENSIONS:
+        raise InvalidArgumentError(
+            f"clusters has {len(dims)} dimensions; at most {MAX_DIMENSIONS} are supported "
+            f"(2**d - 1 terms). Combine some labels into one dimension."
+        )
+    labelled = [f"clusters[{i}]" if len(dims) > 1 else "clusters" for i in range(len(dims))]
+    base = []
+    for name, labels in zip(labelled, dims, strict=True):
+        if np.ndim(labels) != 1 and not hasattr(labels, "dask"):
+            raise InvalidTypeError(
+                f"{name} must be a 1-D array of cluster labels, one per point; got shape "
+                f"{np.shape(labels)}. Pass several dimensions as a tuple of 1-D arrays."
+            )
+        values = check_1d(name, labels, n=n, kinds="fiub", host=True, length_of="the y values")
+        codes, size = codes_of(values, name)
+        base.append((codes, size))
+    fewest = min(size for _, size in base)
+    if fewest < 2:
+        raise InvalidArgumentError(
+            "clusters must have at least 2 different labels in every dimension, got "
+            f"{fewest}: with one cluster the robust covariance is zero. Use smaller clusters."
+        )
+    if fewest < MIN_CLUSTERS:
+        warnings.warn(
+            f"only {fewest} clusters in a dimension of clusters: the cluster-robust errors "
+            f"rest on so few independent sums that they are themselves uncertain; use at "
+            f"least {MIN_CLUSTERS} (smaller clusters), or treat the errors as rough.",
+            ClusterWarning,
+            stacklevel=3,
+        )
+    return _with_intersections(shown, base, labelled)
+
+
+def _with_intersections(
+    shown: str, base: list[tuple[np.ndarray, int]], names: list[str]
+) -> ClusterSpec:
+    codes, sizes, signs, labels = [], [], [], []
+    for k in range(1, len(base) + 1):
+        for subset in itertools.combinations(range(len(base)), k):
+            code, size = base[subset[0]]
+            for i in subset[1:]:
+                other, other_size = base[i]
+                combined = code.astype(np.int64) * other_size + other
+                code, size = _compress(combined, size * other_size)
+            codes.append(code.astype(np.int32))
+            sizes.append(int(size))
+            signs.append(1 if k % 2 else -1)
+            labels.append(" x ".join(names[i] for i in subset))
+    return ClusterSpec(shown, tuple(codes), tuple(sizes), tuple(signs), tuple(labels))
+
+
+def codes_of(labels: np.ndarray, name: str = "clusters") -> tuple[np.ndarray, int]:
+    """``(codes, number of clusters)`` of per-point labels (ascending label order)."""
+    if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
+        raise InvalidArgumentError(
+            f"{name} holds NaN or infinite labels; give every point a finite cluster label."
+        )
+    if labels.dtype.kind in "iub" and labels.size:
+        low, high = int(labels.min()), int(labels.max())
+        if high - low <= max(labels.size, 1 << 16):  # dense: no sort
+            return _compress(labels.astype(np.int64) - low, high - low + 1)
+    uniques, codes = np.unique(labels, return_inverse=True)
+    return codes.astype(np.int64).reshape(-1), int(uniques.size)
+
+
+def _compress(dense: np.ndarray, span: int) -> tuple[np.ndarray, int]:
+    """Codes in ``[0, span)`` renumbered to the occupied ones only."""
+    if span <= max(dense.size, 1 << 16):
+        occupied = np.bincount(dense, minlength=span) > 0
+        table = np.cumsum(occupied) - 1
+        return table[dense], int(occupied.sum())
+    uniques, codes = np.unique(dense, return_inverse=True)
+    return codes.reshape(-1), int(uniques.size)
+
+
+def scatter_scores(
+    layout: ParameterLayout, shared: np.ndarray, per_group: np.ndarray
+) -> np.ndarray:
+    """``(clusters, P)`` score sums in the flat layout, from the kernel's blocks.
+
+    ``shared`` is ``(clusters, n_shared)``; ``per_group`` is ``(clusters,
+    n_groups, n_per_group)``: a point's per-group score belongs to its own group's
+    entry of that name.
+    """
+    ns, npg, n_groups = layout.n_shared, layout.n_per_group, layout.n_groups
+    out = np.zeros((shared.shape[0], layout.size))
+    out[:, :ns] = shared
+    for j in range(npg):
+        out[:, ns + j * n_groups : ns + (j + 1) * n_groups] = per_group[:, :, j]
+    return out
+
+
+def cluster_covariance(
+    spec: ClusterSpec,
+    scores: Sequence[np.ndarray],
+    inverse: np.ndarray,
+    n_points: int,
+) -> tuple[np.ndarray, int]:
+    """``(covariance, eigenvalues clipped)``: the corrected multiway sandwich.
+
+    ``scores`` holds one ``(clusters, P)`` array of summed scores per term of
+    ``spec``; ``inverse`` is ``(J^T J)^-1`` with NaN rows for unconstrained
+    parameters, which stay NaN.
+    """
+    size = inverse.shape[0]
+    keep = np.flatnonzero(np.isfinite(np.diag(inverse)))
+    out = np.full((size, size), np.nan)
+    if keep.size == 0:
+        return out, 0
+    bread = inverse[np.ix_(keep, keep)]
+    p = keep.size
+    total = np.zeros((p, p))
+    for sign, clusters, s in zip(spec.signs, spec.sizes, scores, strict=True):
+        kept = np.asarray(s)[:, keep]
+        meat = kept.T @ kept
+        correction = clusters / max(clusters - 1, 1) * (n_points - 1) / max(n_points - p, 1)
+        total += sign * correction * (bread @ meat @ bread)
+    total = 0.5 * (total + total.T)
+    clipped = 0
+    if len(spec.sizes) > 1:  # a multiway sum may not be positive semi-definite
+        lam, vec = np.linalg.eigh(total)
+        negative = lam < 0
+        clipped = int(np.count_nonzero(negative))
+        if clipped:
+            total = (vec * np.where(negative, 0.0, lam)) @ vec.T
+    out[np.ix_(keep, keep)] = total
+    return out, clipped
+
+
+def with_cluster_errors(result: FitResult, problem: Problem, flat: np.ndarray, inverse: np.ndarray) -> FitResult:
+    """``result`` with both kinds of errors: the model ones it holds, and the cluster ones.
+
+    Runs the normal pass with the per-cluster score sums once, at ``flat`` (the
+    point the judge evaluated); ``inverse`` is the judge's ``(J^T J)^-1``.
+    ``errors`` and ``covariance`` become the kind the fit asked for; the
+    parameters are untouched. No clusters: ``result`` as it is.
+    """
+    spec = problem.clusters
+    if spec is None:
+        return result
+    layout = problem.layout
+    blocks = problem.objective.cluster_scores(flat, spec.sizes)
+    scores = [scatter_scores(layout, shared, per_group) for shared, per_group in blocks]
+    covariance, clipped = cluster_covariance(spec, scores, inverse, result.n_points)
+    variance = np.diag(covariance)
+    errors = layout.unpack(np.sqrt(np.where(variance >= 0, variance, np.nan)))
+    info = dict(result.info)
+    info["clusters"] = {
+        "terms": list(spec.names),
+        "n_clusters": list(spec.sizes),
+        "correction": CORRECTION,
+        "clipped_eigenvalues": clipped,
+    }
+    cluster = spec.shown == "cluster"
+    return dataclasses.replace(
+        result,
+        errors=errors if cluster else result.errors,
+        covariance=covariance if cluster else result.covariance,
+        error_kind=spec.shown,
+        errors_model=result.errors,
+        covariance_model=result.covariance,
+        errors_cluster=errors,
+        covariance_cluster=covariance,
+        info=info,
+    )
+
+
+def with_dask_clusters(setup: Setup, errors: object, clusters: Any) -> Setup:
+    """The dask setup with its cluster labels checked and carried to the blocks."""
+    shown = check_choice("errors", errors, ERRORS)
+    if clusters is None:
+        check_errors(shown, None, 0)  # errors="cluster" without clusters: refused
+        return setup
+    from ..dask._clusters import cluster_blocks
+
+    assert setup.dask is not None
+    spec, data = cluster_blocks(shown, clusters, setup.inputs.y, setup.dask)
+    return dataclasses.replace(setup, dask=data, clusters=spec)
