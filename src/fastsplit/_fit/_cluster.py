@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._validate import check_choice, check_1d
+from .._validate import check_1d, check_choice
 from ..errors import ClusterWarning, InvalidArgumentError, InvalidTypeError
 
 if TYPE_CHECKING:
@@ -253,7 +253,9 @@ def cluster_covariance(
     return out, clipped
 
 
-def with_cluster_errors(result: FitResult, problem: Problem, flat: np.ndarray, inverse: np.ndarray) -> FitResult:
+def with_cluster_errors(
+    result: FitResult, problem: Problem, flat: np.ndarray, inverse: np.ndarray
+) -> FitResult:
     """``result`` with both kinds of errors: the model ones it holds, and the cluster ones.
 
     Runs the normal pass with the per-cluster score sums once, at ``flat`` (the
