@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,7 @@ import numpy as np
 
 from .._validate import check_1d, check_choice
 from ..errors import ClusterWarning, InvalidArgumentError, InvalidTypeError
+from ._data import gather_codes
 
 if TYPE_CHECKING:
     from ._model import ParameterLayout
@@ -103,14 +104,27 @@ class ClusterSpec:
         return dataclasses.replace(self, codes=codes)
 
 
-def check_errors(errors: object, clusters: Any, n: int) -> ClusterSpec | None:
+@dataclass(frozen=True)
+class ClusterRule:
+    """Clusters given as a function of the fitted parameters, resolved by the judge."""
+
+    shown: str
+    rule: Callable[[dict[str, Any]], Any]
+    codes: tuple[np.ndarray, ...] = ()
+
+
+def check_errors(errors: object, clusters: Any, n: int) -> ClusterSpec | ClusterRule | None:
     """Check ``errors`` and ``clusters`` of :func:`fastsplit.fit` against ``n`` points.
 
-    Returns ``None`` when no clusters were given (model errors only). Raises
-    before any work; warns (:class:`~fastsplit.errors.ClusterWarning`) when a
-    dimension has fewer than :data:`MIN_CLUSTERS` clusters.
+    Returns ``None`` when no clusters were given (model errors only), a
+    :class:`ClusterRule` for a callable (checked when it is called, with the
+    fitted parameters). Raises before any work; warns
+    (:class:`~fastsplit.errors.ClusterWarning`) when a dimension has fewer than
+    :data:`MIN_CLUSTERS` clusters.
     """
     shown = check_choice("errors", errors, ERRORS)
+    if callable(clusters):
+        return ClusterRule(shown, clusters)
     if clusters is None:
         if shown == "cluster":
             raise InvalidArgumentError(
@@ -263,11 +277,15 @@ def with_cluster_errors(
     ``errors`` and ``covariance`` become the kind the fit asked for; the
     parameters are untouched. No clusters: ``result`` as it is.
     """
-    spec = problem.clusters
+    spec, codes = problem.clusters, None
     if spec is None:
         return result
     layout = problem.layout
-    blocks = problem.objective.cluster_scores(flat, spec.sizes)
+    if isinstance(spec, ClusterRule):  # labels from the fitted parameters
+        resolved = check_errors(spec.shown, spec.rule(layout.unpack(flat)), result.n_points)
+        assert isinstance(resolved, ClusterSpec)
+        spec, codes = resolved, gather_codes(problem.chunking, resolved.codes)
+    blocks = problem.objective.cluster_scores(flat, spec.sizes, codes)
     scores = [scatter_scores(layout, shared, per_group) for shared, per_group in blocks]
     covariance, clipped = cluster_covariance(spec, scores, inverse, result.n_points)
     variance = np.diag(covariance)
@@ -299,6 +317,11 @@ def with_dask_clusters(setup: Setup, errors: object, clusters: Any) -> Setup:
     if clusters is None:
         check_errors(shown, None, 0)  # errors="cluster" without clusters: refused
         return setup
+    if callable(clusters):
+        raise InvalidArgumentError(
+            "clusters as a function of the fitted parameters needs the data in memory; "
+            "on dask arrays pass the cluster labels themselves (one per point)."
+        )
     from ..dask._clusters import cluster_blocks
 
     assert setup.dask is not None

@@ -25,7 +25,14 @@ from ._common import padded_gather
 if TYPE_CHECKING:
     from .. import ChunkPlan, Diagnostics
 
-__all__ = ["ChunkStacks", "Chunking", "count_groups", "in_input_order", "stratified"]
+__all__ = [
+    "ChunkStacks",
+    "Chunking",
+    "count_groups",
+    "gather_codes",
+    "in_input_order",
+    "stratified",
+]
 
 
 @dataclass(frozen=True)
@@ -185,12 +192,8 @@ class ChunkStacks:
 
         bounds = chunking.plan.bounds
         n_chunks = int(bounds.shape[0] - 1)
-        sizes = np.diff(bounds)
-        chunk_len = int(sizes.max()) if n_chunks else 0
-        pos = bounds[:-1, None] + np.arange(chunk_len, dtype=np.int64)[None, :]
-        np.minimum(pos, bounds[1:, None] - 1, out=pos)
-        valid = np.arange(chunk_len)[None, :] < sizes[:, None]
-        src = pos if chunking.order is None else np.take(chunking.order, pos, mode="clip")
+        pos, src, valid = _sources(chunking)
+        chunk_len = int(src.shape[1])
         (*xs, ys), w = padded_gather([*x, y], weight, src, valid)
         return cls(
             x=tuple(xs),
@@ -200,7 +203,7 @@ class ChunkStacks:
             n_points=int(bounds[-1]),
             n_chunks=n_chunks,
             chunk_len=chunk_len,
-            clusters=tuple(jnp.asarray(np.take(c, src).astype(np.int32)) for c in clusters),
+            clusters=gather_codes(chunking, clusters),
         )
 
     def flat(self) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
@@ -215,3 +218,27 @@ class ChunkStacks:
             np.asarray(self.weight).reshape(-1),
             np.asarray(self.y).reshape(-1),
         )
+
+
+def _sources(chunking: Chunking) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(position in chunk order, input index, valid)`` of every slot of the ``(K, C)``
+    stacks (padding repeats the chunk's last point and is not valid)."""
+    bounds = chunking.plan.bounds
+    n_chunks = int(bounds.shape[0] - 1)
+    sizes = np.diff(bounds)
+    chunk_len = int(sizes.max()) if n_chunks else 0
+    pos = bounds[:-1, None] + np.arange(chunk_len, dtype=np.int64)[None, :]
+    np.minimum(pos, bounds[1:, None] - 1, out=pos)
+    valid = np.arange(chunk_len)[None, :] < sizes[:, None]
+    src = pos if chunking.order is None else np.take(chunking.order, pos, mode="clip")
+    return pos, src, valid
+
+
+def gather_codes(chunking: Chunking, codes: Sequence[np.ndarray]) -> tuple[Any, ...]:
+    """Per-point integer codes (input order) as ``(K, C)`` int32 JAX stacks in chunk order."""
+    if not codes:
+        return ()
+    import jax.numpy as jnp
+
+    _, src, _ = _sources(chunking)
+    return tuple(jnp.asarray(np.take(c, src).astype(np.int32)) for c in codes)

@@ -56,7 +56,7 @@ class FullDataObjective(Protocol):
     def normal(self, flat: np.ndarray) -> NormalEquations: ...
 
     def cluster_scores(
-        self, flat: np.ndarray, sizes: tuple[int, ...]
+        self, flat: np.ndarray, sizes: tuple[int, ...], codes: tuple[Any, ...] | None = None
     ) -> list[tuple[np.ndarray, np.ndarray]]: ...
 
 
@@ -118,12 +118,12 @@ class Objective:
         return assemble(self.layout, *blocks, cost=float(cost))
 
     def cluster_scores(
-        self, flat: np.ndarray, sizes: tuple[int, ...]
+        self, flat: np.ndarray, sizes: tuple[int, ...], codes: tuple[Any, ...] | None = None
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per cluster term, the scores summed per cluster (``_cluster``), in one normal
-        pass over the stacks' cluster codes (counted in ``n_jac``)."""
+        pass over the cluster code stacks (default: the stacks' own; counted in ``n_jac``)."""
         self.n_jac += 1
-        codes = self.stacks.clusters
+        codes = self.stacks.clusters if codes is None else codes
         if self._shards():
             codes = shard_codes(codes, self.devices)
         _, scores = self._kernels.clustered(sizes)(*self._args(flat), codes)

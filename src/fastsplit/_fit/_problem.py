@@ -16,7 +16,7 @@ import numpy as np
 
 from .._progress import Progress
 from ..config import Settings
-from ._cluster import ClusterSpec
+from ._cluster import ClusterRule, ClusterSpec
 from ._data import Chunking, ChunkStacks
 from ._inputs import Inputs
 from ._loss import Loss
@@ -79,7 +79,7 @@ class Problem:
     absolute_sigma: bool
     progress: Progress
     loss: Loss = field(default_factory=Loss)
-    clusters: ClusterSpec | None = None
+    clusters: ClusterSpec | ClusterRule | None = None
 
     @property
     def x_is_tuple(self) -> bool:

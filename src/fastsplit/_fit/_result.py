@@ -187,10 +187,10 @@ class FitResult:
         other = self.errors_model if self.error_kind == "cluster" else self.errors_cluster
         other_kind = "model" if self.error_kind == "cluster" else "cluster"
         if other is not None:
-            lines.append(f"errors: {_KIND[self.error_kind]}; [{other_kind}: {_KIND[other_kind]}]")
+            lines.append(f"errors: {_KIND[self.error_kind]}; in [ ]: {_KIND[other_kind]}")
         for name, value in self.params.items():
             err = self.errors[name]
-            beside = f"   [{other_kind} {_median(other[name]):.3g}]" if other is not None else ""
+            beside = f"   [{_median(other[name]):.3g}]" if other is not None else ""
             if np.ndim(value) == 0:
                 lines.append(f"  {name:<22s} {value:>14.6g} +- {err:.3g}{beside}")
             else:
@@ -219,8 +219,8 @@ class FitResult:
 
 
 _KIND = {
-    "model": "independent points (model)",
-    "cluster": "cluster-robust (sandwich)",
+    "model": "independent-point (model) errors",
+    "cluster": "cluster-robust (sandwich) errors",
 }
 
 

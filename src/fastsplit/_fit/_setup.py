@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import InvalidArgumentError
 from . import _data
 from ._choose import Choice, choose
-from ._cluster import ClusterSpec, check_errors, with_dask_clusters
+from ._cluster import ClusterRule, ClusterSpec, check_errors, with_dask_clusters
 from ._groups import gap_names, lone_group_gaps
 from ._inputs import Inputs, Options, check_callable, check_inputs, holds_dask, resolve_options
 from ._model import ParameterLayout, check_model_names, flat_parameters, make_layout
@@ -48,7 +48,7 @@ class Setup:
     choice: Choice
     dask: DaskData | None = None
     """The persisted blocks when the inputs were dask arrays (``fastsplit.dask``)."""
-    clusters: ClusterSpec | None = None
+    clusters: ClusterSpec | ClusterRule | None = None
     """The checked cluster labels (``_cluster``), in input order; ``None``: model errors."""
 
 
