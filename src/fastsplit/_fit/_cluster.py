@@ -133,7 +133,26 @@ def check_errors(errors: object, clusters: Any, n: int) -> ClusterSpec | Cluster
                 'for multiway clusters. Pass clusters=..., or errors="model".'
             )
         return None
-    dims = list(clusters) if isinstance(clusters, tuple | list) else [clusters]
+    dims = dimensions(clusters)
+    for name, labels in zip(dimension_names(len(dims)), dims, strict=True):
+        if np.ndim(labels) != 1:
+            raise InvalidTypeError(
+                f"{name} must be a 1-D array of cluster labels, one per point; got shape "
+                f"{np.shape(labels)}. Pass several dimensions as a tuple of 1-D arrays."
+            )
+    labelled = dimension_names(len(dims))
+    base = []
+    for name, labels in zip(labelled, dims, strict=True):
+        values = check_1d(name, labels, n=n, kinds="fiub", host=True, length_of="the y values")
+        codes, size = codes_of(values, name)
+        base.append((codes, size))
+    check_counts([size for _, size in base])
+    return _with_intersections(shown, base, labelled)
+
+
+def dimensions(clusters: Any) -> list[Any]:
+    """The label arrays of ``clusters`` (one, or a tuple of up to :data:`MAX_DIMENSIONS`)."""
+    dims = list(clusters) if isinstance(clusters, tuple) else [clusters]
     if not dims:
         raise InvalidArgumentError(
             "clusters is an empty tuple; pass one label array per point, or a tuple of them."
@@ -143,18 +162,26 @@ def check_errors(errors: object, clusters: Any, n: int) -> ClusterSpec | Cluster
             f"clusters has {len(dims)} dimensions; at most {MAX_DIMENSIONS} are supported "
             f"(2**d - 1 terms). Combine some labels into one dimension."
         )
-    labelled = [f"clusters[{i}]" if len(dims) > 1 else "clusters" for i in range(len(dims))]
-    base = []
-    for name, labels in zip(labelled, dims, strict=True):
-        if np.ndim(labels) != 1 and not hasattr(labels, "dask"):
-            raise InvalidTypeError(
-                f"{name} must be a 1-D array of cluster labels, one per point; got shape "
-                f"{np.shape(labels)}. Pass several dimensions as a tuple of 1-D arrays."
-            )
-        values = check_1d(name, labels, n=n, kinds="fiub", host=True, length_of="the y values")
-        codes, size = codes_of(values, name)
-        base.append((codes, size))
-    fewest = min(size for _, size in base)
+    return dims
+
+
+def subsets(n_dimensions: int) -> list[tuple[int, ...]]:
+    """The terms of the multiway sum: every non-empty subset of the dimensions, by size
+    (the sign of a term is ``+1`` for odd sizes, ``-1`` for even ones)."""
+    dims = range(n_dimensions)
+    return [s for k in range(1, n_dimensions + 1) for s in itertools.combinations(dims, k)]
+
+
+def dimension_names(n_dimensions: int) -> list[str]:
+    """How messages name each dimension of ``clusters``."""
+    if n_dimensions == 1:
+        return ["clusters"]
+    return [f"clusters[{i}]" for i in range(n_dimensions)]
+
+
+def check_counts(sizes: Sequence[int]) -> None:
+    """At least 2 clusters per dimension (an error), :data:`MIN_CLUSTERS` (a warning)."""
+    fewest = min(sizes)
     if fewest < 2:
         raise InvalidArgumentError(
             "clusters must have at least 2 different labels in every dimension, got "
@@ -166,26 +193,24 @@ def check_errors(errors: object, clusters: Any, n: int) -> ClusterSpec | Cluster
             f"rest on so few independent sums that they are themselves uncertain; use at "
             f"least {MIN_CLUSTERS} (smaller clusters), or treat the errors as rough.",
             ClusterWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-    return _with_intersections(shown, base, labelled)
 
 
 def _with_intersections(
     shown: str, base: list[tuple[np.ndarray, int]], names: list[str]
 ) -> ClusterSpec:
     codes, sizes, signs, labels = [], [], [], []
-    for k in range(1, len(base) + 1):
-        for subset in itertools.combinations(range(len(base)), k):
-            code, size = base[subset[0]]
-            for i in subset[1:]:
-                other, other_size = base[i]
-                combined = code.astype(np.int64) * other_size + other
-                code, size = _compress(combined, size * other_size)
-            codes.append(code.astype(np.int32))
-            sizes.append(int(size))
-            signs.append(1 if k % 2 else -1)
-            labels.append(" x ".join(names[i] for i in subset))
+    for subset in subsets(len(base)):
+        code, size = base[subset[0]]
+        for i in subset[1:]:
+            other, other_size = base[i]
+            combined = code.astype(np.int64) * other_size + other
+            code, size = _compress(combined, size * other_size)
+        codes.append(code.astype(np.int32))
+        sizes.append(int(size))
+        signs.append(1 if len(subset) % 2 else -1)
+        labels.append(" x ".join(names[i] for i in subset))
     return ClusterSpec(shown, tuple(codes), tuple(sizes), tuple(signs), tuple(labels))
 
 
