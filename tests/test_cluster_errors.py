@@ -270,3 +270,37 @@ def test_two_time_fits_say_which_errors_they_show():
     for name, value in robust.errors.items():
         np.testing.assert_array_equal(plain.errors_cluster[name], value)
     assert robust.errors["D0"] > 2 * robust.errors_model["D0"]
+
+
+# --- Dask blocks and several devices give the in-memory cluster errors ---------------
+
+
+@pytest.mark.dask
+def test_dask_blocks_give_the_in_memory_cluster_errors(clustered_line):
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    x, y, a, b, sigma = clustered_line
+    groups = (a % 3).astype(float)
+    options = dict(
+        p0={"slope": 1.0, "offset": 0.0}, per_group=["offset"], chunk_size=300, errors="cluster"
+    )
+    ref = fastsplit.fit(_line, x, y, groups=groups, sigma=sigma, clusters=(a, b), **options)
+
+    def lazy(values):
+        return da.from_array(np.asarray(values), chunks=1200)
+
+    with dask.config.set(scheduler="sync"):
+        r = fastsplit.fit(
+            _line,
+            lazy(x),
+            lazy(y),
+            groups=lazy(groups),
+            sigma=lazy(sigma),
+            clusters=(lazy(a), b),  # a NumPy dimension is cut into y's blocks
+            **options,
+        )
+    assert r.info["dask_blocks"] == 2
+    assert r.info["clusters"]["n_clusters"] == ref.info["clusters"]["n_clusters"]
+    np.testing.assert_allclose(r.x, ref.x, rtol=1e-8)
+    np.testing.assert_allclose(r.covariance_cluster, ref.covariance_cluster, rtol=1e-8)
+    assert r.error_kind == "cluster"
