@@ -55,9 +55,9 @@ SCRIPT = textwrap.dedent(
         with jax.enable_x64(True):
             many = Objective(m, layout, True, stacks).normal(start)
             one = Objective(m, layout, True, stacks, devices=jax.devices()[:1]).normal(start)
-            many_s = Objective(m, layout, True, stacks).cluster_scores(start, spec.sizes)
+            many_s = Objective(m, layout, True, stacks).cluster_scores(start, (spec.n_finest,))
             one_s = Objective(m, layout, True, stacks, devices=jax.devices()[:1]).cluster_scores(
-                start, spec.sizes)
+                start, (spec.n_finest,))
         out["scores"][chunk_size] = max(
             float(np.abs(a - b).max() / np.abs(b).max())
             for pm, po in zip(many_s, one_s) for a, b in zip(pm, po))

@@ -68,7 +68,12 @@ CORRECTION = "G/(G-1) * (n-1)/(n-P) per term (statsmodels cov_cluster, use_corre
 
 @dataclass(frozen=True)
 class ClusterSpec:
-    """The checked cluster labels of a fit, as integer codes in input order.
+    """The checked cluster labels of a fit.
+
+    The kernels sum the scores over the *finest* clusters only (the intersection
+    of every dimension: one code per point, one segment sum); each term of the
+    multiway sum is a union of finest clusters, so its sums are added up on the
+    host through ``parents``.
 
     Attributes
     ----------
@@ -76,10 +81,15 @@ class ClusterSpec:
         The errors the result reports as ``errors`` (``"model"`` or ``"cluster"``);
         both are kept.
     codes : tuple of numpy.ndarray
-        One int32 code per point for every term of the multiway sum: each
-        dimension, then the intersections of every larger subset.
+        ``(finest,)``: the int32 finest-cluster code of every point, in input order
+        (empty on Dask, where the blocks hold them).
+    n_finest : int
+        Finest clusters.
+    parents : tuple of numpy.ndarray
+        Per term, the term's cluster of every finest cluster.
     sizes : tuple of int
-        Clusters of each term.
+        Clusters of each term: each dimension, then the intersections of every
+        larger subset of dimensions.
     signs : tuple of int
         ``+1`` or ``-1``: the term's sign in the inclusion-exclusion sum.
     names : tuple of str
@@ -88,20 +98,20 @@ class ClusterSpec:
 
     shown: str
     codes: tuple[np.ndarray, ...]
+    n_finest: int
+    parents: tuple[np.ndarray, ...]
     sizes: tuple[int, ...]
     signs: tuple[int, ...]
     names: tuple[str, ...]
 
-    @property
-    def n_dimensions(self) -> int:
-        return sum(1 for name in self.names if " x " not in name)
-
-    def in_order(self, order: np.ndarray | None) -> ClusterSpec:
-        """The codes gathered in another point order (``None``: unchanged)."""
-        if order is None:
-            return self
-        codes = tuple(np.take(c, order) for c in self.codes)
-        return dataclasses.replace(self, codes=codes)
+    def term_scores(self, finest: np.ndarray) -> list[np.ndarray]:
+        """Per term, ``(clusters, P)`` score sums from the finest clusters' ``(n_finest, P)``."""
+        out = []
+        for parent, size in zip(self.parents, self.sizes, strict=True):
+            summed = np.zeros((size, finest.shape[1]))
+            np.add.at(summed, parent, finest)
+            out.append(summed)
+        return out
 
 
 @dataclass(frozen=True)
@@ -200,18 +210,26 @@ def check_counts(sizes: Sequence[int]) -> None:
 def _with_intersections(
     shown: str, base: list[tuple[np.ndarray, int]], names: list[str]
 ) -> ClusterSpec:
-    codes, sizes, signs, labels = [], [], [], []
-    for subset in subsets(len(base)):
+    terms = subsets(len(base))
+    coded = []
+    for subset in terms:
         code, size = base[subset[0]]
         for i in subset[1:]:
             other, other_size = base[i]
-            combined = code.astype(np.int64) * other_size + other
-            code, size = _compress(combined, size * other_size)
-        codes.append(code.astype(np.int32))
-        sizes.append(int(size))
-        signs.append(1 if len(subset) % 2 else -1)
-        labels.append(" x ".join(names[i] for i in subset))
-    return ClusterSpec(shown, tuple(codes), tuple(sizes), tuple(signs), tuple(labels))
+            code, size = _compress(code.astype(np.int64) * other_size + other, size * other_size)
+        coded.append((code, int(size)))
+    finest, n_finest = coded[-1]  # the last subset holds every dimension
+    first = np.empty(n_finest, dtype=np.int64)
+    first[finest[::-1]] = np.arange(finest.size - 1, -1, -1)  # a point of each finest cluster
+    return ClusterSpec(
+        shown=shown,
+        codes=(finest.astype(np.int32),),
+        n_finest=n_finest,
+        parents=tuple(code[first] for code, _ in coded),
+        sizes=tuple(size for _, size in coded),
+        signs=tuple(1 if len(s) % 2 else -1 for s in terms),
+        names=tuple(" x ".join(names[i] for i in s) for s in terms),
+    )
 
 
 def codes_of(labels: np.ndarray, name: str = "clusters") -> tuple[np.ndarray, int]:
@@ -310,8 +328,8 @@ def with_cluster_errors(
         resolved = check_errors(spec.shown, spec.rule(layout.unpack(flat)), result.n_points)
         assert isinstance(resolved, ClusterSpec)
         spec, codes = resolved, gather_codes(problem.chunking, resolved.codes)
-    blocks = problem.objective.cluster_scores(flat, spec.sizes, codes)
-    scores = [scatter_scores(layout, shared, per_group) for shared, per_group in blocks]
+    ((shared, per_group),) = problem.objective.cluster_scores(flat, (spec.n_finest,), codes)
+    scores = spec.term_scores(scatter_scores(layout, shared, per_group))
     covariance, clipped = cluster_covariance(spec, scores, inverse, result.n_points)
     variance = np.diag(covariance)
     errors = layout.unpack(np.sqrt(np.where(variance >= 0, variance, np.nan)))

@@ -73,15 +73,18 @@ def cluster_blocks(
     terms = subsets(len(dims))
     found = dask.compute(*(dask.delayed(_combined)(codes, terms, uniques) for codes in base))
     occupied = [np.unique(np.concatenate([f[t] for f in found])) for t in range(len(terms))]
+    finest = occupied[-1]  # the last term holds every dimension
     stacks = dask.persist(
         *(
-            dask.delayed(_stacks, pure=True)(codes, terms, uniques, occupied, data.chunk_len)
+            dask.delayed(_stacks, pure=True)(codes, terms[-1], uniques, finest, data.chunk_len)
             for codes in base
         )
     )
     spec = ClusterSpec(
         shown=shown,
         codes=(),
+        n_finest=int(finest.size),
+        parents=_parents(finest, terms, uniques, occupied),
         sizes=tuple(int(o.size) for o in occupied),
         signs=tuple(1 if len(t) % 2 else -1 for t in terms),
         names=tuple(" x ".join(names[i] for i in t) for t in terms),
@@ -113,19 +116,36 @@ def _combined(
     return [np.unique(_combined_codes(codes, t, uniques)) for t in terms]
 
 
-def _stacks(
-    codes: list[np.ndarray],
+def _parents(
+    finest: np.ndarray,
     terms: list[tuple[int, ...]],
     uniques: list[np.ndarray],
     occupied: list[np.ndarray],
+) -> tuple[np.ndarray, ...]:
+    """Per term, the term's cluster of every finest cluster (from the combined codes)."""
+    base = []
+    rest = finest.copy()
+    for u in reversed(uniques):  # undo ((c0 * n1) + c1) * n2 + c2
+        base.append(rest % u.size)
+        rest //= u.size
+    base.reverse()
+    return tuple(
+        np.searchsorted(seen, _combined_codes(base, term, uniques))
+        for term, seen in zip(terms, occupied, strict=True)
+    )
+
+
+def _stacks(
+    codes: list[np.ndarray],
+    every: tuple[int, ...],
+    uniques: list[np.ndarray],
+    finest: np.ndarray,
     chunk_len: int,
 ) -> tuple[np.ndarray, ...]:
-    """One ``(k, C)`` int32 code stack per term, padded as ``prepare_block`` pads the data."""
+    """The ``(k, C)`` int32 stack of finest-cluster codes, padded as ``prepare_block`` pads
+    the data (one stack: the kernels sum over the finest clusters only)."""
     m = codes[0].shape[0]
     k = -(-m // chunk_len)
     position = np.minimum(np.arange(k * chunk_len, dtype=np.int64), m - 1).reshape(k, chunk_len)
-    out = []
-    for term, seen in zip(terms, occupied, strict=True):
-        numbered = np.searchsorted(seen, _combined_codes(codes, term, uniques))
-        out.append(np.take(numbered, position).astype(np.int32))
-    return tuple(out)
+    numbered = np.searchsorted(finest, _combined_codes(codes, every, uniques))
+    return (np.take(numbered, position).astype(np.int32),)

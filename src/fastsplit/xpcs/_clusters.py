@@ -48,16 +48,21 @@ def correlation_frames(model: TwoTimeModel, params: Mapping[str, Any], angles: n
     starts = np.unique(np.linspace(0, n - 2, 9).astype(np.int64))
     lags = np.arange(1, n)
     shared = {name: float(params[name]) for name in model.shared_names}
-    times: list[float] = []
-    for phi in np.asarray(angles, dtype=np.float64)[:8]:
-        for k in starts:
-            later = np.minimum(k + lags, n - 1)
-            x = (np.full(lags.size, phi), np.full(lags.size, k * model.dt), later * model.dt)
-            with np.errstate(all="ignore"):
-                g1 = np.asarray(model.g1(x, **shared), dtype=np.float64)
-            below = np.flatnonzero(g1 * g1 < math.exp(-1.0))
-            times.append(float(lags[below[0]]) if below.size else float(n))
-    return float(np.median(times)) if times else float(n)
+    phi = np.asarray(angles, dtype=np.float64)[:8]
+    # Every (angle, start frame, lag) in one call: rows of lags.
+    rows = phi.size * starts.size
+    first = np.tile(starts, phi.size)
+    later = np.minimum(first[:, None] + lags[None, :], n - 1)
+    x = (
+        np.repeat(phi, starts.size)[:, None] * np.ones(lags.size),
+        (first[:, None] * np.ones(lags.size)) * model.dt,
+        later * model.dt,
+    )
+    with np.errstate(all="ignore"):
+        g1 = np.asarray(model.g1(tuple(a.reshape(-1) for a in x), **shared), dtype=np.float64)
+    below = g1.reshape(rows, lags.size) ** 2 < math.exp(-1.0)
+    times = np.where(below.any(axis=1), lags[np.argmax(below, axis=1)], n).astype(np.float64)
+    return float(np.median(times)) if times.size else float(n)
 
 
 def block_frames_for(model: TwoTimeModel, params: Mapping[str, Any], angles: np.ndarray) -> int:
@@ -116,9 +121,10 @@ def frame_blocks(
     span = int(max(first.max(), second.max()) - min(first.min(), second.min()) + 1)
 
     def clusters(params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        size, wanted = block_frames, block_frames
-        if size is None:
+        if block_frames is None:
             size, wanted = block_plan(model, params, angles, span)
+        else:
+            size = wanted = int(block_frames)
         clusters.block_frames = int(size)  # type: ignore[attr-defined]
         clusters.wanted_frames = int(wanted)  # type: ignore[attr-defined]
         return first // size, second // size
