@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._validate import check_1d, check_choice
-from ..errors import ClusterWarning, InvalidArgumentError, InvalidTypeError
+from ..errors import ClusterWarning, FastsplitError, InvalidArgumentError, InvalidTypeError
 from ._data import gather_codes
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ __all__ = [
     "ClusterSpec",
     "check_errors",
     "cluster_covariance",
+    "precheck_errors",
     "scatter_scores",
     "with_cluster_errors",
     "with_dask_clusters",
@@ -61,7 +62,7 @@ MIN_CLUSTERS = 10
 """Fewer clusters than this in a dimension: the robust estimate is itself too noisy."""
 
 MAX_DIMENSIONS = 3
-"""Cluster dimensions at most (2**d - 1 terms, one segment sum each)."""
+"""Cluster dimensions at most (2**d - 1 terms of the multiway sum)."""
 
 CORRECTION = "G/(G-1) * (n-1)/(n-P) per term (statsmodels cov_cluster, use_correction=True)"
 
@@ -132,24 +133,12 @@ def check_errors(errors: object, clusters: Any, n: int) -> ClusterSpec | Cluster
     (:class:`~fastsplit.errors.ClusterWarning`) when a dimension has fewer than
     :data:`MIN_CLUSTERS` clusters.
     """
-    shown = check_choice("errors", errors, ERRORS)
+    shown = precheck_errors(errors, clusters)
     if callable(clusters):
         return ClusterRule(shown, clusters)
     if clusters is None:
-        if shown == "cluster":
-            raise InvalidArgumentError(
-                'errors="cluster" needs clusters: one label per point saying which points '
-                "may be correlated (e.g. clusters=block_of_time), or a tuple of such arrays "
-                'for multiway clusters. Pass clusters=..., or errors="model".'
-            )
         return None
     dims = dimensions(clusters)
-    for name, labels in zip(dimension_names(len(dims)), dims, strict=True):
-        if np.ndim(labels) != 1:
-            raise InvalidTypeError(
-                f"{name} must be a 1-D array of cluster labels, one per point; got shape "
-                f"{np.shape(labels)}. Pass several dimensions as a tuple of 1-D arrays."
-            )
     labelled = dimension_names(len(dims))
     base = []
     for name, labels in zip(labelled, dims, strict=True):
@@ -158,6 +147,30 @@ def check_errors(errors: object, clusters: Any, n: int) -> ClusterSpec | Cluster
         base.append((codes, size))
     check_counts([size for _, size in base])
     return _with_intersections(shown, base, labelled)
+
+
+def precheck_errors(errors: object, clusters: Any) -> str:
+    """What can be checked of ``errors`` and ``clusters`` without the data: the kind, that
+    clusters are given for ``"cluster"``, the number of dimensions, each one 1-D."""
+    shown = check_choice("errors", errors, ERRORS)
+    if clusters is None:
+        if shown == "cluster":
+            raise InvalidArgumentError(
+                'errors="cluster" needs clusters: one label per point saying which points '
+                "may be correlated (e.g. clusters=block_of_time), or a tuple of such arrays "
+                'for multiway clusters. Pass clusters=..., or errors="model".'
+            )
+        return shown
+    if callable(clusters):
+        return shown
+    dims = dimensions(clusters)
+    for name, labels in zip(dimension_names(len(dims)), dims, strict=True):
+        if np.ndim(labels) != 1:
+            raise InvalidTypeError(
+                f"{name} must be a 1-D array of cluster labels, one per point; got shape "
+                f"{np.shape(labels)}. Pass several dimensions as a tuple of 1-D arrays."
+            )
+    return shown
 
 
 def dimensions(clusters: Any) -> list[Any]:
@@ -238,6 +251,11 @@ def codes_of(labels: np.ndarray, name: str = "clusters") -> tuple[np.ndarray, in
         raise InvalidArgumentError(
             f"{name} holds NaN or infinite labels; give every point a finite cluster label."
         )
+    if labels.dtype.kind == "f" and labels.size:
+        with np.errstate(invalid="ignore", over="ignore"):
+            whole = labels.astype(np.int64)
+        if np.array_equal(whole, labels):  # integral floats (block numbers): no sort either
+            labels = whole
     if labels.dtype.kind in "iub" and labels.size:
         low, high = int(labels.min()), int(labels.max())
         if high - low <= max(labels.size, 1 << 16):  # dense: no sort
@@ -325,7 +343,11 @@ def with_cluster_errors(
         return result
     layout = problem.layout
     if isinstance(spec, ClusterRule):  # labels from the fitted parameters
-        resolved = check_errors(spec.shown, spec.rule(layout.unpack(flat)), result.n_points)
+        try:
+            resolved = check_errors(spec.shown, spec.rule(layout.unpack(flat)), result.n_points)
+        except FastsplitError as exc:  # the fit stands; say why its errors are the model's
+            result.check.notes.append(f"no cluster-robust errors: {exc}")
+            return result
         assert isinstance(resolved, ClusterSpec)
         spec, codes = resolved, gather_codes(problem.chunking, resolved.codes)
     ((shared, per_group),) = problem.objective.cluster_scores(flat, (spec.n_finest,), codes)
@@ -355,10 +377,10 @@ def with_cluster_errors(
 
 
 def with_dask_clusters(setup: Setup, errors: object, clusters: Any) -> Setup:
-    """The dask setup with its cluster labels checked and carried to the blocks."""
+    """The dask setup with its cluster labels checked and carried to the blocks
+    (:func:`precheck_errors` passed before the blocks were read)."""
     shown = check_choice("errors", errors, ERRORS)
     if clusters is None:
-        check_errors(shown, None, 0)  # errors="cluster" without clusters: refused
         return setup
     if callable(clusters):
         raise InvalidArgumentError(

@@ -114,11 +114,16 @@ def frame_blocks(
             f"block_frames must be a positive int (frames per cluster block), got "
             f"{block_frames!r}; leave it out to size the blocks from the fitted decay."
         )
-    first = np.rint(np.asarray(data.t1, dtype=np.float64) / model.dt).astype(np.int64)
-    second = np.rint(np.asarray(data.t2, dtype=np.float64) / model.dt).astype(np.int64)
-    angles = np.unique(np.asarray(data.phi, dtype=np.float64))
 
-    span = int(max(first.max(), second.max()) - min(first.min(), second.min()) + 1)
+    def frames(t: np.ndarray) -> np.ndarray:
+        return np.rint(np.asarray(t, dtype=np.float64) / model.dt).astype(np.int64)
+
+    # Only the extremes are kept: the per-point frames are made when the rule is called.
+    low = min(float(np.min(data.t1)), float(np.min(data.t2)))
+    high = max(float(np.max(data.t1)), float(np.max(data.t2)))
+    span = round((high - low) / model.dt) + 1
+    phi = np.asarray(data.phi, dtype=np.float64)
+    angles = np.unique(phi[:: phi.size // 100_000 + 1])  # a sample: the decay's angles
 
     def clusters(params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         if block_frames is None:
@@ -127,7 +132,7 @@ def frame_blocks(
             size = wanted = int(block_frames)
         clusters.block_frames = int(size)  # type: ignore[attr-defined]
         clusters.wanted_frames = int(wanted)  # type: ignore[attr-defined]
-        return first // size, second // size
+        return frames(data.t1) // size, frames(data.t2) // size
 
     clusters.block_frames = block_frames  # type: ignore[attr-defined]
     clusters.wanted_frames = block_frames  # type: ignore[attr-defined]
