@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -304,3 +306,25 @@ def test_dask_blocks_give_the_in_memory_cluster_errors(clustered_line):
     np.testing.assert_allclose(r.x, ref.x, rtol=1e-8)
     np.testing.assert_allclose(r.covariance_cluster, ref.covariance_cluster, rtol=1e-8)
     assert r.error_kind == "cluster"
+
+
+def test_the_fit_command_prints_and_records_robust_errors_by_default(tmp_path, capsys):
+    from fastsplit.cli import main
+
+    data = simulate_speckle(seed=5, n_bins=2, n_frames=150, n_pixels=200, max_lag=40)
+    path = tmp_path / "speckle.npz"
+    data.save_npz(path)
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(path), "-o", str(out), "--no-figure", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "errors: cluster-robust (sandwich) errors; in [ ]: independent-point" in printed
+    record = json.loads(out.read_text())
+    assert record["error_kind"] == "cluster" and record["fit_options"]["errors"] == "cluster"
+    assert record["errors"] == record["errors_cluster"] != record["errors_model"]
+    assert record["clusters"]["terms"][-1] == "clusters[0] x clusters[1]"
+    assert record["clusters"]["block_frames"] >= 4
+    argv = ["fit", str(path), "-o", str(out), "--no-figure", "--quiet", "--force"]
+    assert main([*argv, "--errors", "model", "--block-frames", "10"]) == 0
+    record = json.loads(out.read_text())
+    assert record["error_kind"] == "model" and record["errors"] == record["errors_model"]
+    assert record["clusters"]["block_frames"] == 10

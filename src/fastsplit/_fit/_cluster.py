@@ -223,25 +223,35 @@ def check_counts(sizes: Sequence[int]) -> None:
 def _with_intersections(
     shown: str, base: list[tuple[np.ndarray, int]], names: list[str]
 ) -> ClusterSpec:
+    """The spec from each dimension's ``(codes, clusters)``: one pass over the points for
+    the finest clusters; every term's clusters from the finest ones' labels alone."""
+    finest, n_finest = base[0]
+    combined = np.arange(n_finest, dtype=np.int64)  # each finest cluster's combined value
+    for other, other_size in base[1:]:
+        dense = finest.astype(np.int64) * other_size + other
+        finest, n_finest, combined = _compress(dense, combined.size * other_size, values=True)
+    sizes = [size for _, size in base]
+    digits = []  # each finest cluster's code in every dimension: undo the combination
+    rest = combined.copy()
+    for size in reversed(sizes):
+        digits.append(rest % size)
+        rest //= size
+    digits.reverse()
     terms = subsets(len(base))
-    coded = []
-    for subset in terms:
-        code, size = base[subset[0]]
-        for i in subset[1:]:
-            other, other_size = base[i]
-            code, size = _compress(code.astype(np.int64) * other_size + other, size * other_size)
-        coded.append((code, int(size)))
-    finest, n_finest = coded[-1]  # the last subset holds every dimension
-    first = np.empty(n_finest, dtype=np.int64)
-    first[finest[::-1]] = np.arange(finest.size - 1, -1, -1)  # a point of each finest cluster
+    parents = []
+    for term in terms:
+        value = digits[term[0]]
+        for i in term[1:]:
+            value = value * sizes[i] + digits[i]
+        parents.append(np.unique(value, return_inverse=True)[1].reshape(-1))
     return ClusterSpec(
         shown=shown,
-        codes=(finest.astype(np.int32),),
-        n_finest=n_finest,
-        parents=tuple(code[first] for code, _ in coded),
-        sizes=tuple(size for _, size in coded),
-        signs=tuple(1 if len(s) % 2 else -1 for s in terms),
-        names=tuple(" x ".join(names[i] for i in s) for s in terms),
+        codes=(finest.astype(np.int32, copy=False),),
+        n_finest=int(n_finest),
+        parents=tuple(parents),
+        sizes=tuple(int(p.max()) + 1 for p in parents),
+        signs=tuple(1 if len(t) % 2 else -1 for t in terms),
+        names=tuple(" x ".join(names[i] for i in t) for t in terms),
     )
 
 
@@ -259,19 +269,30 @@ def codes_of(labels: np.ndarray, name: str = "clusters") -> tuple[np.ndarray, in
     if labels.dtype.kind in "iub" and labels.size:
         low, high = int(labels.min()), int(labels.max())
         if high - low <= max(labels.size, 1 << 16):  # dense: no sort
-            return _compress(labels.astype(np.int64) - low, high - low + 1)
+            dense = labels.astype(np.int64, copy=False)
+            if low:
+                dense = dense - low
+            codes, size, _ = _compress(dense, high - low + 1)
+            return codes, size
     uniques, codes = np.unique(labels, return_inverse=True)
     return codes.astype(np.int64).reshape(-1), int(uniques.size)
 
 
-def _compress(dense: np.ndarray, span: int) -> tuple[np.ndarray, int]:
-    """Codes in ``[0, span)`` renumbered to the occupied ones only."""
+def _compress(
+    dense: np.ndarray, span: int, values: bool = False
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """Codes in ``[0, span)`` renumbered to the occupied ones only: ``(codes, how many,
+    the occupied values)`` (the values only when asked for)."""
     if span <= max(dense.size, 1 << 16):
-        occupied = np.bincount(dense, minlength=span) > 0
+        counts = np.bincount(dense, minlength=span)
+        occupied = counts > 0
+        kept = np.flatnonzero(occupied) if values else dense[:0]
+        if occupied.all():  # every code occurs: nothing to renumber
+            return dense, span, kept
         table = np.cumsum(occupied) - 1
-        return table[dense], int(occupied.sum())
+        return table[dense], int(kept.size if values else occupied.sum()), kept
     uniques, codes = np.unique(dense, return_inverse=True)
-    return codes.reshape(-1), int(uniques.size)
+    return codes.reshape(-1), int(uniques.size), uniques
 
 
 def scatter_scores(

@@ -115,8 +115,11 @@ def frame_blocks(
             f"{block_frames!r}; leave it out to size the blocks from the fitted decay."
         )
 
-    def frames(t: np.ndarray) -> np.ndarray:
-        return np.rint(np.asarray(t, dtype=np.float64) / model.dt).astype(np.int64)
+    def blocks(t: np.ndarray, size: int) -> np.ndarray:
+        frame = np.asarray(t, dtype=np.float64) / model.dt  # one temporary, then in place
+        np.rint(frame, out=frame)
+        np.floor_divide(frame, size, out=frame)
+        return frame.astype(np.int32)
 
     # Only the extremes are kept: the per-point frames are made when the rule is called.
     low = min(float(np.min(data.t1)), float(np.min(data.t2)))
@@ -132,7 +135,7 @@ def frame_blocks(
             size = wanted = int(block_frames)
         clusters.block_frames = int(size)  # type: ignore[attr-defined]
         clusters.wanted_frames = int(wanted)  # type: ignore[attr-defined]
-        return frames(data.t1) // size, frames(data.t2) // size
+        return blocks(data.t1, size), blocks(data.t2, size)
 
     clusters.block_frames = block_frames  # type: ignore[attr-defined]
     clusters.wanted_frames = block_frames  # type: ignore[attr-defined]
