@@ -328,3 +328,25 @@ def test_the_fit_command_prints_and_records_robust_errors_by_default(tmp_path, c
     record = json.loads(out.read_text())
     assert record["error_kind"] == "model" and record["errors"] == record["errors_model"]
     assert record["clusters"]["block_frames"] == 10
+
+
+@pytest.mark.parametrize("strategy", ["full", "sequential"])
+def test_every_strategy_gets_cluster_errors_at_its_solution(clustered_line, strategy):
+    x, y, a, b, sigma = clustered_line
+    groups = (a % 3).astype(float)
+    options = dict(
+        p0={"slope": 1.0, "offset": 0.0},
+        per_group=["offset"],
+        sigma=sigma,
+        errors="cluster",
+        clusters=(a, b),
+    )
+    chunked = fastsplit.fit(_line, x, y, groups=groups, strategy="chunked", **options)
+    other = fastsplit.fit(_line, x, y, groups=groups, strategy=strategy, **options)
+    assert other.strategy == strategy and other.error_kind == "cluster"
+    assert np.all(np.isfinite(other.covariance_cluster))
+    assert other.errors["slope"] > other.errors_model["slope"]
+    if strategy == "full":  # the same minimum: the same errors
+        np.testing.assert_allclose(other.x, chunked.x, rtol=1e-6)
+        np.testing.assert_allclose(other.covariance_cluster, chunked.covariance_cluster, rtol=1e-4)
+    # sequential combines per-group fits: another estimate, its own errors at it
