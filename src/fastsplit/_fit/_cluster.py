@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from ._model import ParameterLayout
     from ._problem import Problem
     from ._result import FitResult
-    from ._setup import Setup
 
 __all__ = [
     "ERRORS",
@@ -52,7 +51,6 @@ __all__ = [
     "precheck_errors",
     "scatter_scores",
     "with_cluster_errors",
-    "with_dask_clusters",
 ]
 
 ERRORS = ("model", "cluster")
@@ -125,14 +123,9 @@ class ClusterRule:
 
 
 def check_errors(errors: object, clusters: Any, n: int) -> ClusterSpec | ClusterRule | None:
-    """Check ``errors`` and ``clusters`` of :func:`fastsplit.fit` against ``n`` points.
-
-    Returns ``None`` when no clusters were given (model errors only), a
-    :class:`ClusterRule` for a callable (checked when it is called, with the
-    fitted parameters). Raises before any work; warns
-    (:class:`~fastsplit.errors.ClusterWarning`) when a dimension has fewer than
-    :data:`MIN_CLUSTERS` clusters.
-    """
+    """Check ``errors`` and ``clusters`` of :func:`fastsplit.fit` against ``n`` points:
+    ``None`` without clusters, a :class:`ClusterRule` for a function (checked when it is
+    called). Warns (``ClusterWarning``) below :data:`MIN_CLUSTERS` clusters."""
     shown = precheck_errors(errors, clusters)
     if callable(clusters):
         return ClusterRule(shown, clusters)
@@ -149,10 +142,16 @@ def check_errors(errors: object, clusters: Any, n: int) -> ClusterSpec | Cluster
     return _with_intersections(shown, base, labelled)
 
 
-def precheck_errors(errors: object, clusters: Any) -> str:
+def precheck_errors(errors: object, clusters: Any, dask: bool = False) -> str:
     """What can be checked of ``errors`` and ``clusters`` without the data: the kind, that
-    clusters are given for ``"cluster"``, the number of dimensions, each one 1-D."""
+    clusters are given for ``"cluster"``, the number of dimensions, each one 1-D (and
+    no function of the parameters for ``dask`` data)."""
     shown = check_choice("errors", errors, ERRORS)
+    if dask and callable(clusters):
+        raise InvalidArgumentError(
+            "clusters as a function of the fitted parameters needs the data in memory; "
+            "on dask arrays pass the cluster labels themselves (one per point)."
+        )
     if clusters is None:
         if shown == "cluster":
             raise InvalidArgumentError(
@@ -395,21 +394,3 @@ def with_cluster_errors(
         covariance_cluster=covariance,
         info=info,
     )
-
-
-def with_dask_clusters(setup: Setup, errors: object, clusters: Any) -> Setup:
-    """The dask setup with its cluster labels checked and carried to the blocks
-    (:func:`precheck_errors` passed before the blocks were read)."""
-    shown = check_choice("errors", errors, ERRORS)
-    if clusters is None:
-        return setup
-    if callable(clusters):
-        raise InvalidArgumentError(
-            "clusters as a function of the fitted parameters needs the data in memory; "
-            "on dask arrays pass the cluster labels themselves (one per point)."
-        )
-    from ..dask._clusters import cluster_blocks
-
-    assert setup.dask is not None
-    spec, data = cluster_blocks(shown, clusters, setup.inputs.y, setup.dask)
-    return dataclasses.replace(setup, dask=data, clusters=spec)

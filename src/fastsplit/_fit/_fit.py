@@ -139,10 +139,13 @@ def fit(
     clusters : array or tuple of arrays, optional
         One cluster label per point (points of one cluster may be correlated,
         points of different clusters are not), or a tuple of such arrays for
-        multiway clusters (e.g. blocks of frames of ``t1`` and of ``t2``). Given
-        with either ``errors``, both kinds are computed and kept
-        (``result.errors_model``, ``result.errors_cluster``), in the same pass
-        over the data as the final normal equations.
+        multiway clusters (e.g. blocks of frames of ``t1`` and of ``t2``), or a
+        function of the fitted parameters (a dict by name) returning either, called
+        once at the solution. Given with either ``errors``, both kinds are
+        computed and kept (``result.errors_model``, ``result.errors_cluster``), in
+        one normal pass at the solution that sums the scores per cluster
+        (``O(clusters x P)`` memory). Fewer than 10 clusters in a dimension warns
+        (:class:`~fastsplit.errors.ClusterWarning`).
 
     Returns
     -------

@@ -17,13 +17,7 @@ import numpy as np
 from ..errors import InvalidArgumentError
 from . import _data
 from ._choose import Choice, choose
-from ._cluster import (
-    ClusterRule,
-    ClusterSpec,
-    check_errors,
-    precheck_errors,
-    with_dask_clusters,
-)
+from ._cluster import ClusterRule, ClusterSpec, check_errors, precheck_errors
 from ._groups import gap_names, lone_group_gaps
 from ._inputs import Inputs, Options, check_callable, check_inputs, holds_dask, resolve_options
 from ._model import ParameterLayout, check_model_names, flat_parameters, make_layout
@@ -97,8 +91,11 @@ def set_up(
         progress=progress,
         strategies=("auto", *STRATEGIES),
     )
-    precheck_errors(errors, clusters)
-    if holds_dask(x, y, groups, sigma):
+    lazy = holds_dask(x, y, groups, sigma)
+    precheck_errors(errors, clusters, dask=lazy)
+    if lazy:
+        from ..dask._clusters import with_dask_clusters
+
         setup = _set_up_dask(model, x, y, groups, sigma, p0, per_group, bounds, options)
         return with_dask_clusters(setup, errors, clusters)
     inputs = check_inputs(model, x, y, groups, sigma)

@@ -18,20 +18,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._fit._cluster import (
+    ERRORS,
     ClusterSpec,
     check_counts,
     dimension_names,
     dimensions,
     subsets,
 )
-from .._validate import check_1d
+from .._validate import check_1d, check_choice
 from ..errors import InvalidArgumentError, InvalidTypeError, LengthMismatchError
 from ._inputs import as_dask, meta_of, require_dask
 
 if TYPE_CHECKING:
+    from .._fit._setup import Setup
     from ._fit import DaskData
 
-__all__ = ["cluster_blocks"]
+__all__ = ["cluster_blocks", "with_dask_clusters"]
 
 
 def cluster_blocks(
@@ -149,3 +151,14 @@ def _stacks(
     position = np.minimum(np.arange(k * chunk_len, dtype=np.int64), m - 1).reshape(k, chunk_len)
     numbered = np.searchsorted(finest, _combined_codes(codes, every, uniques))
     return (np.take(numbered, position).astype(np.int32),)
+
+
+def with_dask_clusters(setup: Setup, errors: object, clusters: Any) -> Setup:
+    """The dask setup with its cluster labels checked and carried to the blocks
+    (:func:`precheck_errors` passed before the blocks were read)."""
+    shown = check_choice("errors", errors, ERRORS)
+    if clusters is None:
+        return setup
+    assert setup.dask is not None
+    spec, data = cluster_blocks(shown, clusters, setup.inputs.y, setup.dask)
+    return dataclasses.replace(setup, dask=data, clusters=spec)
