@@ -227,8 +227,11 @@ def _with_intersections(
     finest, n_finest = base[0]
     combined = np.arange(n_finest, dtype=np.int64)  # each finest cluster's combined value
     for other, other_size in base[1:]:
-        dense = finest.astype(np.int64) * other_size + other
-        finest, n_finest, combined = _compress(dense, combined.size * other_size, values=True)
+        span = combined.size * other_size
+        dense = finest.astype(np.int32 if span < 2**31 else np.int64)  # in place from here
+        dense *= other_size
+        dense += other
+        finest, n_finest, combined = _compress(dense, span, values=True)
     sizes = [size for _, size in base]
     digits = []  # each finest cluster's code in every dimension: undo the combination
     rest = combined.copy()
@@ -268,9 +271,9 @@ def codes_of(labels: np.ndarray, name: str = "clusters") -> tuple[np.ndarray, in
     if labels.dtype.kind in "iub" and labels.size:
         low, high = int(labels.min()), int(labels.max())
         if high - low <= max(labels.size, 1 << 16):  # dense: no sort
-            dense = labels.astype(np.int64, copy=False)
-            if low:
-                dense = dense - low
+            if labels.dtype.kind == "b" or low:
+                labels = labels.astype(np.int64) - low  # in range before narrowing
+            dense = labels.astype(np.int32 if high - low < 2**31 else np.int64, copy=False)
             codes, size, _ = _compress(dense, high - low + 1)
             return codes, size
     uniques, codes = np.unique(labels, return_inverse=True)
@@ -288,7 +291,7 @@ def _compress(
         kept = np.flatnonzero(occupied) if values else dense[:0]
         if occupied.all():  # every code occurs: nothing to renumber
             return dense, span, kept
-        table = np.cumsum(occupied) - 1
+        table = (np.cumsum(occupied) - 1).astype(dense.dtype)
         return table[dense], int(kept.size if values else occupied.sum()), kept
     uniques, codes = np.unique(dense, return_inverse=True)
     return codes.reshape(-1), int(uniques.size), uniques
