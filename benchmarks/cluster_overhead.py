@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     print(
-        "| points | model: fit s, added MiB | cluster: fit s, added MiB | extra time | extra memory |"
+        "| points | model: fit s, added MiB | cluster: fit s, added MiB "
+        "| extra time | extra memory |"
     )
     print("|---|---|---|---|---|")
     for frames in args.frames:
@@ -95,7 +96,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"| {m['points'] / 1e6:.1f}M | {m['model_s']:.2f} s, {m['model_added_mib']:.0f} MiB | "
             f"{m['cluster_s']:.2f} s, {m['cluster_added_mib']:.0f} MiB | "
-            f"{m['cluster_s'] - m['model_s']:+.2f} s ({100 * (m['cluster_s'] / m['model_s'] - 1):+.0f} %) | "
+            f"{m['cluster_s'] - m['model_s']:+.2f} s "
+            f"({100 * (m['cluster_s'] / m['model_s'] - 1):+.0f} %) | "
             f"{m['cluster_added_mib'] - m['model_added_mib']:+.0f} MiB |  "
             f"(clusters {m['clusters']}, blocks of {m['block_frames']} frames, nfev "
             f"{m['model_nfev']}/{m['cluster_nfev']})",

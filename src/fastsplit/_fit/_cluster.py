@@ -228,9 +228,9 @@ def _with_intersections(
     combined = np.arange(n_finest, dtype=np.int64)  # each finest cluster's combined value
     for other, other_size in base[1:]:
         span = combined.size * other_size
-        dense = finest.astype(np.int32 if span < 2**31 else np.int64)  # in place from here
-        dense *= other_size
-        dense += other
+        dense: np.ndarray = finest.astype(np.int32 if span < 2**31 else np.int64)
+        np.multiply(dense, other_size, out=dense)  # in place: no 64-bit temporaries
+        np.add(dense, other, out=dense, casting="unsafe")
         finest, n_finest, combined = _compress(dense, span, values=True)
     sizes = [size for _, size in base]
     digits = []  # each finest cluster's code in every dimension: undo the combination
