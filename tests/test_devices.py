@@ -40,7 +40,8 @@ SCRIPT = textwrap.dedent(
     m = d.model
     options = dict(p0=m.rough_p0(), per_group=("contrast", "offset"), sigma=d.sigma,
                    bounds=m.default_bounds())
-    out = {"devices": len(jax.devices()), "fits": {}, "normal": {}, "held": {}, "flat": {}}
+    out = {"devices": len(jax.devices()), "fits": {}, "normal": {}, "held": {}, "flat": {},
+           "scores": {}}
 
     def held_per_device():
         held = {str(device): 0 for device in jax.devices()}
@@ -50,24 +51,33 @@ SCRIPT = textwrap.dedent(
                 held[str(device)] += size
         return sorted(held.values())
 
+    from fastsplit._fit._cluster import check_errors
+    spec = check_errors("cluster", (np.rint(d.t1 / m.dt) // 4, np.rint(d.t2 / m.dt) // 4),
+                        d.n_points)
     for chunk_size in (1000, 3000, 8000):  # 8 chunks, 3 (padded to 4), 1 (padded to 4)
         r = fastsplit.fit(m, d.x, d.g2, groups=d.phi, chunk_size=chunk_size, **options)
         out["fits"][chunk_size] = {"x": r.x.tolist(), "cost": r.cost,
                                    "devices": r.info["devices"], "n_chunks": r.info["n_chunks"]}
         counted, _ = _data.count_groups(d.phi, chunk_size, "auto")
         chunking = _data.stratified(counted, chunk_size, "auto", 0.0)
-        stacks = _data.ChunkStacks.build(d.x, d.g2, 1.0 / d.sigma, chunking)
+        stacks = _data.ChunkStacks.build(d.x, d.g2, 1.0 / d.sigma, chunking, spec.codes)
         layout, start, _, _ = _model.flat_parameters(
             options["p0"], options["per_group"], None, counted.n_groups)
         with jax.enable_x64(True):
             many = Objective(m, layout, True, stacks).normal(start)
             held = held_per_device()  # the stacks, placed once: no whole copy anywhere
             one = Objective(m, layout, True, stacks, devices=jax.devices()[:1]).normal(start)
+            many_s = Objective(m, layout, True, stacks).cluster_scores(start, (spec.n_finest,))
+            one_s = Objective(m, layout, True, stacks, devices=jax.devices()[:1]).cluster_scores(
+                start, (spec.n_finest,))
         rows = -(-stacks.n_chunks // 4)  # whole chunks per device, padding included
         row_bytes = sum(np.asarray(a[:1]).nbytes for a in (*stacks.x, stacks.y, stacks.weight,
-                                                            stacks.codes))
+                                                            stacks.codes, *stacks.clusters))
         out["held"][chunk_size] = {"held": held, "share": rows * row_bytes}
         out["flat"][chunk_size] = [int(stacks.flat()[3].size), stacks.n_chunks * stacks.chunk_len]
+        out["scores"][chunk_size] = max(
+            float(np.abs(a - b).max() / np.abs(b).max())
+            for pm, po in zip(many_s, one_s) for a, b in zip(pm, po))
         scale = np.abs(one.hessian).max()
         out["normal"][chunk_size] = {
             "hessian": float(np.abs(many.hessian - one.hessian).max() / scale),
@@ -126,3 +136,9 @@ def test_fit_over_four_devices_is_the_one_device_fit(four_devices, chunk_size):
     assert many["n_chunks"] == one.info["n_chunks"]  # padding chunks are not counted
     np.testing.assert_allclose(many["x"], one.x, rtol=1e-10)
     assert abs(many["cost"] - one.cost) <= 1e-12 * one.cost
+
+
+def test_cluster_scores_over_four_devices_equal_one_device(four_devices):
+    """The per-cluster score sums (cluster-robust errors) reduce over devices with psum."""
+    for chunk_size, error in four_devices["scores"].items():
+        assert error <= 1e-12, (chunk_size, error)

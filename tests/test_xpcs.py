@@ -386,7 +386,7 @@ def test_a_homodyne_config_is_honoured(tmp_path):
         "offset": [1.0, 0.99],
     }
     assert xs.bounds == {"contrast": (0.0, 1.0), "D0": (100.0, 1e5)}
-    assert xs.loss == "soft_l1" and xs.fit_options() == {"loss": "soft_l1"}
+    assert xs.loss == "soft_l1" and xs.fit_options() == {"loss": "soft_l1", "errors": "cluster"}
     # one warning, naming every key nothing reads, each once
     assert len(record) == 1
     message = str(record[0].message)

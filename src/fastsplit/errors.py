@@ -65,3 +65,10 @@ class SparseGroupWarning(UserWarning):
 
 
 __all__ += ["SparseGroupWarning"]
+
+
+class ClusterWarning(UserWarning):
+    """Cluster-robust errors rest on too few clusters to be reliable."""
+
+
+__all__ += ["ClusterWarning"]

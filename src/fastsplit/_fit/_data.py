@@ -30,6 +30,7 @@ __all__ = [
     "ChunkStacks",
     "Chunking",
     "count_groups",
+    "gather_codes",
     "in_input_order",
     "shape_class",
     "stratified",
@@ -191,6 +192,8 @@ class ChunkStacks:
     n_points: int
     n_chunks: int
     chunk_len: int
+    clusters: tuple[Any, ...] = ()
+    """One ``(K, C)`` int32 stack of cluster codes per cluster term (``_cluster``)."""
 
     @classmethod
     def build(
@@ -199,31 +202,30 @@ class ChunkStacks:
         y: np.ndarray,
         weight: np.ndarray,
         chunking: Chunking,
+        clusters: Sequence[np.ndarray] = (),
         devices: Sequence[Any] | None = None,
     ) -> ChunkStacks:
         """Gather the points of each chunk ``[bounds[k], bounds[k+1])`` into padded rows.
 
-        ``x``, ``y`` and ``weight`` are in input order; each point is gathered once.
-        Padding repeats the chunk's last point with weight 0. The rows are gathered
-        on the host and placed where the fit's passes read them (``devices``,
-        default every device of JAX's default backend): on one device as they are;
-        over several, each device receives only its own chunks (whole chunks, their
-        number padded to a multiple of the devices with weight-0 copies of chunk 0).
-        Rows are padded to :func:`shape_class` of the largest chunk, so that data
-        sets of similar size share one compiled pass (in a process and, through
-        JAX's persistent cache, across processes).
+        ``x``, ``y``, ``weight`` and the ``clusters`` codes are in input order; each
+        point is gathered once. Padding repeats the chunk's last point with weight 0.
+        The rows are gathered on the host and placed where the fit's passes read them
+        (``devices``, default every device of JAX's default backend): on one device
+        as they are; over several, each device receives only its own chunks (whole
+        chunks, their number padded to a multiple of the devices with weight-0
+        copies of chunk 0). The cluster codes stay on the host until the one pass
+        that reads them places them the same way. Rows are padded to
+        :func:`shape_class` of the largest chunk, so that data sets of similar size
+        share one compiled pass (in a process and, through JAX's persistent cache,
+        across processes).
         """
         import jax
 
         devices = tuple(jax.devices() if devices is None else devices)
         bounds = chunking.plan.bounds
         n_chunks = int(bounds.shape[0] - 1)
-        sizes = np.diff(bounds)
-        chunk_len = shape_class(int(sizes.max())) if n_chunks else 0
-        pos = bounds[:-1, None] + np.arange(chunk_len, dtype=np.int64)[None, :]
-        np.minimum(pos, bounds[1:, None] - 1, out=pos)
-        valid = np.arange(chunk_len)[None, :] < sizes[:, None]
-        src = pos if chunking.order is None else np.take(chunking.order, pos, mode="clip")
+        pos, src, valid = _sources(chunking)
+        chunk_len = int(src.shape[1])
         (*xs, ys), w = padded_take([*x, y], weight, src, valid)
         codes = np.take(chunking.codes, pos, mode="clip").astype(np.int32)
         stacks = (tuple(xs), ys, w, codes)
@@ -239,6 +241,7 @@ class ChunkStacks:
             n_points=int(bounds[-1]),
             n_chunks=n_chunks,
             chunk_len=chunk_len,
+            clusters=gather_codes(chunking, clusters),
         )
 
     def flat(self) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
@@ -255,3 +258,26 @@ class ChunkStacks:
             np.asarray(self.weight)[:k].reshape(-1),
             np.asarray(self.y)[:k].reshape(-1),
         )
+
+
+def _sources(chunking: Chunking) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(position in chunk order, input index, valid)`` of every slot of the ``(K, C)``
+    stacks (padding repeats the chunk's last point and is not valid)."""
+    bounds = chunking.plan.bounds
+    n_chunks = int(bounds.shape[0] - 1)
+    sizes = np.diff(bounds)
+    chunk_len = shape_class(int(sizes.max())) if n_chunks else 0
+    pos = bounds[:-1, None] + np.arange(chunk_len, dtype=np.int64)[None, :]
+    np.minimum(pos, bounds[1:, None] - 1, out=pos)
+    valid = np.arange(chunk_len)[None, :] < sizes[:, None]
+    src = pos if chunking.order is None else np.take(chunking.order, pos, mode="clip")
+    return pos, src, valid
+
+
+def gather_codes(chunking: Chunking, codes: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Per-point integer codes (input order) as ``(K, C)`` int32 host stacks in chunk order
+    (placed on the devices by the pass that reads them, ``Objective.cluster_scores``)."""
+    if not codes:
+        return ()
+    _, src, _ = _sources(chunking)
+    return tuple(np.take(c, src).astype(np.int32) for c in codes)

@@ -132,6 +132,22 @@ def fit(model: Callable[..., Any], x: Any, y: Any, **options: Any) -> FitResult:
     progress : Progress, callable or bool, optional
         ``progress(line)`` receives progress lines (``True``: print to stderr);
         they also go to the ``fastsplit`` logger.
+    errors : {"model", "cluster"}
+        Which error bars ``result.errors`` and ``result.covariance`` hold.
+        ``"model"``: every point independent (the inverse of ``J^T J``, scaled by
+        the residuals unless ``absolute_sigma``). ``"cluster"``: cluster-robust
+        (sandwich) errors for points correlated within ``clusters``; see
+        ``docs/errors.md``. The parameters are the same either way.
+    clusters : array or tuple of arrays, optional
+        One cluster label per point (points of one cluster may be correlated,
+        points of different clusters are not), or a tuple of such arrays for
+        multiway clusters (e.g. blocks of frames of ``t1`` and of ``t2``), or a
+        function of the fitted parameters (a dict by name) returning either, called
+        once at the solution. Given with either ``errors``, both kinds are
+        computed and kept (``result.errors_model``, ``result.errors_cluster``), in
+        one normal pass at the solution that sums the scores per cluster
+        (``O(clusters x P)`` memory). Fewer than 10 clusters in a dimension warns
+        (:class:`~fastsplit.errors.ClusterWarning`).
 
     Returns
     -------
@@ -203,7 +219,8 @@ def fit(model: Callable[..., Any], x: Any, y: Any, **options: Any) -> FitResult:
             objective = data.objective(model, setup.layout, inputs.x_is_tuple, resolved.loss)
         else:
             chunking = _in_chunks(setup, report)
-            stacks = _data.ChunkStacks.build(inputs.x, inputs.y, inputs.weight, chunking)
+            codes = setup.clusters.codes if setup.clusters is not None else ()
+            stacks = _data.ChunkStacks.build(inputs.x, inputs.y, inputs.weight, chunking, codes)
             objective = objective_for(model, setup, stacks)
         if isinstance(objective, NumericObjective):
             choice = numeric_strategy(setup.choice)
@@ -225,6 +242,7 @@ def fit(model: Callable[..., Any], x: Any, y: Any, **options: Any) -> FitResult:
             absolute_sigma=resolved.absolute_sigma,
             progress=report,
             loss=resolved.loss,
+            clusters=setup.clusters,
         )
         # Data near float64's range overflow in the normal equations: the checks report
         # the non-finite values they leave, numpy's warnings would only repeat it.

@@ -77,20 +77,25 @@ class Fixing:
     """Flat indices of the free entries in the full vector."""
 
     def widen(self, result: FitResult) -> FitResult:
-        """``result`` of the free problem as the full one: fixed values, error 0."""
-        size, idx = self.full.size, self.free_index
+        """``result`` of the free problem as the full one: fixed values, error 0 (for
+        every covariance the result holds: the reported one and, with clusters, both
+        kinds)."""
+        idx = self.free_index
         x = self.values.copy()
         x[idx] = result.x
-        covariance = np.zeros((size, size))
-        covariance[np.ix_(idx, idx)] = result.covariance
-        errors = np.zeros(size)
-        variance = np.diag(result.covariance)
-        errors[idx] = np.sqrt(np.where(variance >= 0, variance, np.nan))
+        covariance, errors = self._widened(result.covariance)
         info = dict(result.info)
         if "constrained" in info:
-            constrained = np.ones(size, dtype=bool)  # a fixed parameter needs no data
+            constrained = np.ones(self.full.size, dtype=bool)  # a fixed parameter needs no data
             constrained[idx] = info["constrained"]
             info["constrained"] = constrained
+        kinds: dict[str, Any] = {}
+        for kind in ("model", "cluster"):
+            held = getattr(result, f"covariance_{kind}")
+            if held is not None:
+                wide, wide_errors = self._widened(held)
+                kinds[f"covariance_{kind}"] = wide
+                kinds[f"errors_{kind}"] = self.full.unpack(wide_errors)
         return dataclasses.replace(
             result,
             params=self.full.unpack(x),
@@ -100,7 +105,19 @@ class Fixing:
             param_names=self.full.flat_names(),
             info=info,
             fixed=self.names,
+            **kinds,
         )
+
+    def _widened(self, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The free problem's covariance on the full layout (zeros for the fixed), and
+        its standard errors."""
+        size, idx = self.full.size, self.free_index
+        wide = np.zeros((size, size))
+        wide[np.ix_(idx, idx)] = covariance
+        errors = np.zeros(size)
+        variance = np.diag(covariance)
+        errors[idx] = np.sqrt(np.where(variance >= 0, variance, np.nan))
+        return wide, errors
 
 
 def fixing(

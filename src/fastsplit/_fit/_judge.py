@@ -39,6 +39,7 @@ from . import _nlsq
 from ._checks import check_solution, information_inverse
 from ._choose import Choice
 from ._clock import compile_seconds
+from ._cluster import with_cluster_errors
 from ._common import degrees_of_freedom, shown_labels
 from ._lm import converged_at
 from ._normal import NormalEquations
@@ -159,7 +160,7 @@ def judge(
     )
     compiling = compile_seconds() - clock.compiled
     elapsed = time.perf_counter() - clock.started
-    return FitResult(
+    result = FitResult(
         params=layout.unpack(x),
         errors=layout.unpack(errors_flat),
         covariance=covariance,
@@ -187,3 +188,4 @@ def judge(
         info=info,
         group_fits=outcome.group_fits,
     )
+    return with_cluster_errors(result, problem, evaluate_at, inverse)

@@ -37,6 +37,7 @@ __all__ = [
     "kernels_for",
     "place_chunks",
     "shard_chunks",
+    "shard_codes",
     "shard_stack",
 ]
 
@@ -50,6 +51,10 @@ class Kernels(NamedTuple):
     """Blocks ``(A, B, C, bs, bg, cost)`` of the exact (robust-scaled) normal equations."""
     probe: Callable[..., Any]
     """``probe(flat, xs, codes, tangent)``: derivatives along per-point tangents."""
+    clustered: Callable[[tuple[int, ...]], Callable[..., Any]]
+    """``clustered(sizes)(flat, f_scale, xs, y, w, codes, clusters)``: the normal pass
+    plus, per cluster term (code stacks ``clusters``, ``sizes`` clusters each), the
+    summed scores ``(shared (G_k, ns), per_group (G_k, n_groups, npg))`` (``_cluster``)."""
 
 
 def _materialise(a: Any) -> Any:
@@ -91,8 +96,11 @@ AXIS = "chunks"
 """The mesh axis the chunks are sharded along."""
 
 
-def _over_devices(total: Callable[..., Any], devices: tuple[Any, ...]) -> Callable[..., Any]:
-    """``total(flat, f_scale, xs, y, w, codes)`` summed over the chunks of every device."""
+def _over_devices(
+    total: Callable[..., Any], devices: tuple[Any, ...], n_data: int = 4
+) -> Callable[..., Any]:
+    """``total(flat, f_scale, *data)`` summed over the chunks of every device (``n_data``
+    chunk-stacked arguments: ``xs, y, w, codes`` and, clustered, the cluster codes)."""
     import jax
     import numpy as np
     from jax.sharding import Mesh
@@ -103,7 +111,7 @@ def _over_devices(total: Callable[..., Any], devices: tuple[Any, ...]) -> Callab
 
     mesh = Mesh(np.array(devices), (AXIS,))
     data = P(AXIS)
-    specs = (P(), P(), data, data, data, data)
+    specs = (P(), P(), *(data,) * n_data)
     # The per-chunk tangents (eye, ones) are the same on every device; JAX's check
     # of which values vary across devices would refuse mixing them with the data.
     if hasattr(jax, "shard_map"):
@@ -196,6 +204,12 @@ def place_chunks(stacks: tuple[Any, ...], devices: tuple[Any, ...]) -> tuple[Any
     return stacks if placed else shard_chunks(stacks, devices)
 
 
+def shard_codes(stacks: tuple[Any, ...], devices: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Code stacks (the cluster codes) placed as :func:`shard_chunks` places the data:
+    whole chunks per device, from the host (:func:`shard_stack`)."""
+    return tuple(shard_stack(a, devices) for a in stacks)
+
+
 def _build(
     model: Callable[..., Any],
     layout: ParameterLayout,
@@ -223,7 +237,8 @@ def _build(
         r = chunk_residual(flat, xs, y, w, codes)
         return jnp.sum(Loss(loss_name, f_scale).terms(jnp, r))
 
-    def chunk_normal(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
+    def chunk_rows(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
+        """``(js, jp, r, cost)`` of a chunk: Jacobian rows and residuals, loss-scaled."""
         shared, group_mat = layout.split(flat)
         per_point = group_mat[:, codes]
         c = y.shape[0]
@@ -246,6 +261,10 @@ def _build(
             row, r = loss.scaling(jnp, r)
             js = js * row[:, None]
             jp = jp * row[:, None]
+        return js, jp, r, cost
+
+    def normal_terms(js: Any, jp: Any, r: Any, codes: Any) -> Any:
+        c = r.shape[0]
         a = js.T @ js
         bs = js.T @ r
         b = jax.ops.segment_sum(
@@ -255,7 +274,11 @@ def _build(
             (jp[:, :, None] * jp[:, None, :]).reshape(c, npg * npg), codes, num_segments=n_groups
         ).reshape(n_groups, npg, npg)
         bg = jax.ops.segment_sum(jp * r[:, None], codes, num_segments=n_groups)
-        return a, b, cm, bs, bg, cost
+        return a, b, cm, bs, bg
+
+    def chunk_normal(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
+        js, jp, r, cost = chunk_rows(flat, f_scale, xs, y, w, codes)
+        return (*normal_terms(js, jp, r, codes), cost)
 
     def total_cost(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
         def body(acc: Any, chunk: Any) -> Any:
@@ -281,6 +304,52 @@ def _build(
         acc, _ = jax.lax.scan(body, init, (xs, y, w, codes))
         return acc
 
+    def total_clustered(sizes: tuple[int, ...]) -> Callable[..., Any]:
+        def total(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any, cl: Any) -> Any:
+            init = [
+                jnp.zeros((ns, ns)),
+                jnp.zeros((n_groups, ns, npg)),
+                jnp.zeros((n_groups, npg, npg)),
+                jnp.zeros(ns),
+                jnp.zeros((n_groups, npg)),
+                jnp.zeros(()),
+            ]
+            for size in sizes:
+                init += [jnp.zeros((size, ns)), jnp.zeros((size * n_groups, npg))]
+
+            def body(acc: Any, chunk: Any) -> Any:
+                *data, cluster_codes = chunk
+                js, jp, r, cost = chunk_rows(flat, f_scale, *data)
+                terms = [*normal_terms(js, jp, r, data[-1]), cost]
+                # Per cluster term: the scores J_i r_i summed over the cluster's points;
+                # a per-group score goes to its group's entry (cluster x group segments).
+                for size, k in zip(sizes, cluster_codes, strict=True):
+                    terms.append(jax.ops.segment_sum(js * r[:, None], k, num_segments=size))
+                    terms.append(
+                        jax.ops.segment_sum(
+                            jp * r[:, None], k * n_groups + data[-1], num_segments=size * n_groups
+                        )
+                    )
+                return [s + t for s, t in zip(acc, terms, strict=True)], None
+
+            acc, _ = jax.lax.scan(body, init, (xs, y, w, codes, tuple(cl)))
+            scores = [
+                (acc[6 + 2 * i], acc[7 + 2 * i].reshape(size, n_groups, npg))
+                for i, size in enumerate(sizes)
+            ]
+            return tuple(acc[:6]), scores
+
+        if len(devices) > 1:
+            return _over_devices(total, devices, n_data=5)
+        return jax.jit(total)
+
+    compiled: dict[tuple[int, ...], Callable[..., Any]] = {}
+
+    def clustered(sizes: tuple[int, ...]) -> Callable[..., Any]:
+        if sizes not in compiled:
+            compiled[sizes] = total_clustered(sizes)
+        return compiled[sizes]
+
     def probe(flat: Any, xs: Any, codes: Any, tangent: Any) -> Any:
         # Derivatives of the model along per-point tangents 1 and t, for each
         # per-group name (see _normal.check_model).
@@ -299,9 +368,11 @@ def _build(
             cost=_over_devices(total_cost, devices),
             normal=_over_devices(total_normal, devices),
             probe=jax.jit(probe),
+            clustered=clustered,
         )
     return Kernels(
         cost=jax.jit(total_cost),
         normal=jax.jit(total_normal),
         probe=jax.jit(probe),
+        clustered=clustered,
     )

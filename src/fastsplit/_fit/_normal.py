@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InvalidArgumentError
 from ._data import ChunkStacks
 from ._exported import portable
-from ._kernels import kernels_for, place_chunks
+from ._kernels import kernels_for, place_chunks, shard_codes
 from ._loss import Loss
 from ._model import ParameterLayout, evaluate
 
@@ -55,6 +55,10 @@ class FullDataObjective(Protocol):
     def cost(self, flat: np.ndarray) -> float: ...
 
     def normal(self, flat: np.ndarray) -> NormalEquations: ...
+
+    def cluster_scores(
+        self, flat: np.ndarray, sizes: tuple[int, ...], codes: tuple[Any, ...] | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]: ...
 
 
 class Objective:
@@ -114,6 +118,18 @@ class Objective:
         a, b, cm, bs, bg, cost = self._kernels.normal(*self._args(flat))
         blocks = [np.asarray(t) for t in (a, b, cm, bs, bg)]
         return assemble(self.layout, *blocks, cost=float(cost))
+
+    def cluster_scores(
+        self, flat: np.ndarray, sizes: tuple[int, ...], codes: tuple[Any, ...] | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per cluster term, the scores summed per cluster (``_cluster``), in one normal
+        pass over the cluster code stacks (default: the stacks' own; counted in ``n_jac``)."""
+        self.n_jac += 1
+        codes = self.stacks.clusters if codes is None else codes
+        if self._shards():
+            codes = shard_codes(codes, self.devices)
+        _, scores = self._kernels.clustered(sizes)(*self._args(flat), codes)
+        return [(np.asarray(s), np.asarray(g)) for s, g in scores]
 
     def pointwise_probe(self, flat: np.ndarray, m: int, tangent: np.ndarray) -> np.ndarray:
         """``(n_per_group, 2, m)``: derivatives along tangents 1 and ``tangent`` on

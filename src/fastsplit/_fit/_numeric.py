@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -220,19 +220,14 @@ class NumericObjective:
             total += float(np.sum(self.loss.terms(np, r)))
         return total
 
-    def normal(self, flat: np.ndarray) -> NormalEquations:
-        """``J^T J``, ``J^T r`` and cost over every point, ``J`` by finite differences."""
-        self.n_jac += 1
+    def _rows(self, flat: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray, float]]:
+        """Per chunk ``k``: the (loss-scaled, weighted) Jacobian ``(C, ns + npg)``, the
+        residuals and the chunk's cost, ``J`` by finite differences."""
         layout, rule = self.layout, self.rule
-        ns, npg, n_groups = layout.n_shared, layout.n_per_group, layout.n_groups
-        flat = np.asarray(flat, dtype=np.float64)
         shared, group_mat = layout.split(flat)
         lo_s, lo_g = layout.split(self.lower)
         hi_s, hi_g = layout.split(self.upper)
         h_s, one_s = fd_steps(shared, lo_s, hi_s, rule)
-        a, bs = np.zeros((ns, ns)), np.zeros(ns)
-        b, cm = np.zeros((n_groups, ns, npg)), np.zeros((n_groups, npg, npg))
-        bg, cost = np.zeros((n_groups, npg)), 0.0
         for k in range(self._y.shape[0]):
             xs, y, w, codes = self._chunk(k)
             per_point = group_mat[:, codes]
@@ -240,22 +235,54 @@ class NumericObjective:
             r = (f0 - y) * w
             jac = self._jacobian(xs, codes, shared, per_point, f0, (h_s, one_s), (lo_g, hi_g))
             jac *= w[:, None]
-            cost += float(np.sum(self.loss.terms(np, r)))
+            cost = float(np.sum(self.loss.terms(np, r)))
             if not self.loss.linear:
                 row, r = self.loss.scaling(np, r)
                 jac *= row[:, None]
+            yield k, jac, r, cost
+
+    def normal(self, flat: np.ndarray) -> NormalEquations:
+        """``J^T J``, ``J^T r`` and cost over every point, ``J`` by finite differences."""
+        self.n_jac += 1
+        layout = self.layout
+        ns, npg, n_groups = layout.n_shared, layout.n_per_group, layout.n_groups
+        a, bs = np.zeros((ns, ns)), np.zeros(ns)
+        b, cm = np.zeros((n_groups, ns, npg)), np.zeros((n_groups, npg, npg))
+        bg, cost = np.zeros((n_groups, npg)), 0.0
+        for k, jac, r, chunk_cost in self._rows(np.asarray(flat, dtype=np.float64)):
+            cost += chunk_cost
             js, jp = jac[:, :ns], jac[:, ns:]
             a += js.T @ js
             bs += js.T @ r
             if npg:
                 order, starts, present = self._segments[k]
-                c = y.shape[0]
+                c = r.shape[0]
                 sb = _by_group((js[:, :, None] * jp[:, None, :]).reshape(c, -1), order, starts)
                 sc = _by_group((jp[:, :, None] * jp[:, None, :]).reshape(c, -1), order, starts)
                 b[present] += sb.reshape(-1, ns, npg)
                 cm[present] += sc.reshape(-1, npg, npg)
                 bg[present] += _by_group(jp * r[:, None], order, starts)
         return assemble(layout, a, b, cm, bs, bg, cost=cost)
+
+    def cluster_scores(
+        self, flat: np.ndarray, sizes: tuple[int, ...], codes: tuple[Any, ...] | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per cluster term, the scores ``J^T r`` summed per cluster (``_cluster``), in
+        one finite-difference pass: ``(shared (G_k, ns), per_group (G_k, n_groups, npg))``."""
+        self.n_jac += 1
+        layout = self.layout
+        ns, npg, n_groups = layout.n_shared, layout.n_per_group, layout.n_groups
+        stacks = [np.asarray(c) for c in (self.stacks.clusters if codes is None else codes)]
+        out = [(np.zeros((g, ns)), np.zeros((g, n_groups, npg))) for g in sizes]
+        for k, jac, r, _ in self._rows(np.asarray(flat, dtype=np.float64)):
+            score = jac * r[:, None]
+            groups = self._codes[k]
+            for (shared_sum, group_sum), stack in zip(out, stacks, strict=True):
+                cluster = stack[k]
+                np.add.at(shared_sum, cluster, score[:, :ns])
+                if npg:
+                    np.add.at(group_sum, (cluster, groups), score[:, ns:])
+        return out
 
     def _jacobian(
         self,

@@ -63,6 +63,8 @@ class FitOptions:
     f_scale: float = 1.0
     jac: str = "2-point"
     progress: Any = None
+    errors: str = "model"
+    clusters: Any = None
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

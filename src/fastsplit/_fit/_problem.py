@@ -16,6 +16,7 @@ import numpy as np
 
 from .._progress import Progress
 from ..config import Settings
+from ._cluster import ClusterRule, ClusterSpec
 from ._data import Chunking, ChunkStacks
 from ._inputs import Inputs
 from ._loss import Loss
@@ -60,6 +61,9 @@ class Problem:
         Where progress lines go.
     loss : Loss
         The robust loss every strategy minimises (see ``_loss``).
+    clusters : ClusterSpec or None
+        Cluster labels for cluster-robust errors (``_cluster``); the judge uses
+        them, the strategies do not.
     """
 
     model: Callable[..., Any]
@@ -76,6 +80,7 @@ class Problem:
     absolute_sigma: bool
     progress: Progress
     loss: Loss = field(default_factory=Loss)
+    clusters: ClusterSpec | ClusterRule | None = None
 
     @property
     def x_is_tuple(self) -> bool:

@@ -133,6 +133,14 @@ class FitResult:
         Parameters held fixed (``fixed=`` or equal bounds): at their value, error 0.
     grouped : bool
         Whether the fit had groups (``groups=None``: one group, an ordinary fit).
+    error_kind : str
+        Which errors ``errors`` and ``covariance`` hold: ``"model"`` (points
+        independent) or ``"cluster"`` (cluster-robust, see ``docs/errors.md``).
+    errors_model, covariance_model : dict, numpy.ndarray or None
+        The independent-point errors and covariance, when clusters were given.
+    errors_cluster, covariance_cluster : dict, numpy.ndarray or None
+        The cluster-robust ones, when clusters were given (details in
+        ``info["clusters"]``).
     """
 
     params: dict[str, Any]
@@ -159,6 +167,11 @@ class FitResult:
     group_fits: tuple[GroupFit, ...] = ()
     fixed: tuple[str, ...] = ()
     grouped: bool = True
+    error_kind: str = "model"
+    errors_model: dict[str, Any] | None = None
+    covariance_model: np.ndarray | None = None
+    errors_cluster: dict[str, Any] | None = None
+    covariance_cluster: np.ndarray | None = None
 
     def __getitem__(self, name: str) -> Any:
         return self.params[name]
@@ -186,19 +199,24 @@ class FitResult:
                 "(no sigma given: taken as 1, so chi2 is in units of y^2 and the errors are "
                 "scaled by the fit's own residuals)",
             )
+        other = self.errors_model if self.error_kind == "cluster" else self.errors_cluster
+        other_kind = "model" if self.error_kind == "cluster" else "cluster"
+        if other is not None:
+            lines.append(f"errors: {_KIND[self.error_kind]}; in [ ]: {_KIND[other_kind]}")
         for name, value in self.params.items():
             err = self.errors[name]
+            beside = f"   [{_median(other[name]):.3g}]" if other is not None else ""
             if name in self.fixed:
                 shown = f"{value:>14.6g}" if np.ndim(value) == 0 else f"[{np.size(value)} groups]"
                 lines.append(f"  {name:<22s} {shown} (fixed)")
             elif np.ndim(value) == 0:
-                lines.append(f"  {name:<22s} {value:>14.6g} +- {err:.3g}")
+                lines.append(f"  {name:<22s} {value:>14.6g} +- {err:.3g}{beside}")
             else:
                 arr = np.asarray(value)
                 e = np.asarray(err)
                 lines.append(
                     f"  {name:<22s} [{len(arr)} groups] {np.nanmin(arr):.6g} .. "
-                    f"{np.nanmax(arr):.6g}   (median error {np.nanmedian(e):.3g})"
+                    f"{np.nanmax(arr):.6g}   (median error {np.nanmedian(e):.3g}){beside}"
                 )
         for p in self.check.problems:
             lines.append(f"PROBLEM: {p}")
@@ -217,3 +235,14 @@ class FitResult:
             f"cost={self.cost:.6g}, n_points={self.n_points}"
             + (f", groups={len(self.groups)})" if self.grouped else ")")
         )
+
+
+_KIND = {
+    "model": "independent-point (model) errors",
+    "cluster": "cluster-robust (sandwich) errors",
+}
+
+
+def _median(errors: Any) -> float:
+    values = np.asarray(errors, dtype=np.float64)
+    return float(np.nanmedian(values)) if values.size and np.isfinite(values).any() else np.nan

@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import InvalidArgumentError
 from . import _data
 from ._choose import Choice, choose
+from ._cluster import ClusterRule, ClusterSpec, check_errors, precheck_errors
 from ._fixed import Fixing, fixed_columns, fixed_names, fixing, holding_fixed
 from ._groups import gap_names, lone_group_gaps
 from ._inputs import Inputs, Options, check_callable, check_inputs, holds_dask, resolve_options
@@ -64,6 +65,8 @@ class Setup:
     """The fixed parameters, when there are any."""
     grouped: bool = True
     """``groups`` was given (``None``: one group, chunked by position)."""
+    clusters: ClusterSpec | ClusterRule | None = None
+    """The checked cluster labels (``_cluster``), in input order; ``None``: model errors."""
 
     def model_or(self, model: Callable[..., Any]) -> Callable[..., Any]:
         """The model the fit runs: ``model`` itself unless parameters are fixed."""
@@ -80,17 +83,25 @@ def set_up(
     """
     options = resolve_options(given, strategies=("auto", *STRATEGIES))
     groups, p0, sigma = given.groups, given.require_p0(), given.sigma
+    errors, clusters = given.errors, given.clusters
     per_group = _per_group(given)
-    if holds_dask(x, y, groups, sigma):
+    lazy = holds_dask(x, y, groups, sigma)
+    precheck_errors(errors, clusters, dask=lazy)
+    if lazy:
         if groups is None or given.fixed:
             raise InvalidArgumentError(
                 "a fit on dask arrays needs groups= and cannot hold parameters fixed yet: pass "
                 "groups (da.zeros(n) for one group) and no fixed=, or .compute() the arrays."
             )
-        return _set_up_dask(
+        from ..dask._clusters import with_dask_clusters
+
+        setup = _set_up_dask(
             model, x, y, groups, sigma, p0, per_group, given.bounds, options, dry_run
         )
+        # The dry run reads no blocks; the labels are checked by precheck_errors.
+        return setup if dry_run else with_dask_clusters(setup, errors, clusters)
     inputs = check_inputs(model, x, y, groups, sigma)
+    spec = check_errors(errors, clusters, inputs.n_points)
     make_layout(p0, per_group, 1)  # the names, before the labels are grouped
     counted, seconds = _data.count_groups(inputs.labels, options.chunk_size, options.backend)
     layout, start, lower, upper = flat_parameters(p0, per_group, given.bounds, counted.n_groups)
@@ -131,6 +142,7 @@ def set_up(
         model=run_model,
         fixing=fix,
         grouped=groups is not None,
+        clusters=spec,
     )
 
 

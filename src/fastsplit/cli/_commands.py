@@ -207,7 +207,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     progress = Progress(not args.quiet)
     settings = load_config(args.config)
     xpcs = XpcsSettings.from_config(settings)
-    robust_options(**xpcs.fit_options())  # a loss this fit cannot apply: refused now
+    robust_options(loss=xpcs.loss, f_scale=xpcs.f_scale)  # a loss it cannot apply: refused now
     outputs = Outputs(force=args.force, inputs=[args.data, args.config])
     record_path, figure_path = _fit_outputs(args, outputs)
     with progress.phase(f"reading {args.data}"):
@@ -220,6 +220,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "chunk_size": args.chunk_size,
         "strategy": args.strategy or "auto",
     }
+    if args.errors is not None:
+        fit_options["errors"] = args.errors
+    if args.block_frames is not None:
+        fit_options["block_frames"] = args.block_frames
     failure: FitFailedError | None = None
     phase = f"fitting {data.n_points:,} points (a first fit also compiles the model with JAX)"
     try:

@@ -162,6 +162,21 @@ def _add_fit(sub: Any) -> None:
         help="two-time step (s), overriding the file's frame_time x stride x averaging",
     )
     p.add_argument(
+        "--errors",
+        choices=("cluster", "model"),
+        default=None,
+        help="error bars: cluster (default: cluster-robust, two-way clusters by blocks of "
+        "frames of t1 and t2; the independent-point ones are kept beside them) or model "
+        "(points independent: 5-12x too small on two-time data); see docs/errors.md",
+    )
+    p.add_argument(
+        "--block-frames",
+        type=_positive_int,
+        default=None,
+        help="frames per cluster block (default: the config's xpcs.block_frames, else 2 "
+        "correlation times of the fitted decay, at least 4)",
+    )
+    p.add_argument(
         "--warn", action="store_true", help="report failed checks as a warning instead of an error"
     )
     p.add_argument(

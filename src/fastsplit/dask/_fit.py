@@ -59,13 +59,15 @@ class DaskData:
     chunk_len: int
     n_chunks: int
     sample: tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]
+    clusters: tuple[Any, ...] = ()
+    """One persisted tuple of cluster code stacks per block (``_clusters``), if any."""
 
     def objective(
         self, model: Callable[..., Any], layout: ParameterLayout, x_is_tuple: bool, loss: Loss
     ) -> DaskObjective:
         """The full-data objective over the blocks, on the active scheduler."""
         spec = KernelSpec(uuid.uuid4().hex, model, layout, x_is_tuple, loss)
-        return DaskObjective(self.blocks, spec)
+        return DaskObjective(self.blocks, spec, self.clusters)
 
     def sample_stacks(self) -> ChunkStacks:
         """The first points of the first block as a one-chunk stack (for the model checks)."""

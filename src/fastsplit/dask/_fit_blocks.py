@@ -30,6 +30,7 @@ __all__ = [
     "Block",
     "KernelSpec",
     "add_terms",
+    "block_cluster_scores",
     "block_cost",
     "block_normal",
     "block_sample",
@@ -151,6 +152,20 @@ def block_normal(spec: KernelSpec, block: Block, flat: np.ndarray) -> tuple[Any,
     with x64():
         terms = _kernels(spec).normal(*_args(spec, block, flat))
         return tuple(np.asarray(t) for t in terms)
+
+
+def block_cluster_scores(
+    spec: KernelSpec,
+    block: Block,
+    codes: tuple[np.ndarray, ...],
+    flat: np.ndarray,
+    sizes: tuple[int, ...],
+) -> tuple[np.ndarray, ...]:
+    """The block's per-cluster score sums, flat: ``(shared_0, per_group_0, shared_1, ...)``
+    (``_kernels.Kernels.clustered``); ``codes`` are the block's cluster code stacks."""
+    with x64():
+        _, scores = _kernels(spec).clustered(sizes)(*_args(spec, block, flat), tuple(codes))
+        return tuple(np.asarray(t) for pair in scores for t in pair)
 
 
 def block_cost(spec: KernelSpec, block: Block, flat: np.ndarray) -> float:

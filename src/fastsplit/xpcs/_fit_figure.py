@@ -89,10 +89,42 @@ def fit_figure(
     status = "OK" if result.success else "NOT TRUSTED"
     fig.suptitle(
         f"fastsplit fit, {model.mode}, q = {model.q:.5g} 1/A, dt = {model.dt:g} s, "
-        f"{angles.size} angles, strategy {result.strategy}: {status}",
+        f"{angles.size} angles, strategy {result.strategy}: {status}\n"
+        + errors_line(result, model),
         fontsize=10,
     )
     return fig
+
+
+def errors_line(result: Any, model: TwoTimeModel) -> str:
+    """The shared parameters with the errors shown, and the other kind in brackets.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from fastsplit.xpcs import TwoTimeModel
+    >>> r = SimpleNamespace(params={"D0": 2e4, "alpha": -1.0, "D_offset": 900.0},
+    ...     errors={"D0": 300.0, "alpha": 0.01, "D_offset": 50.0}, error_kind="cluster",
+    ...     errors_model={"D0": 40.0, "alpha": 0.002, "D_offset": 9.0})
+    >>> line = errors_line(r, TwoTimeModel(10))
+    >>> line.startswith("cluster-robust errors: D0 = 2e+04 +- 3e+02 [40], alpha = -1 +- 0.01")
+    True
+    """
+    kind = getattr(result, "error_kind", "model")
+    other = getattr(result, "errors_model" if kind == "cluster" else "errors_cluster", None)
+    parts = []
+    for name in model.shared_names:
+        text = f"{name} = {float(result.params[name]):.4g} +- {float(result.errors[name]):.2g}"
+        if other is not None:
+            text += f" [{float(other[name]):.2g}]"
+        parts.append(text)
+    shown = "cluster-robust errors" if kind == "cluster" else "independent-point errors"
+    beside = ""
+    if other is not None:
+        beside = (
+            "  ([ ]: independent-point errors)" if kind == "cluster" else "  ([ ]: cluster-robust)"
+        )
+    return f"{shown}: " + ", ".join(parts) + beside
 
 
 def _two_time_map(

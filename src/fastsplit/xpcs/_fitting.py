@@ -6,7 +6,10 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .._fit._cluster import MIN_CLUSTERS
+from .._validate import check_choice
 from ..errors import InvalidArgumentError, InvalidTypeError
+from ._clusters import frame_blocks
 from ._data import TwoTimeData, TwoTimePoints
 from ._model import TwoTimeModel
 from ._synthetic import SyntheticXPCS
@@ -23,6 +26,8 @@ def fit_two_time(
     fitter: Callable[..., Any] | None = None,
     loss: str | None = None,
     f_scale: float | None = None,
+    errors: str = "cluster",
+    block_frames: int | None = None,
     **options: Any,
 ) -> Any:
     """Fit ``model`` to ``data`` with one ``contrast`` and one ``offset`` per angle.
@@ -45,6 +50,17 @@ def fit_two_time(
         scale, passed to the fitter for a robust loss only (``"linear"`` is plain
         least squares). A fitter that does not take them is an error, never a
         silent least-squares fit.
+    errors : {"cluster", "model"}
+        Which errors ``result.errors`` holds. ``"cluster"`` (the default):
+        cluster-robust errors with two-way clusters by blocks of frames of ``t1``
+        and of ``t2`` (the points of a two-time matrix share frames, so they are
+        not independent; ``docs/errors.md``). ``"model"``: as if every point were
+        independent (5-12x too small on real two-time data). Both are computed and
+        kept (``result.errors_model``, ``result.errors_cluster``) when the fitter
+        is :func:`fastsplit.fit`.
+    block_frames : int, optional
+        Frames per cluster block; default: 3 correlation times of the fitted
+        decay, at least 4 frames (``fastsplit.xpcs._clusters``).
     **options
         Passed to the fitter: ``chunk_size``, ``strategy``, ``config``,
         ``on_failure``, ``progress``, ...
@@ -74,7 +90,15 @@ def fit_two_time(
         )
     fitter = fitter or _default_fitter()
     robust = robust_options(fitter, loss=loss, f_scale=f_scale)
-    return fitter(
+    check_choice("errors", errors, ("cluster", "model"))
+    blocks = None
+    if _takes_clusters(fitter) and "clusters" not in options:
+        blocks = frame_blocks(data, model, block_frames)
+        if blocks.span >= MIN_CLUSTERS:  # type: ignore[attr-defined]
+            options = {"errors": errors, "clusters": blocks, **options}
+        else:
+            blocks = None
+    result = fitter(
         model,
         data.x,
         data.g2,
@@ -86,6 +110,40 @@ def fit_two_time(
         **robust,
         **options,
     )
+    _note_clusters(result, blocks, errors)
+    return result
+
+
+def _note_clusters(result: Any, blocks: Any, errors: str) -> None:
+    """Record the block length, and say so when the blocks or the errors fall short."""
+    info, check = getattr(result, "info", None), getattr(result, "check", None)
+    if not isinstance(info, dict) or check is None:
+        return  # a foreign fitter's result
+    if blocks is None:
+        if errors == "cluster":
+            check.notes.append(
+                f"errors: independent-point (model) errors only: the run has fewer than "
+                f"{MIN_CLUSTERS} frames, too few blocks for cluster-robust errors."
+            )
+        return
+    if "clusters" in info:
+        info["clusters"]["block_frames"] = blocks.block_frames
+        info["clusters"]["wanted_frames"] = blocks.wanted_frames
+    if blocks.wanted_frames is not None and blocks.block_frames < blocks.wanted_frames:
+        check.notes.append(
+            f"cluster blocks of {blocks.block_frames} frames, shorter than the "
+            f"{blocks.wanted_frames} frames (2 correlation times) the fitted decay asks for, to "
+            f"keep {MIN_CLUSTERS} blocks in {blocks.span} frames: the decay is long against the "
+            "run, so even the cluster-robust errors may be too small."
+        )
+
+
+def _takes_clusters(fitter: Callable[..., Any]) -> bool:
+    try:
+        parameters = inspect.signature(fitter).parameters
+    except (TypeError, ValueError):
+        return False
+    return "clusters" in parameters and "errors" in parameters
 
 
 def _default_fitter() -> Callable[..., Any]:

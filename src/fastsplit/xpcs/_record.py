@@ -1,6 +1,8 @@
 """The record of a two-time fit: everything needed to use, judge and redo it, as plain JSON.
 
-Parameters with their errors and covariance, the model (mode, q, dt, frames),
+Parameters with their errors and covariance (``error_kind`` says which: cluster-robust
+or independent-point; both kinds are kept, ``errors_model`` and ``errors_cluster``,
+with the clusters used), the model (mode, q, dt, frames),
 the data read (file, layout, cells, angles), the strategy and its checks,
 timings, the versions of fastsplit and nlsq, and the effective config. Values
 that are not finite (the error of an unconstrained parameter) become ``null``,
@@ -104,8 +106,13 @@ def fit_record(
         "message": result.message,
         "params": result.params,
         "errors": result.errors,
+        "error_kind": getattr(result, "error_kind", "model"),
+        "errors_model": getattr(result, "errors_model", None),
+        "errors_cluster": getattr(result, "errors_cluster", None),
+        "clusters": result.info.get("clusters") if isinstance(result.info, dict) else None,
         "param_names": result.param_names,
         "covariance": result.covariance,
+        "covariance_model": getattr(result, "covariance_model", None),
         "groups": result.groups,
         "counts": result.counts,
         "cost": result.cost,

@@ -15,6 +15,8 @@
         bounds: {D0: [100, 1.0e5]}      # bounds by parameter name
         loss: linear                    # linear | soft_l1 | huber | cauchy | arctan
         f_scale: 1.0                    # residual scale of a robust loss
+        errors: cluster                 # cluster (frame blocks; default) | model
+        block_frames: 20                # frames per cluster block; default from the fitted decay
 
 A homodyne analysis YAML gives the same values in its own sections
 (:mod:`fastsplit.xpcs._homodyne`); both may be present, and a value set in both
@@ -122,6 +124,8 @@ class XpcsSettings:
     bounds: Mapping[str, Any] = field(default_factory=dict)
     loss: str | None = None
     f_scale: float | None = None
+    errors: str = "cluster"
+    block_frames: int | None = None
 
     def __post_init__(self) -> None:
         w = _WHERE
@@ -143,6 +147,9 @@ class XpcsSettings:
         as_bool(f"{w}.phi_fallback", self.phi_fallback)
         if self.loss is not None:
             as_choice(f"{w}.loss", self.loss, _homodyne.LOSSES)
+        as_choice(f"{w}.errors", self.errors, ("cluster", "model"))
+        if self.block_frames is not None:
+            store(self, "block_frames", as_int(f"{w}.block_frames", self.block_frames, minimum=1))
         for name in ("p0", "bounds"):
             value = getattr(self, name)
             store(self, name, dict(section(f"{w}.{name}", value)))
@@ -315,10 +322,11 @@ class XpcsSettings:
         return bounds
 
     def fit_options(self) -> dict[str, Any]:
-        """``loss`` and ``f_scale`` for :func:`fastsplit.xpcs.fit_two_time` (set ones only)."""
+        """``loss``, ``f_scale``, ``errors`` and ``block_frames`` for
+        :func:`fastsplit.xpcs.fit_two_time` (set ones only)."""
         return {
             name: getattr(self, name)
-            for name in ("loss", "f_scale")
+            for name in ("loss", "f_scale", "errors", "block_frames")
             if getattr(self, name) is not None
         }
 
