@@ -350,3 +350,72 @@ def test_every_strategy_gets_cluster_errors_at_its_solution(clustered_line, stra
         np.testing.assert_allclose(other.x, chunked.x, rtol=1e-6)
         np.testing.assert_allclose(other.covariance_cluster, chunked.covariance_cluster, rtol=1e-4)
     # sequential combines per-group fits: another estimate, its own errors at it
+
+
+def _blocky(n=6000):
+    """Three groups, a noise offset shared by each block of 100 points (clustered)."""
+    rng = np.random.default_rng(0)
+    x = np.linspace(0, 4, n)
+    g = np.repeat([0.0, 1.0, 2.0], n // 3)
+    shared = 0.05 * rng.normal(size=n // 100).repeat(100)
+    y = 2.5 * np.exp(-1.3 * x) + np.repeat([0.4, 0.5, 0.6], n // 3) + shared
+    y = y + 0.01 * rng.normal(size=n)
+    return x, y, g, np.arange(n) // 100
+
+
+def test_a_numpy_model_gets_the_same_cluster_errors_by_finite_differences():
+    fit = fastsplit.fit
+    import warnings
+
+    import jax.numpy as jnp
+
+    x, y, g, blocks = _blocky()
+
+    def with_jax(x, *, a, k, c):
+        return a * jnp.exp(-k * x) + c
+
+    def with_numpy(x, *, a, k, c):
+        return a * np.exp(-k * x) + c
+
+    kw = dict(
+        groups=g,
+        p0={"a": 1.0, "k": 1.0, "c": 0.0},
+        per_group=["c"],
+        chunk_size=1000,
+        errors="cluster",
+        clusters=blocks,
+    )
+    exact = fit(with_jax, x, y, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the finite-difference note
+        numeric = fit(with_numpy, x, y, **kw)
+    assert numeric.error_kind == "cluster"
+    np.testing.assert_allclose(numeric.covariance, exact.covariance, rtol=1e-4, atol=0)
+    assert exact.errors["k"] > 5 * exact.errors_model["k"]  # the blocks are correlated
+
+
+def test_fixed_parameters_have_zero_error_of_both_kinds():
+    fit = fastsplit.fit
+    import jax.numpy as jnp
+
+    x, y, g, blocks = _blocky()
+
+    def model(x, *, a, k, c):
+        return a * jnp.exp(-k * x) + c
+
+    r = fit(
+        model,
+        x,
+        y,
+        groups=g,
+        p0={"a": 2.5, "k": 1.0, "c": 0.0},
+        per_group=["c"],
+        fixed=("a",),
+        chunk_size=1000,
+        errors="cluster",
+        clusters=blocks,
+    )
+    assert r.fixed == ("a",)
+    assert r.errors["a"] == r.errors_cluster["a"] == r.errors_model["a"] == 0.0
+    assert r.errors["k"] == r.errors_cluster["k"] > r.errors_model["k"] > 0
+    assert r.covariance_cluster.shape == r.covariance_model.shape == (5, 5)
