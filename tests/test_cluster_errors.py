@@ -263,8 +263,16 @@ def test_independent_point_errors_are_far_too_small_on_speckle(coverage):
 def test_two_time_fits_say_which_errors_they_show():
     data = simulate_speckle(seed=1, n_bins=2, n_frames=150, n_pixels=200, max_lag=40)
     model = data.model
-    robust = fit_two_time(model, data, p0=dict(model.rough_p0()), block_frames=10)
-    plain = fit_two_time(model, data, p0=dict(model.rough_p0()), errors="model", block_frames=10)
+    import warnings
+
+    with warnings.catch_warnings():
+        # 150 frames with lags <= 40 hardly separate D0, alpha and D_offset: this small
+        # fit ends with D0 on its upper bound (noted); the error kinds are what is tested.
+        warnings.simplefilter("ignore", fastsplit.ParameterAtBoundWarning)
+        robust = fit_two_time(model, data, p0=dict(model.rough_p0()), block_frames=10)
+        plain = fit_two_time(
+            model, data, p0=dict(model.rough_p0()), errors="model", block_frames=10
+        )
     assert robust.error_kind == "cluster" and plain.error_kind == "model"
     assert robust.info["clusters"]["block_frames"] == 10
     assert robust.info["clusters"]["n_clusters"][:2] == [15, 15]

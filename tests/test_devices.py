@@ -43,9 +43,11 @@ SCRIPT = textwrap.dedent(
     out = {"devices": len(jax.devices()), "fits": {}, "normal": {}, "held": {}, "flat": {},
            "scores": {}}
 
-    def held_per_device():
+    def held_per_device(chunk_len):
         held = {str(device): 0 for device in jax.devices()}
         for a in jax.live_arrays():  # sizes from the sharding (shard.data makes new arrays)
+            if a.ndim < 2 or a.shape[1] != chunk_len:
+                continue  # not a chunk stack (small results of earlier passes)
             size = int(np.prod(a.sharding.shard_shape(a.shape))) * a.dtype.itemsize
             for device in a.sharding.device_set:
                 held[str(device)] += size
@@ -65,14 +67,14 @@ SCRIPT = textwrap.dedent(
             options["p0"], options["per_group"], None, counted.n_groups)
         with jax.enable_x64(True):
             many = Objective(m, layout, True, stacks).normal(start)
-            held = held_per_device()  # the stacks, placed once: no whole copy anywhere
+            held = held_per_device(stacks.chunk_len)  # the stacks, placed once: no whole copy anywhere
             one = Objective(m, layout, True, stacks, devices=jax.devices()[:1]).normal(start)
             many_s = Objective(m, layout, True, stacks).cluster_scores(start, (spec.n_finest,))
             one_s = Objective(m, layout, True, stacks, devices=jax.devices()[:1]).cluster_scores(
                 start, (spec.n_finest,))
         rows = -(-stacks.n_chunks // 4)  # whole chunks per device, padding included
         row_bytes = sum(np.asarray(a[:1]).nbytes for a in (*stacks.x, stacks.y, stacks.weight,
-                                                            stacks.codes, *stacks.clusters))
+                                                            stacks.codes))
         out["held"][chunk_size] = {"held": held, "share": rows * row_bytes}
         out["flat"][chunk_size] = [int(stacks.flat()[3].size), stacks.n_chunks * stacks.chunk_len]
         out["scores"][chunk_size] = max(

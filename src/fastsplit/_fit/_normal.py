@@ -126,9 +126,12 @@ class Objective:
         pass over the cluster code stacks (default: the stacks' own; counted in ``n_jac``)."""
         self.n_jac += 1
         codes = self.stacks.clusters if codes is None else codes
+        args = self._args(flat)
+        rows = int(args[3].shape[0])  # chunks of the placed data, device padding included
+        codes = tuple(_padded_rows(np.asarray(c), rows) for c in codes)
         if self._shards():
             codes = shard_codes(codes, self.devices)
-        _, scores = self._kernels.clustered(sizes)(*self._args(flat), codes)
+        _, scores = self._kernels.clustered(sizes)(*args, codes)
         return [(np.asarray(s), np.asarray(g)) for s, g in scores]
 
     def pointwise_probe(self, flat: np.ndarray, m: int, tangent: np.ndarray) -> np.ndarray:
@@ -137,6 +140,15 @@ class Objective:
         s = self.stacks
         xs = tuple(a[0, :m] for a in s.x)
         return np.asarray(self._kernels.probe(flat, xs, s.codes[0, :m], tangent))
+
+
+def _padded_rows(stack: np.ndarray, rows: int) -> np.ndarray:
+    """``stack`` with copies of its chunk 0 appended up to ``rows`` chunks (the weight-0
+    chunks that pad the data to a multiple of the devices it was placed on)."""
+    extra = rows - int(stack.shape[0])
+    if extra <= 0:
+        return stack
+    return np.concatenate([stack, np.broadcast_to(stack[:1], (extra, *stack.shape[1:]))])
 
 
 def check_model(objective: Objective, flat: np.ndarray) -> None:
