@@ -67,7 +67,7 @@ SCRIPT = textwrap.dedent(
             options["p0"], options["per_group"], None, counted.n_groups)
         with jax.enable_x64(True):
             many = Objective(m, layout, True, stacks).normal(start)
-            held = held_per_device(stacks.chunk_len)  # the stacks, placed once: no whole copy anywhere
+            held = held_per_device(stacks.chunk_len)  # placed once: no whole copy anywhere
             one = Objective(m, layout, True, stacks, devices=jax.devices()[:1]).normal(start)
             many_s = Objective(m, layout, True, stacks).cluster_scores(start, (spec.n_finest,))
             one_s = Objective(m, layout, True, stacks, devices=jax.devices()[:1]).cluster_scores(
