@@ -501,7 +501,7 @@ def test_ctrl_c_while_drawing_leaves_neither_output_and_no_sigma_is_said(
     assert _leftovers(tmp_path) == []
     assert main(argv) == 0  # no --force needed: nothing was left
     printed = capsys.readouterr().out
-    assert "note: the data have no sigma, so sigma was taken as 1" in printed
+    assert "note: no sigma was given, so sigma was taken as 1 for every point" in printed
     record = json.loads(out.read_text())
     assert record["sigma"]["given"] is False and "taken as 1" in record["sigma"]["note"]
     assert (tmp_path / "fit.png").exists()

@@ -196,8 +196,10 @@ class FitResult:
         if self.info.get("sigma_given") is False:
             lines.insert(
                 5,
-                "(no sigma given: taken as 1, so chi2 is in units of y^2 and the errors are "
-                "scaled by the fit's own residuals)",
+                "note: no sigma was given, so sigma was taken as 1 for every point: reduced "
+                "chi2 is the mean squared residual, not a goodness of fit, and the errors are "
+                "scaled by the fit's residuals (as scipy's curve_fit does with "
+                "absolute_sigma=False)",
             )
         other = self.errors_model if self.error_kind == "cluster" else self.errors_cluster
         other_kind = "model" if self.error_kind == "cluster" else "cluster"

@@ -202,7 +202,7 @@ def _fit_outputs(args: argparse.Namespace, outputs: Outputs) -> tuple[Path, Path
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit the XPCS two-time model to a data file with a fastsplit or homodyne config."""
-    from ..xpcs._record import NO_SIGMA_NOTE, fit_record, to_json
+    from ..xpcs._record import fit_record, to_json
 
     progress = Progress(not args.quiet)
     settings = load_config(args.config)
@@ -243,9 +243,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         if result is None:
             raise
         failure = exc
-    print(result.report())
-    if data.sigma is None:
-        print(f"note: {NO_SIGMA_NOTE}")
+    print(result.report())  # says so when sigma was taken as 1
     config = {
         "source": settings.source,
         "stratification": settings.stratification,
