@@ -342,8 +342,9 @@ def _unconstrained_sentence(
     if zero.size:
         labels = [_label(names, layout, labels_of, i) for i in zero]
         parts.append(
-            f"the data do not constrain {listing(labels)}: their Jacobian column is zero at "
-            "the solution"
+            f"the data do not constrain {listing(labels)}: "
+            + ("its Jacobian column is" if len(labels) == 1 else "their Jacobian columns are")
+            + " zero at the solution"
             + (
                 " (for a per-group parameter: no point of its group exercises it)"
                 if layout.n_per_group
