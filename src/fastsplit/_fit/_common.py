@@ -74,7 +74,7 @@ def at_bound(x: np.ndarray, gradient: np.ndarray, lower: np.ndarray, upper: np.n
     parameter is held when it already sits on its lower bound (and the mirror
     case on the upper one).
     """
-    return ((x <= lower) & (gradient > 0)) | ((x >= upper) & (gradient < 0))
+    return on_active_bound(x, gradient, lower, upper, rtol=0.0)
 
 
 def on_active_bound(

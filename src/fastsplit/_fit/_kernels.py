@@ -287,15 +287,19 @@ def _build(
         acc, _ = jax.lax.scan(body, jnp.zeros((), jnp.float64), (xs, y, w, codes))
         return acc
 
-    def total_normal(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
-        init = (
+    def zero_normal() -> list[Any]:
+        """The accumulators of :func:`chunk_normal`'s terms ``(A, B, C, bs, bg, cost)``."""
+        return [
             jnp.zeros((ns, ns)),
             jnp.zeros((n_groups, ns, npg)),
             jnp.zeros((n_groups, npg, npg)),
             jnp.zeros(ns),
             jnp.zeros((n_groups, npg)),
             jnp.zeros(()),
-        )
+        ]
+
+    def total_normal(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
+        init = tuple(zero_normal())
 
         def body(acc: Any, chunk: Any) -> Any:
             terms = chunk_normal(flat, f_scale, *chunk)
@@ -306,14 +310,7 @@ def _build(
 
     def total_clustered(sizes: tuple[int, ...]) -> Callable[..., Any]:
         def total(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any, cl: Any) -> Any:
-            init = [
-                jnp.zeros((ns, ns)),
-                jnp.zeros((n_groups, ns, npg)),
-                jnp.zeros((n_groups, npg, npg)),
-                jnp.zeros(ns),
-                jnp.zeros((n_groups, npg)),
-                jnp.zeros(()),
-            ]
+            init = zero_normal()
             for size in sizes:
                 init += [jnp.zeros((size, ns)), jnp.zeros((size * n_groups, npg))]
 
