@@ -175,6 +175,7 @@ def _first_call_targets(fc: dict[str, Any]) -> list[Target]:
                 limit,
                 "s",
                 total <= limit,
+                f"served by {run['backend']}; "
                 f"{1e3 * run['compile_s']:.0f} ms compiling/loading kernels (compile_seconds), "
                 f"{1e3 * run['stratify_s']:.1f} ms stratifying; numba's own start-up "
                 f"{1e3 * start:.0f} ms of it (fastsplit's part {1e3 * ours:.0f} ms: "

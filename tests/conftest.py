@@ -20,6 +20,11 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 BACKENDS = ["numpy", "numba", "jax"]
 
+# With numba's cache empty (a fresh CI checkout), backend="auto" would serve small
+# calls from numpy while a background process compiles: the suite wants "auto" to
+# mean numba, deterministically. test_cold_start.py checks the background path.
+os.environ.setdefault("FASTSPLIT_COLD_START", "wait")
+
 
 def _installed(name: str) -> bool:
     return importlib.util.find_spec(name) is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -22,7 +23,7 @@ from ._grouping import group, remember
 from ._labels import Grouping
 from ._plan import DEFAULT_CHUNK_SIZE, ChunkPlan
 from ._result import Stratified
-from .backends import get_backend, host_backend, resolve
+from .backends import ENV_VAR, get_backend, host_backend, resolve
 from .backends._interface import Backend, Shape
 
 log = logging.getLogger("fastsplit")
@@ -42,6 +43,24 @@ def _load(name: str) -> tuple[Backend, float]:
     kernels = get_backend(name)
     loaded = time.perf_counter() - loading if get_backend.cache_info().misses > loads else 0.0
     return kernels, loaded
+
+
+def _serve(backend: Any, arrays: tuple[Any, ...], n: int) -> tuple[str, Backend, float]:
+    """The backend of a call of ``n`` points, its kernels and their first load's seconds.
+
+    ``"auto"`` resolving to numba while numba's kernel cache is empty gives the
+    numpy reference for calls it serves faster (``backends._cold``).
+    """
+    name = resolve(backend, arrays)
+    kernels, loaded = _load(name)
+    chosen = os.environ.get(ENV_VAR, "").strip() not in ("", "auto")
+    if name == "numba" and backend == "auto" and not chosen:
+        from .backends import _cold
+
+        served = _cold.backend_for(n)
+        if served != name:
+            return served, get_backend(served), loaded
+    return name, kernels, loaded
 
 
 def plan(
@@ -84,14 +103,13 @@ def plan(
     chunk_size = v.check_chunk_size(chunk_size)
     v.check_choice("layout", layout, v.LAYOUTS)
     decimals, atol = v.check_rounding(decimals, atol)
-    name = resolve(backend)
     if labels is None and group_sizes is not None:
         # Run lengths are the counts already: a plan is O(groups), no code per point.
         counts = v.check_group_sizes(group_sizes, None)
         groups = np.arange(counts.size, dtype=np.int64)
         compiling = 0.0
     else:
-        kernels, loaded = _load(name)
+        _, kernels, loaded = _serve(backend, (), _points(labels, (), group_sizes))
         compiled = kernels.compile_seconds()
         grouping = group(
             labels,
@@ -220,8 +238,7 @@ def stratify(
         n_hint = arrays[0].shape[0]
         if any(a.shape[0] != n_hint for a in arrays):
             v.check_arrays(arrays, n_hint, rows=True)  # raises, naming the array
-    name = resolve(backend, arrays)
-    kernels, loaded = _load(name)
+    name, kernels, loaded = _serve(backend, arrays, _points(labels, arrays, group_sizes))
     compiled = kernels.compile_seconds()
     kernels.validate(arrays)  # backend-specific refusals, before any work
     layout = _resolve_layout(layout, arrays)
@@ -310,6 +327,14 @@ def _lower_bound(labels: Any, arrays: tuple[Any, ...], group_sizes: Any) -> tupl
     if shape is None or len(shape) != 1:
         return 0, 1  # validation reports it
     return int(shape[0]), 1
+
+
+def _points(labels: Any, arrays: tuple[Any, ...], group_sizes: Any) -> int:
+    """The number of points of a call, before validation (0 if it cannot be told)."""
+    n = _lower_bound(labels, arrays, group_sizes)[0]
+    if not n and isinstance(labels, Sequence):
+        n = len(labels)
+    return n
 
 
 def warmup(backend: str = "auto", *, models: Any = ()) -> None:
