@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._common import padded_take
-from ._kernels import place_chunks
+from ._placement import place_chunks
 
 if TYPE_CHECKING:
     from .. import ChunkPlan, Diagnostics

@@ -35,15 +35,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._common import ModelCache
-
 __all__ = ["portable", "store"]
 
 log = logging.getLogger("fastsplit")
 
 KEY = "__fastsplit_compile_key__"
-
-_CACHE = ModelCache()
 
 
 def store() -> Path | None:
@@ -75,22 +71,19 @@ def portable(
     """``kernels`` whose passes are exported once and read back in later processes.
 
     Returned unchanged for a model without a compile key, or without a store.
+    ``kernels_for`` calls it once per compiled set of kernels and keeps the result.
     """
     key = model_key(model)
     where = store() if key is not None else None
     if key is None or where is None:
         return kernels
 
-    def build(_: Any) -> Any:
-        prefix = (key, repr(layout), x_is_tuple, loss_name, _environment(_type_of(model)))
-        return kernels._replace(
-            cost=_Pass(kernels.cost, ("cost", *prefix), where),
-            normal=_Pass(kernels.normal, ("normal", *prefix), where),
-            probe=_Pass(kernels.probe, ("probe", *prefix), where),
-        )
-
-    built: Any = _CACHE.get(model, (layout, x_is_tuple, loss_name, id(kernels)), build)
-    return built
+    prefix = (key, repr(layout), x_is_tuple, loss_name, _environment(_type_of(model)))
+    return kernels._replace(
+        cost=_Pass(kernels.cost, ("cost", *prefix), where),
+        normal=_Pass(kernels.normal, ("normal", *prefix), where),
+        probe=_Pass(kernels.probe, ("probe", *prefix), where),
+    )
 
 
 def _type_of(model: Any) -> Any:

@@ -23,27 +23,26 @@ compiled once per model, layout and loss and reused by later fits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from ._common import ModelCache, call_weakly
+from ._exported import KEY, portable
 from ._loss import Loss
 from ._model import ParameterLayout, evaluate
+from ._placement import over_devices
 
-__all__ = [
-    "AXIS",
-    "Kernels",
-    "chunk_sharding",
-    "kernels_for",
-    "place_chunks",
-    "shard_chunks",
-    "shard_codes",
-    "shard_stack",
-]
+__all__ = ["Kernels", "constants_of", "kernels_for"]
 
 
 class Kernels(NamedTuple):
-    """Jitted ``f(flat, f_scale, xs, y, w, codes)`` passes (``probe`` differs, see below)."""
+    """Jitted ``f(flat, f_scale, xs, y, w, codes)`` passes (``probe`` differs, see below).
+
+    As compiled (``_build``) every pass takes the model's traced constants first;
+    :func:`kernels_for` returns them with those bound."""
 
     cost: Callable[..., Any]
     """Full-data robust cost."""
@@ -70,6 +69,29 @@ def _materialise(a: Any) -> Any:
 
 
 _CACHE = ModelCache()
+_SHARED: dict[Hashable, Kernels] = {}
+"""Kernels of models with traced constants, by everything but the constants' values."""
+
+CONSTANTS = "__fastsplit_constants__"
+WITH_CONSTANTS = "__fastsplit_with_constants__"
+
+
+def constants_of(model: Any) -> dict[str, float] | None:
+    """The model's traced constants (``{name: value}``), when its class declares them.
+
+    A model class that defines ``__fastsplit_constants__(self)`` (names to floats),
+    ``__fastsplit_with_constants__(self, **values)`` (a copy using ``values``, which
+    may be JAX tracers) and ``__fastsplit_compile_key__(self)`` (everything else its
+    passes depend on) in its own body gets passes that take those values as
+    arguments: every instance with the same key shares one compilation, as the
+    XPCS model's q bins do (``q``, ``dt`` and ``L`` differ, the frames and mode
+    do not).
+    """
+    own = type(model).__dict__
+    if not all(name in own for name in (CONSTANTS, WITH_CONSTANTS, KEY)):
+        return None
+    values = getattr(model, CONSTANTS)()
+    return {str(k): float(v) for k, v in values.items()}
 
 
 def kernels_for(
@@ -78,140 +100,58 @@ def kernels_for(
     x_is_tuple: bool,
     loss_name: str,
     devices: tuple[Any, ...] = (),
+    *,
+    exported: bool = False,
 ) -> Kernels:
     """The jitted kernels of a model, layout and loss, reused by later fits of the same model.
 
     With several ``devices`` the cost and normal passes take stacks whose chunks
     are sharded over them (:func:`shard_chunks`): each device scans its own whole
-    chunks and the sums are reduced with ``psum``.
+    chunks and the sums are reduced with ``psum``. ``exported``: passes kept as
+    StableHLO across processes where the model allows (``_exported``).
+
+    The passes compiled take the model's traced constants (:func:`constants_of`)
+    as their first argument; the kernels returned have this model's values bound.
     """
-    return _CACHE.get(
-        model,
-        (layout, x_is_tuple, loss_name, devices),
-        lambda ref: _build(call_weakly(ref), layout, x_is_tuple, loss_name, devices),
+    key = (layout, x_is_tuple, loss_name, devices, exported)
+    constants = constants_of(model)
+    if constants is None:
+
+        def build(ref: Callable[[], Any]) -> Kernels:
+            call = call_weakly(ref)
+            inner = _build(lambda _: call, layout, x_is_tuple, loss_name, devices)
+            return portable(inner, ref(), layout, x_is_tuple, loss_name) if exported else inner
+
+        return _bind(_CACHE.get(model, key, build), np.zeros(0))
+    names = tuple(sorted(constants))
+    shared_key = (type(model), getattr(model, KEY)(), names, *key)
+    if shared_key not in _SHARED:
+        template = model  # kept: only what the key names is read from it
+
+        def of(c: Any) -> Callable[..., Any]:
+            with_values: Callable[..., Any] = getattr(template, WITH_CONSTANTS)
+            return with_values(**{n: c[i] for i, n in enumerate(names)})
+
+        inner = _build(of, layout, x_is_tuple, loss_name, devices)
+        _SHARED[shared_key] = (
+            portable(inner, model, layout, x_is_tuple, loss_name) if exported else inner
+        )
+    values = np.array([constants[n] for n in names], dtype=np.float64)
+    return _bind(_SHARED[shared_key], values)
+
+
+def _bind(inner: Kernels, values: np.ndarray) -> Kernels:
+    """``inner``'s passes with the model's constants as their first argument."""
+    return Kernels(
+        cost=functools.partial(inner.cost, values),
+        normal=functools.partial(inner.normal, values),
+        probe=functools.partial(inner.probe, values),
+        clustered=lambda sizes: functools.partial(inner.clustered(sizes), values),
     )
-
-
-AXIS = "chunks"
-"""The mesh axis the chunks are sharded along."""
-
-
-def _over_devices(
-    total: Callable[..., Any], devices: tuple[Any, ...], n_data: int = 4
-) -> Callable[..., Any]:
-    """``total(flat, f_scale, *data)`` summed over the chunks of every device (``n_data``
-    chunk-stacked arguments: ``xs, y, w, codes`` and, clustered, the cluster codes)."""
-    import jax
-    import numpy as np
-    from jax.sharding import Mesh
-    from jax.sharding import PartitionSpec as P
-
-    def local(*args: Any) -> Any:
-        return jax.tree.map(lambda t: jax.lax.psum(t, AXIS), total(*args))
-
-    mesh = Mesh(np.array(devices), (AXIS,))
-    data = P(AXIS)
-    specs = (P(), P(), *(data,) * n_data)
-    # The per-chunk tangents (eye, ones) are the same on every device; JAX's check
-    # of which values vary across devices would refuse mixing them with the data.
-    if hasattr(jax, "shard_map"):
-        mapped = jax.shard_map(local, mesh=mesh, in_specs=specs, out_specs=P(), check_vma=False)
-    else:  # JAX before 0.6
-        from jax.experimental.shard_map import shard_map
-
-        mapped = shard_map(local, mesh=mesh, in_specs=specs, out_specs=P(), check_rep=False)
-    return jax.jit(mapped)
-
-
-def shard_chunks(stacks: tuple[Any, ...], devices: tuple[Any, ...]) -> tuple[Any, ...]:
-    """``(xs, y, w, codes)`` stacks padded to a multiple of ``len(devices)`` chunks
-    (weight-0 copies of chunk 0) and placed whole chunks per device, each stack by
-    :func:`shard_stack`: no device ever holds a whole stack."""
-    xs, y, w, codes = stacks
-    return (
-        tuple(shard_stack(a, devices) for a in xs),
-        shard_stack(y, devices),
-        shard_stack(w, devices, fill=0.0),
-        shard_stack(codes, devices),
-    )
-
-
-def shard_stack(stack: Any, devices: tuple[Any, ...], fill: float | None = None) -> Any:
-    """One ``(K, ...)`` stack placed whole chunks per device, straight from the host.
-
-    The chunk count is padded to a multiple of ``len(devices)`` with copies of chunk
-    0 (or rows of ``fill``); each device receives only its own rows, sliced (and
-    padded) in NumPy (``jax.make_array_from_callback``). A stack that is a JAX array
-    already is read back to the host first.
-    """
-    import jax
-    import numpy as np
-
-    host = np.asarray(stack)
-    n_chunks = int(host.shape[0])
-    total = n_chunks + (-n_chunks % len(devices))
-    row = host.shape[1:]
-
-    def rows(index: tuple[slice, ...] | None) -> np.ndarray:
-        lo, hi, _ = (index[0] if index else slice(None)).indices(total)
-        if hi <= n_chunks:
-            return host[lo:hi]
-        pad = host[:1] if fill is None else np.full((1, *row), fill, host.dtype)
-        extra = np.broadcast_to(pad, (hi - max(lo, n_chunks), *row))
-        return np.concatenate([host[lo:n_chunks], extra])
-
-    return jax.make_array_from_callback((total, *row), chunk_sharding(devices), rows)
-
-
-def chunk_sharding(devices: tuple[Any, ...]) -> Any:
-    """Whole chunks (the first axis) split over ``devices``."""
-    import numpy as np
-    from jax.sharding import Mesh, NamedSharding
-    from jax.sharding import PartitionSpec as P
-
-    return NamedSharding(Mesh(np.array(devices), (AXIS,)), P(AXIS))
-
-
-def place_chunks(stacks: tuple[Any, ...], devices: tuple[Any, ...]) -> tuple[Any, ...]:
-    """``(xs, y, w, codes)`` where the passes over ``devices`` read them.
-
-    One device (or none: the default one): NumPy stacks become JAX arrays on it,
-    JAX arrays stay as they are unless they are spread over several devices.
-    Several: stacks already sharded over them (:func:`shard_chunks`) stay, anything
-    else is sharded from the host.
-    """
-    import jax
-    import jax.numpy as jnp
-
-    xs, y, _, _ = stacks
-    if len(devices) <= 1:
-
-        def one(a: Any) -> Any:
-            if not isinstance(a, jax.Array):
-                return jnp.asarray(a) if not devices else jax.device_put(a, devices[0])
-            if len(a.sharding.device_set) > 1:
-                return jax.device_put(a, devices[0] if devices else jax.devices()[0])
-            return a
-
-        return jax.tree.map(one, stacks)
-    sharding = chunk_sharding(devices)
-    placed = all(
-        isinstance(a, jax.Array)
-        and a.shape[0] % len(devices) == 0
-        and a.sharding.is_equivalent_to(sharding, a.ndim)
-        for a in (*xs, y)
-    )
-    return stacks if placed else shard_chunks(stacks, devices)
-
-
-def shard_codes(stacks: tuple[Any, ...], devices: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Code stacks (the cluster codes) placed as :func:`shard_chunks` places the data:
-    whole chunks per device, from the host (:func:`shard_stack`)."""
-    return tuple(shard_stack(a, devices) for a in stacks)
 
 
 def _build(
-    model: Callable[..., Any],
+    model_of: Callable[[Any], Callable[..., Any]],
     layout: ParameterLayout,
     x_is_tuple: bool,
     loss_name: str,
@@ -222,22 +162,22 @@ def _build(
 
     ns, npg, n_groups = layout.n_shared, layout.n_per_group, layout.n_groups
 
-    def predict(shared: Any, per_point: Any, xs: tuple[Any, ...]) -> Any:
-        out = evaluate(model, layout, x_is_tuple, xs, shared, per_point)
+    def predict(k: Any, shared: Any, per_point: Any, xs: tuple[Any, ...]) -> Any:
+        out = evaluate(model_of(k), layout, x_is_tuple, xs, shared, per_point)
         return jnp.asarray(out, dtype=jnp.float64)
 
-    def residual(shared: Any, per_point: Any, xs: tuple[Any, ...], y: Any, w: Any) -> Any:
-        return (predict(shared, per_point, xs) - y) * w
+    def residual(k: Any, shared: Any, per_point: Any, xs: Any, y: Any, w: Any) -> Any:
+        return (predict(k, shared, per_point, xs) - y) * w
 
-    def chunk_residual(flat: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
+    def chunk_residual(k: Any, flat: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
         shared, group_mat = layout.split(flat)
-        return _materialise(residual(shared, group_mat[:, codes], xs, y, w))
+        return _materialise(residual(k, shared, group_mat[:, codes], xs, y, w))
 
-    def chunk_cost(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
-        r = chunk_residual(flat, xs, y, w, codes)
+    def chunk_cost(k: Any, flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
+        r = chunk_residual(k, flat, xs, y, w, codes)
         return jnp.sum(Loss(loss_name, f_scale).terms(jnp, r))
 
-    def chunk_rows(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
+    def chunk_rows(k: Any, flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
         """``(js, jp, r, cost)`` of a chunk: Jacobian rows and residuals, loss-scaled."""
         shared, group_mat = layout.split(flat)
         per_point = group_mat[:, codes]
@@ -245,13 +185,13 @@ def _build(
         # Shared and per-point tangents are pushed separately: the per-group
         # directions then skip the (expensive) shared part of the model, which
         # cut the normal pass by 20-45 % on the XPCS model.
-        r, along_shared = jax.linearize(lambda s: residual(s, per_point, xs, y, w), shared)
+        r, along_shared = jax.linearize(lambda s: residual(k, s, per_point, xs, y, w), shared)
         js = jnp.zeros((c, 0))
         if ns:
             js = _materialise(jax.vmap(along_shared)(jnp.eye(ns, dtype=jnp.float64))).T
         jp = jnp.zeros((c, 0))
         if npg:
-            _, along_point = jax.linearize(lambda p: residual(shared, p, xs, y, w), per_point)
+            _, along_point = jax.linearize(lambda p: residual(k, shared, p, xs, y, w), per_point)
             unit = jnp.broadcast_to(jnp.eye(npg, dtype=jnp.float64)[:, :, None], (npg, npg, c))
             jp = _materialise(jax.vmap(along_point)(unit)).T
         r = _materialise(r)
@@ -276,13 +216,13 @@ def _build(
         bg = jax.ops.segment_sum(jp * r[:, None], codes, num_segments=n_groups)
         return a, b, cm, bs, bg
 
-    def chunk_normal(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
-        js, jp, r, cost = chunk_rows(flat, f_scale, xs, y, w, codes)
+    def chunk_normal(k: Any, flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
+        js, jp, r, cost = chunk_rows(k, flat, f_scale, xs, y, w, codes)
         return (*normal_terms(js, jp, r, codes), cost)
 
-    def total_cost(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
+    def total_cost(k: Any, flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
         def body(acc: Any, chunk: Any) -> Any:
-            return acc + chunk_cost(flat, f_scale, *chunk), None
+            return acc + chunk_cost(k, flat, f_scale, *chunk), None
 
         acc, _ = jax.lax.scan(body, jnp.zeros((), jnp.float64), (xs, y, w, codes))
         return acc
@@ -298,33 +238,35 @@ def _build(
             jnp.zeros(()),
         ]
 
-    def total_normal(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
+    def total_normal(k: Any, flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any) -> Any:
         init = tuple(zero_normal())
 
         def body(acc: Any, chunk: Any) -> Any:
-            terms = chunk_normal(flat, f_scale, *chunk)
+            terms = chunk_normal(k, flat, f_scale, *chunk)
             return tuple(s + t for s, t in zip(acc, terms, strict=True)), None
 
         acc, _ = jax.lax.scan(body, init, (xs, y, w, codes))
         return acc
 
     def total_clustered(sizes: tuple[int, ...]) -> Callable[..., Any]:
-        def total(flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any, cl: Any) -> Any:
+        def total(
+            k: Any, flat: Any, f_scale: Any, xs: Any, y: Any, w: Any, codes: Any, cl: Any
+        ) -> Any:
             init = zero_normal()
             for size in sizes:
                 init += [jnp.zeros((size, ns)), jnp.zeros((size * n_groups, npg))]
 
             def body(acc: Any, chunk: Any) -> Any:
                 *data, cluster_codes = chunk
-                js, jp, r, cost = chunk_rows(flat, f_scale, *data)
+                js, jp, r, cost = chunk_rows(k, flat, f_scale, *data)
                 terms = [*normal_terms(js, jp, r, data[-1]), cost]
                 # Per cluster term: the scores J_i r_i summed over the cluster's points;
                 # a per-group score goes to its group's entry (cluster x group segments).
-                for size, k in zip(sizes, cluster_codes, strict=True):
-                    terms.append(jax.ops.segment_sum(js * r[:, None], k, num_segments=size))
+                for size, ids in zip(sizes, cluster_codes, strict=True):
+                    terms.append(jax.ops.segment_sum(js * r[:, None], ids, num_segments=size))
                     terms.append(
                         jax.ops.segment_sum(
-                            jp * r[:, None], k * n_groups + data[-1], num_segments=size * n_groups
+                            jp * r[:, None], ids * n_groups + data[-1], num_segments=size * n_groups
                         )
                     )
                 return [s + t for s, t in zip(acc, terms, strict=True)], None
@@ -337,7 +279,7 @@ def _build(
             return tuple(acc[:6]), scores
 
         if len(devices) > 1:
-            return _over_devices(total, devices, n_data=5)
+            return over_devices(total, devices, n_data=5)
         return jax.jit(total)
 
     compiled: dict[tuple[int, ...], Callable[..., Any]] = {}
@@ -347,7 +289,7 @@ def _build(
             compiled[sizes] = total_clustered(sizes)
         return compiled[sizes]
 
-    def probe(flat: Any, xs: Any, codes: Any, tangent: Any) -> Any:
+    def probe(k: Any, flat: Any, xs: Any, codes: Any, tangent: Any) -> Any:
         # Derivatives of the model along per-point tangents 1 and t, for each
         # per-group name (see _normal.check_model).
         shared, group_mat = layout.split(flat)
@@ -355,15 +297,15 @@ def _build(
 
         def along(j: int, t: Any) -> Any:
             direction = jnp.zeros_like(values).at[j].set(t)
-            return jax.jvp(lambda v: predict(shared, v, xs), (values,), (direction,))[1]
+            return jax.jvp(lambda v: predict(k, shared, v, xs), (values,), (direction,))[1]
 
         ones = jnp.ones_like(tangent)
         return jnp.stack([jnp.stack([along(j, ones), along(j, tangent)]) for j in range(npg)])
 
     if len(devices) > 1:
         return Kernels(
-            cost=_over_devices(total_cost, devices),
-            normal=_over_devices(total_normal, devices),
+            cost=over_devices(total_cost, devices),
+            normal=over_devices(total_normal, devices),
             probe=jax.jit(probe),
             clustered=clustered,
         )

@@ -18,10 +18,10 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ._data import ChunkStacks
-from ._exported import portable
-from ._kernels import kernels_for, place_chunks, shard_codes
+from ._kernels import kernels_for
 from ._loss import Loss
 from ._model import ParameterLayout, evaluate
+from ._placement import place_chunks, shard_codes
 
 __all__ = ["FullDataObjective", "NormalEquations", "Objective", "assemble", "check_model"]
 
@@ -91,9 +91,11 @@ class Objective:
 
             devices = jax.devices()
         self.devices = tuple(devices)
-        self._kernels = kernels_for(model, layout, x_is_tuple, self.loss.name, self._shards())
-        if not self._shards():  # kept as StableHLO across processes where the model allows
-            self._kernels = portable(self._kernels, model, layout, x_is_tuple, self.loss.name)
+        # one device: kept as StableHLO across processes where the model allows
+        shards = self._shards()
+        self._kernels = kernels_for(
+            model, layout, x_is_tuple, self.loss.name, shards, exported=not shards
+        )
         self._data: tuple[Any, ...] | None = None
 
     def _shards(self) -> tuple[Any, ...]:

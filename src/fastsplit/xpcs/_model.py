@@ -23,6 +23,7 @@ needs no JAX).
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 from collections.abc import Mapping
@@ -260,12 +261,25 @@ class TwoTimeModel:
         )
 
     def __fastsplit_compile_key__(self) -> str:
-        """Everything the compiled passes of this model depend on besides its source code.
+        """What the compiled passes of this model depend on besides its source and constants.
 
-        ``fastsplit.fit`` then keeps its passes across processes (``jax.export``;
-        see ``docs/fit.md``, "Compilation"): the geometry is baked into them.
+        ``fastsplit.fit`` keeps its passes across processes (``jax.export``; see
+        ``docs/fit.md``, "Compilation"). The frame count and the mode shape the
+        passes; ``dt``, ``q`` and ``L`` are their arguments
+        (:meth:`__fastsplit_constants__`), so every q bin of a file, and every file
+        of the same frame count and mode, share one compilation.
         """
-        return repr(self)
+        return f"TwoTimeModel(n_frames={self.n_frames}, mode={self.mode!r})"
+
+    def __fastsplit_constants__(self) -> dict[str, float]:
+        """The values the compiled passes take as arguments instead of baking them in."""
+        return {"dt": self.dt, "q": self.q, "L": self.L}
+
+    def __fastsplit_with_constants__(self, **values: Any) -> TwoTimeModel:
+        """This model with ``values`` (JAX tracers, in a compiled pass) for its constants."""
+        model = copy.copy(self)
+        model.__dict__.update(values)
+        return model
 
     def __call__(self, x: Any, **params: Any) -> Any:
         try:
