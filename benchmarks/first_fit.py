@@ -47,10 +47,14 @@ from fastsplit._fit import _nlsq
 mode, frames, angles = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 data = synthesize(n_angles=angles, n_frames=frames, mode=mode, seed=0)
 model = data.model
-_nlsq.import_nlsq()  # as the CLI does before its fit: imports are not the fit's
+t_start = time.perf_counter()
+_nlsq.import_nlsq()  # as the CLI does before its fit: imports and start-up are not the fit's
+from fastsplit.backends import _jit
+_jit.start_up()  # numba's own start-up, which `fastsplit fit` does while loading JAX
+start_up = time.perf_counter() - t_start
 names = {"jaxpr_trace_duration": "trace", "jaxpr_to_mlir_module_duration": "lower",
          "backend_compile_duration": "xla", "cache_retrieval_time_sec": "cache_read"}
-out = {"mode": mode, "n": data.n_points}
+out = {"mode": mode, "n": data.n_points, "start_up": start_up}
 for call in ("first", "later"):
     before = dict(events)
     t0 = time.perf_counter()
@@ -147,6 +151,10 @@ def lines_of(mode: str, r: dict[str, Any]) -> list[str]:
     lines = []
     for proc in ("process1", "process2"):
         p = r[proc]
+        lines.append(
+            f"{mode:13s} {proc} loading nlsq and JAX, starting numba: {p['start_up']:.2f} s "
+            "(before the fits, as `fastsplit fit` does)"
+        )
         for call in ("first", "later"):
             c = p[call]
             jax_s = ", ".join(f"{k} {v:.2f}" for k, v in sorted(c["jax"].items()))

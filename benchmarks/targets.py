@@ -361,7 +361,9 @@ def _first_fit(report: dict[str, Any], progress: Progress) -> list[Target]:
             "x",
             share <= FIRST_FIT_COMPILE,
             f"{p1['first']['compile']:.2f} s then {p2['first']['compile']:.2f} s, of which "
-            f"JAX {jax_s:.2f} s (the rest is numba's start-up and stratify's kernels)",
+            f"JAX {jax_s:.2f} s (the rest is loading stratify's kernels); numba's "
+            f"start-up {p2['start_up']:.2f} s is done before, with JAX's import, as "
+            "`fastsplit fit` does",
         ),
         Target(
             "first / later fit in a fresh process (static, 3M)",

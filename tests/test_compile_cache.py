@@ -159,11 +159,14 @@ def test_xpcs_passes_are_exported_once_and_read_back(tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
     first, traced_first = _fit_process(env, tmp_path)
     exported = sorted((tmp_path / "xdg" / "fastsplit" / "jax-exported").iterdir())
-    assert {p.name.split("-")[0] for p in exported} == {"cost", "normal", "probe"}
+    # the XPCS fit's cluster-robust errors run the clustered pass: kept too
+    assert {p.name.split("-")[0] for p in exported} == {"clustered", "cost", "normal", "probe"}
     second, traced_second = _fit_process(env, tmp_path)
     assert second == first  # the same answer, bit for bit
     assert "total_normal" in traced_first
     assert "total_normal" not in traced_second  # read back, not traced again
+    assert "tracing total " not in traced_second.lower()  # the clustered pass neither
+    assert "tracing total " in traced_first.lower()
     assert sorted((tmp_path / "xdg" / "fastsplit" / "jax-exported").iterdir()) == exported
     # switched off: traced again, nothing written, the same answer
     off, traced_off = _fit_process({**env, "FASTSPLIT_JAX_CACHE": "0"}, tmp_path)

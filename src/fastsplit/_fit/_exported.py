@@ -79,10 +79,18 @@ def portable(
         return kernels
 
     prefix = (key, repr(layout), x_is_tuple, loss_name, _environment(_type_of(model)))
+    clustered: dict[tuple[int, ...], _Pass] = {}
+
+    def cluster_pass(sizes: tuple[int, ...]) -> _Pass:
+        if sizes not in clustered:
+            clustered[sizes] = _Pass(kernels.clustered(sizes), ("clustered", *prefix), where)
+        return clustered[sizes]
+
     return kernels._replace(
         cost=_Pass(kernels.cost, ("cost", *prefix), where),
         normal=_Pass(kernels.normal, ("normal", *prefix), where),
         probe=_Pass(kernels.probe, ("probe", *prefix), where),
+        clustered=cluster_pass,
     )
 
 

@@ -50,13 +50,22 @@ PACKAGES = (
 
 
 def _load_nlsq(progress: Progress) -> None:
-    """Import nlsq (and JAX) once, announced; keep nlsq's per-fit INFO lines out of the report."""
+    """Import nlsq, JAX and numba once, announced; keep nlsq's per-fit INFO lines out of the
+    report. numba's start-up is done here too, so that the fit's compile time is compiling."""
     if importlib.util.find_spec("nlsq") is None:
         raise BackendUnavailableError(
             "fitting needs nlsq and JAX; install them with `pip install 'fastsplit[fit]'`."
         )
-    with progress.phase("loading nlsq and JAX"):
+    from ..backends import resolve
+
+    numba = resolve("auto") == "numba"
+    with progress.phase(f"loading nlsq, JAX{' and numba' if numba else ''}"):
         import nlsq  # noqa: F401  (its logging set-up would turn propagation back on)
+
+        if numba:
+            from ..backends import _jit
+
+            _jit.start_up()
     logger = logging.getLogger("nlsq")
     logger.setLevel(logging.WARNING)
     logger.propagate = False
