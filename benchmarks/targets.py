@@ -45,6 +45,8 @@ GATHER_RATIO = 1.5
 COPY_MEMORY = 1.1
 INDEX_BYTES = 6.0
 FIRST_CALL_POPULATED = 0.15
+FIRST_CALL_OURS = 0.1
+"""fastsplit's part of a first call above numba's own start-up (populated cache)."""
 FIRST_CALL_EMPTY = 3.0
 FIXED_COST = 100e-6
 EXPONENT = (0.95, 1.05)
@@ -168,19 +170,25 @@ def _first_call_targets(fc: dict[str, Any]) -> list[Target]:
         run = fc[cache]
         total = run["first_call_s"]
         ours = max(total - start, 0.0)
-        out.append(
-            Target(
-                f"first copy+index call, {cache} cache",
-                total,
-                limit,
-                "s",
-                total <= limit,
-                f"served by {run['backend']}; "
-                f"{1e3 * run['compile_s']:.0f} ms compiling/loading kernels (compile_seconds), "
-                f"{1e3 * run['stratify_s']:.1f} ms stratifying; numba's own start-up "
-                f"{1e3 * start:.0f} ms of it (fastsplit's part {1e3 * ours:.0f} ms: "
-                f"{'MET' if ours <= limit else 'MISSED'} without numba's start-up)",
+        note = (
+            f"served by {run['backend']}; "
+            f"{1e3 * run['compile_s']:.0f} ms compiling/loading kernels (compile_seconds), "
+            f"{1e3 * run['stratify_s']:.1f} ms stratifying; numba's own start-up "
+            f"{1e3 * start:.0f} ms in another interpreter (fastsplit's part by difference "
+            f"{1e3 * ours:.0f} ms)"
+        )
+        if cache == "populated" and "after_start" in fc:
+            after = fc["after_start"]
+            ours = after["first_call_s"]
+            numba_ms = 1e3 * after["numba_start_s"]
+            note += (
+                f"; measured in one interpreter: numba's start-up {numba_ms:.0f}"
+                f" ms, then the call {1e3 * ours:.0f} ms: "
+                f"{'MET' if ours <= FIRST_CALL_OURS else 'MISSED'} (<= {1e3 * FIRST_CALL_OURS:.0f}"
+                " ms above numba's start-up)"
             )
+        out.append(
+            Target(f"first copy+index call, {cache} cache", total, limit, "s", total <= limit, note)
         )
     return out
 

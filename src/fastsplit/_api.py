@@ -173,8 +173,11 @@ def stratify(
         memory-mapped inputs, else strided.
     backend : {"auto", "numba", "numpy", "jax"}
         ``auto``: ``jax`` for JAX arrays, else numba when installed, else numpy
-        (``$FASTSPLIT_BACKEND`` overrides the last two). ``jax`` gathers on the
-        data's device and returns JAX arrays; only the labels come to the host.
+        (``$FASTSPLIT_BACKEND`` overrides the last two). While numba's kernels
+        are not compiled yet (a fresh install), ``auto`` serves calls of up to 4M
+        points with numpy, the same output, and compiles numba's in the
+        background (``$FASTSPLIT_COLD_START=wait``: in the call). ``jax`` gathers
+        on the data's device and returns JAX arrays; only the labels come to the host.
     decimals : int, optional
         Round float labels to this many decimals before grouping.
     atol : float, optional
