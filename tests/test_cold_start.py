@@ -7,6 +7,9 @@ fresh install end to end (fresh interpreters on an empty ``NUMBA_CACHE_DIR``).
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +93,26 @@ def test_settings_that_mean_numba_now(cold, monkeypatch, setting):
         monkeypatch.setenv(key, value)
     assert fastsplit.stratify(np.repeat([1.0, 2.0], 10), chunk_size=5).backend == "numba"
     assert spawned == []
+
+
+def test_a_lock_whose_process_has_gone_holds_nothing(cold):
+    state, lock, _ = cold
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lock.write_text(f"{socket.gethostname()} {int(gone.stdout)}\n")
+    assert not state._compiling(lock)  # a compile that died: the next call compiles itself
+    lock.write_text(f"{socket.gethostname()} {os.getpid()}\n")
+    assert state._compiling(lock)  # alive
+    lock.write_text(f"another-host {int(gone.stdout)}\n")
+    assert state._compiling(lock)  # cannot be checked from here: trusted while young
+
+
+def test_a_child_reaped_elsewhere_is_not_waited_for(cold):
+    state, _, _ = cold
+    state.child = os.getpid()  # not a child of this process (as after a fork)
+    assert not state._child_running()
+    assert state.child is None

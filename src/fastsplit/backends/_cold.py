@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -36,6 +37,9 @@ points is ~0.7 s and ~260 MB of temporaries, against 10-20 s of compiling."""
 
 STALE_SECONDS = 600.0
 """A compile lock older than this is a compile that died without removing it."""
+
+WAIT_SECONDS = 120.0
+"""A call too large for numpy waits this long for a running compile, then compiles itself."""
 
 LOCK_NAME = "fastsplit-compiling.lock"
 
@@ -103,7 +107,11 @@ class _Cold:
     def _child_running(self) -> bool:
         if self.child is None:
             return False
-        pid, status = os.waitpid(self.child, os.WNOHANG)
+        try:
+            pid, status = os.waitpid(self.child, os.WNOHANG)
+        except ChildProcessError:  # reaped elsewhere, or a fork of the process that started it
+            self.child = None
+            return False
         if pid == 0:
             return True
         if status:
@@ -116,14 +124,23 @@ class _Cold:
         return False
 
     def _compiling(self, lock: Path) -> bool:
-        """Whether a compile (this process's or another's) holds the lock."""
+        """Whether a compile (this process's or another's) holds the lock.
+
+        The lock says which host and process compile; a lock of this host whose
+        process has gone, or any lock older than :data:`STALE_SECONDS`, holds nothing.
+        """
         if self._child_running():
             return True
         try:
             age = time.time() - lock.stat().st_mtime
-        except FileNotFoundError:
+            owner = lock.read_text().split()
+        except (FileNotFoundError, NotADirectoryError):
             return False
-        return age < STALE_SECONDS
+        if age >= STALE_SECONDS:
+            return False
+        if len(owner) == 2 and owner[0] == socket.gethostname() and owner[1].isdigit():
+            return _alive(int(owner[1]))
+        return age < 5.0  # being written, or another host's: trust it only while young
 
     def _spawn(self, lock: Path) -> None:
         """Start one detached process that compiles the kernels into numba's cache."""
@@ -132,23 +149,34 @@ class _Cold:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:  # a stale lock, or another process just took it
             if self._compiling(lock):
+                log.info(
+                    "numba's kernels are compiling in another process (first use after "
+                    "installing): this call uses the numpy reference backend (same output)"
+                )
                 return
             lock.unlink(missing_ok=True)
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         os.close(fd)
         env = {**os.environ, ENV_VAR: "wait"}
         null = os.devnull
-        self.child = os.posix_spawn(
-            sys.executable,
-            [sys.executable, "-m", "fastsplit.backends._cold", str(lock)],
-            env,
-            file_actions=[
-                (os.POSIX_SPAWN_OPEN, 0, null, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 1, null, os.O_WRONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 2, null, os.O_WRONLY, 0),
-            ],
-            setsid=True,  # Ctrl-C in the terminal stops the caller, not the compile
-        )
+        try:
+            self.child = os.posix_spawn(
+                sys.executable,
+                [sys.executable, "-m", "fastsplit.backends._cold", str(lock)],
+                env,
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, null, os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_OPEN, 1, null, os.O_WRONLY, 0),
+                    (os.POSIX_SPAWN_OPEN, 2, null, os.O_WRONLY, 0),
+                ],
+                setsid=True,  # Ctrl-C in the terminal stops the caller, not the compile
+            )
+            lock.write_text(f"{socket.gethostname()} {self.child}\n")
+        except OSError as exc:  # no interpreter to start: compile in the calls, as before
+            lock.unlink(missing_ok=True)
+            log.debug("background compile not started (%s): compiling in the call", exc)
+            self.ready = True
+            return
         log.info(
             "numba's kernel cache is empty (first use after installing): this call and "
             "those like it use the numpy reference backend (same output) while the "
@@ -158,8 +186,19 @@ class _Cold:
 
     def _wait(self, lock: Path) -> None:
         log.info("waiting for numba's kernels to finish compiling (first use after installing)")
-        while self._compiling(lock):
+        deadline = time.monotonic() + WAIT_SECONDS
+        while self._compiling(lock) and time.monotonic() < deadline:
             time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 _STATE = _Cold()
