@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from aps_files import Q_CENTRES, write_result
+from fastsplit import available_backends
 from fastsplit.cli import build_parser, main
 from fastsplit.xpcs import TwoTimeData, TwoTimeModel, synthesize
 
@@ -107,6 +108,8 @@ def test_info(capsys):
     out = capsys.readouterr().out
     assert "stratify backends" in out and "numpy" in out and "memory" in out
     assert "nlsq" in out
+    if available_backends().get("numba") == "available":
+        assert "numba kernels: " in out  # compiled, compiling, or not yet
 
 
 def test_warmup_says_how_long(capsys):

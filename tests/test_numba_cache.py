@@ -45,11 +45,13 @@ data = np.random.default_rng(0).random(labels.size)
 first = fastsplit.stratify(labels, data, chunk_size=1000)
 index = fastsplit.stratify(labels, chunk_size=1000, mode="index")
 state = _cold._STATE
+during = _cold.status()
 deadline = time.monotonic() + 600
 while state._child_running() and time.monotonic() < deadline:
     time.sleep(0.1)
 later = fastsplit.stratify(labels, data, chunk_size=1000)
 print(json.dumps({
+    "status": [during, _cold.status()],
     "backends": [first.backend, index.backend, later.backend],
     "spawned": state.spawned,
     "locks_left": [str(p) for p in Path(sys.argv[1]).rglob(_cold.LOCK_NAME)],
@@ -162,6 +164,9 @@ def test_empty_cache_serves_numpy_then_numba(runs):
     assert first["locks_left"] == []
     assert first["same"]  # numpy served exactly what numba computes
     assert first["later_compile_s"] < 2.0  # loaded from the cache, not compiled
+    during, after = first["status"]  # what `fastsplit info` says
+    assert during.startswith("compiling in the background into")
+    assert after.startswith("compiled, cached in")
     # a later process finds every variant compiled (float32 data: no new kernel)
     again = json.loads(
         _output(_start(AGAIN, {"NUMBA_CACHE_DIR": str(runs["cold_cache"])}, runs["tmp"], SRC))

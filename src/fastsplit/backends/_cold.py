@@ -204,6 +204,24 @@ def _alive(pid: int) -> bool:
 _STATE = _Cold()
 
 
+def status() -> str:
+    """One line on numba's kernels for ``fastsplit info``: cached, compiling, or not yet."""
+    from . import _jit
+
+    if not _jit.CACHE:
+        return "not cached (FASTSPLIT_NUMBA_CACHE=0 or no writable cache): every process compiles"
+    kernels = _core()
+    where = Path(kernels[2]._cache._cache_path)  # type: ignore[attr-defined]
+    if _STATE._compiling(where / LOCK_NAME):
+        return f"compiling in the background into {where}"
+    if all(k._cache._cache_file._load_index() for k in kernels):  # type: ignore[attr-defined]
+        return f"compiled, cached in {where}"
+    return (
+        f"not compiled yet (cache {where}): the first small calls use numpy while they "
+        "compile; `fastsplit warmup` compiles them now"
+    )
+
+
 def backend_for(n: int) -> str:
     """The backend for an ``auto`` call of ``n`` points whose choice is numba."""
     return _STATE.backend_for(n)

@@ -118,6 +118,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         vm = psutil.virtual_memory()
         print(f"memory: {vm.total / 2**30:.1f} GiB total, {vm.available / 2**30:.1f} GiB available")
     print(f"FASTSPLIT_BACKEND={os.environ.get('FASTSPLIT_BACKEND', '(unset)')}")
+    if available_backends().get("numba") == "available":
+        from ..backends import _cold
+
+        print(f"numba kernels: {_cold.status()}")
     print(f"JAX compilation cache for fits: {_planned_cache()}")
     return 0
 
