@@ -123,6 +123,13 @@ def test_unknown_choices_list_the_valid_ones(kwargs, valid):
     assert valid in str(info.value)
 
 
+@pytest.mark.parametrize("labels", [PHI, None])
+def test_plan_refuses_an_unknown_backend_even_without_labels(labels):
+    sizes = None if labels is not None else [3, 4]
+    with pytest.raises(errors.InvalidArgumentError, match="backend='cuda' is not valid"):
+        fastsplit.plan(labels, group_sizes=sizes, backend="cuda")
+
+
 def test_backend_env_override_is_checked(monkeypatch):
     monkeypatch.setenv("FASTSPLIT_BACKEND", "fortran")
     with pytest.raises(errors.InvalidArgumentError, match="FASTSPLIT_BACKEND"):

@@ -103,6 +103,7 @@ def plan(
     chunk_size = v.check_chunk_size(chunk_size)
     v.check_choice("layout", layout, v.LAYOUTS)
     decimals, atol = v.check_rounding(decimals, atol)
+    resolve(backend)  # a wrong name is refused even where no kernel runs
     if labels is None and group_sizes is not None:
         # Run lengths are the counts already: a plan is O(groups), no code per point.
         counts = v.check_group_sizes(group_sizes, None)
