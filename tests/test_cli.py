@@ -265,9 +265,13 @@ def test_sigint_mid_write_leaves_no_file(tmp_path):
     ready = tmp_path / "writing"
     script = textwrap.dedent(
         f"""
-        import sys, time
+        import signal, sys, time
         import numpy as np
         from fastsplit.cli import main
+
+        # Ctrl-C as in a terminal, even when this test runs as a background job
+        # (whose shell made it ignore SIGINT, and Python then keeps ignoring it)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
         real = np.savez
 

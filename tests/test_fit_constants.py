@@ -106,3 +106,30 @@ def test_a_class_without_its_own_key_bakes_its_constants_in():
     assert constants_of(Sub(1.0)) is None
     assert constants_of(Decay(2.0)) == {"rate_scale": 2.0}
     assert constants_of(TwoTimeModel(5, q=0.01)) == {"dt": 0.1, "q": 0.01, "L": 2e6}
+
+
+def test_cluster_counts_that_differ_never_share_an_exported_pass(tmp_path, monkeypatch):
+    """The clustered pass is shaped by its cluster counts, which are not arguments: a
+    fit with other counts but the same data shapes must not read another's export."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # a new store for the exports
+    data = synthesize(n_angles=2, n_frames=17, seed=3)  # a frame count no other test uses
+    x = (data.phi, data.t1, data.t2)
+    frames = np.rint(data.t1 / data.model.dt).astype(int)
+    errors = []
+    for n_blocks in (12, 16):
+        blocks = frames * n_blocks // 17
+        r = fastsplit.fit(
+            data.model,
+            x,
+            data.g2,
+            groups=data.phi,
+            p0=data.model.default_p0(),
+            per_group=["contrast", "offset"],
+            sigma=data.sigma,
+            errors="cluster",
+            clusters=(blocks,),
+        )
+        errors.append(r.errors["D0"])
+    assert any(p.name.startswith("clustered-") for p in tmp_path.rglob("*.jaxexport"))
+    assert len({p.name for p in tmp_path.rglob("clustered-*.jaxexport")}) == 2
+    assert errors[0] != errors[1]

@@ -83,7 +83,9 @@ def portable(
 
     def cluster_pass(sizes: tuple[int, ...]) -> _Pass:
         if sizes not in clustered:
-            clustered[sizes] = _Pass(kernels.clustered(sizes), ("clustered", *prefix), where)
+            # the cluster counts shape the pass but are no argument: part of its name
+            name = ("clustered", sizes, *prefix)
+            clustered[sizes] = _Pass(kernels.clustered(sizes), name, where)
         return clustered[sizes]
 
     return kernels._replace(
