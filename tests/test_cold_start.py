@@ -116,3 +116,27 @@ def test_a_child_reaped_elsewhere_is_not_waited_for(cold):
     state.child = os.getpid()  # not a child of this process (as after a fork)
     assert not state._child_running()
     assert state.child is None
+
+
+def test_batches_and_group_labels_are_served_too(cold):
+    """A training loop's epochs on a fresh install: numpy's order, the same batches."""
+    _, lock, spawned = cold
+    labels = np.repeat([0, 1, 2], [40, 25, 35])
+    served = [b.tolist() for b in fastsplit.batches(labels, 10, seed=3)]
+    assert spawned == [lock]
+    reference = [b.tolist() for b in fastsplit.batches(labels, 10, seed=3, backend="numpy")]
+    assert served == reference
+
+
+def test_a_device_backend_orders_on_the_numpy_host_while_compiling(cold):
+    pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    _, lock, spawned = cold
+    labels = np.repeat([1.0, 2.0, 3.0], 100)
+    s = fastsplit.stratify(labels, jnp.arange(300, dtype=jnp.float32), chunk_size=50)
+    assert s.backend == "jax"
+    assert s._kernels.host.name == "numpy"  # the order on the host, from the reference
+    assert spawned == [lock]
+    expected = fastsplit.stratify(labels, np.arange(300, dtype=np.float32), chunk_size=50)
+    assert np.array_equal(np.asarray(s.arrays[0]), expected.arrays[0])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -23,7 +22,7 @@ from ._grouping import group, remember
 from ._labels import Grouping
 from ._plan import DEFAULT_CHUNK_SIZE, ChunkPlan
 from ._result import Stratified
-from .backends import ENV_VAR, get_backend, host_backend, resolve
+from .backends import get_backend, host_backend, resolve, serve
 from .backends._interface import Backend, Shape
 
 log = logging.getLogger("fastsplit")
@@ -36,30 +35,13 @@ def _resolve_layout(layout: str, arrays: tuple[Any, ...]) -> str:
     return "contiguous" if any(isinstance(a, np.memmap) for a in arrays) else "strided"
 
 
-def _load(name: str) -> tuple[Backend, float]:
-    """The backend ``name`` and the seconds its first load took (importing its compiler)."""
+def _serve(backend: Any, arrays: tuple[Any, ...], n: int) -> tuple[str, Backend, float]:
+    """The backend of a call of ``n`` points, its kernels and their first load's seconds
+    (``backends.serve``: the numpy reference while numba's kernels compile)."""
     loading = time.perf_counter()
     loads = get_backend.cache_info().misses
-    kernels = get_backend(name)
+    name, kernels = serve(backend, arrays, n)
     loaded = time.perf_counter() - loading if get_backend.cache_info().misses > loads else 0.0
-    return kernels, loaded
-
-
-def _serve(backend: Any, arrays: tuple[Any, ...], n: int) -> tuple[str, Backend, float]:
-    """The backend of a call of ``n`` points, its kernels and their first load's seconds.
-
-    ``"auto"`` resolving to numba while numba's kernel cache is empty gives the
-    numpy reference for calls it serves faster (``backends._cold``).
-    """
-    name = resolve(backend, arrays)
-    kernels, loaded = _load(name)
-    chosen = os.environ.get(ENV_VAR, "").strip() not in ("", "auto")
-    if name == "numba" and backend == "auto" and not chosen:
-        from .backends import _cold
-
-        served = _cold.backend_for(n)
-        if served != name:
-            return served, get_backend(served), loaded
     return name, kernels, loaded
 
 
@@ -309,7 +291,7 @@ def order_of(grouping: Grouping, counted: ChunkPlan, *, backend: str) -> np.ndar
 
     No validation, memory check or sparse-group warning: the caller did those once.
     """
-    return get_backend(resolve(backend)).order(grouping, counted)
+    return serve(backend, (), counted.n)[1].order(grouping, counted)
 
 
 def _lower_bound(labels: Any, arrays: tuple[Any, ...], group_sizes: Any) -> tuple[int, int]:

@@ -83,7 +83,8 @@ class Batches:
                 f"rank={self.rank} is not below world_size={self.world_size}; ranks count "
                 "from 0 to world_size - 1 (torch.distributed.get_rank())."
             )
-        self._backend = resolve(backend)
+        resolve(backend)  # refused now if unknown; "auto" is decided per epoch (backends.serve)
+        self._backend = backend
         # the cache keeps what every epoch shares (the numba backend: member lists, block
         # layout); the unseeded order itself is the same every epoch and is kept too
         grouping = dataclasses.replace(group_labels(labels, backend=self._backend), cache={})

@@ -28,7 +28,7 @@ from ._labels import (
     prepare_labels,
 )
 from ._plan import ChunkPlan
-from .backends import get_backend, resolve
+from .backends import serve
 from .backends._interface import Backend
 from .errors import InvalidArgumentError, InvalidLabelsError, LengthMismatchError
 
@@ -165,5 +165,6 @@ def group_labels(labels: Any, *, backend: str) -> Grouping:
     :func:`fastsplit.batches` groups its labels once and orders them once per epoch;
     it holds the grouping itself, so a copied or pickled sampler keeps it.
     """
-    kernels = get_backend(resolve(backend))
+    n = len(labels) if hasattr(labels, "__len__") else 0
+    kernels = serve(backend, (), n)[1]
     return group(labels, None, decimals=None, atol=None, group_sizes=None, backend=kernels)

@@ -120,17 +120,44 @@ def host_backend() -> str:
 
 
 @cache
-def get_backend(name: str) -> Backend:
-    """Import (once) and return the kernels of the backend called ``name``."""
+def get_backend(name: str, host: str | None = None) -> Backend:
+    """Import (once) and return the kernels of the backend called ``name``.
+
+    ``host``: for a device backend, the host backend that computes its order
+    (default :func:`host_backend`).
+    """
     entry = _entry(name)
     if not _installed(entry.requires):
         raise BackendUnavailableError(
             f"backend={name!r} needs {entry.requires}, which is not installed; "
             f"install it with: pip install {entry.extra}"
         )
-    host = None if entry.on_host else get_backend(host_backend())
-    backend: Backend = _load(entry.kernels)(host=host)
+    on_host = None if entry.on_host else get_backend(host or host_backend())
+    backend: Backend = _load(entry.kernels)(host=on_host)
     return backend
+
+
+def serve(backend: str, arrays: tuple[Any, ...] = (), n: int = 0) -> tuple[str, Backend]:
+    """The backend name and kernels of one call of ``n`` points.
+
+    As :func:`resolve`, except while numba's kernels are not compiled yet (a
+    fresh install): where numba would run only because ``"auto"`` chose it, or as
+    a device backend's host, a call of up to 4M points runs on the numpy reference
+    (the same output) while numba compiles in the background (``_cold``).
+    """
+    name = resolve(backend, arrays)
+    kernels = get_backend(name)
+    override = os.environ.get(ENV_VAR, "").strip() not in ("", "auto")
+    chosen_by_auto = name == "numba" and backend == "auto" and not override
+    as_host = not _entry(name).on_host and host_backend() == "numba"
+    if chosen_by_auto or as_host:
+        from . import _cold
+
+        if _cold.backend_for(n) == "numpy":
+            if as_host:
+                return name, get_backend(name, host="numpy")
+            return "numpy", get_backend("numpy")
+    return name, kernels
 
 
 @cache
@@ -190,4 +217,5 @@ __all__ = [
     "is_jax_array",
     "memory_model",
     "resolve",
+    "serve",
 ]
