@@ -145,12 +145,10 @@ def serve(backend: str, arrays: tuple[Any, ...] = (), n: int = 0) -> tuple[str, 
     a device backend's host, a call of up to 4M points runs on the numpy reference
     (the same output) while numba compiles in the background (``_cold``).
     """
-    name = resolve(backend, arrays)
+    name, by_default = _resolve(backend, arrays)
     kernels = get_backend(name)
-    override = os.environ.get(ENV_VAR, "").strip() not in ("", "auto")
-    chosen_by_auto = name == "numba" and backend == "auto" and not override
     as_host = not _entry(name).on_host and host_backend() == "numba"
-    if chosen_by_auto or as_host:
+    if (by_default and name == "numba") or as_host:
         from . import _cold
 
         if _cold.backend_for(n) == "numpy":
@@ -189,22 +187,28 @@ def resolve(backend: str, arrays: tuple[Any, ...] = ()) -> str:
     ``"auto"``: JAX arrays -> ``"jax"``; else ``$FASTSPLIT_BACKEND`` if set; else
     ``"numba"`` when installed; else ``"numpy"``.
     """
+    return _resolve(backend, arrays)[0]
+
+
+def _resolve(backend: str, arrays: tuple[Any, ...]) -> tuple[str, bool]:
+    """:func:`resolve`, and whether the name is ``"auto"``'s default (no array type or
+    ``$FASTSPLIT_BACKEND`` chose it)."""
     if not isinstance(backend, str) or (backend != "auto" and backend not in _REGISTRY):
         raise InvalidArgumentError(
             f"backend={backend!r} is not valid; use one of {', '.join(map(repr, BACKENDS))}."
         )
     if backend != "auto":
-        return backend
+        return backend, False
     if any(is_jax_array(a) for a in arrays):
-        return "jax"
+        return "jax", False
     override = os.environ.get(ENV_VAR, "").strip()
     if override and override != "auto":
         if override not in _REGISTRY:
             raise InvalidArgumentError(
                 f"{ENV_VAR}={override!r} is not valid; use one of {', '.join(map(repr, BACKENDS))}."
             )
-        return override
-    return host_backend()
+        return override, False
+    return host_backend(), True
 
 
 __all__ = [

@@ -53,6 +53,16 @@ def _core() -> tuple[object, ...]:
     return (_factorize, _block_positions_range, _segment, emit)
 
 
+def _lock_of(kernels: tuple[object, ...]) -> Path:
+    """The compile lock, in the cache directory numba chose for the kernels."""
+    return Path(kernels[2]._cache._cache_path) / LOCK_NAME  # type: ignore[attr-defined]
+
+
+def _cached(kernels: tuple[object, ...]) -> bool:
+    """Whether numba's cache holds every kernel (an index for the current source)."""
+    return all(k._cache._cache_file._load_index() for k in kernels)  # type: ignore[attr-defined]
+
+
 class _Cold:
     def __init__(self) -> None:
         self.ready = False  # numba kernels usable without compiling in a call
@@ -94,12 +104,10 @@ class _Cold:
         if not _jit.CACHE or not hasattr(os, "posix_spawn"):
             self.ready = True
             return None
-        lock = Path(kernels[2]._cache._cache_path) / LOCK_NAME  # type: ignore[attr-defined]
-        if self._child_running() or self._compiling(lock):
+        lock = _lock_of(kernels)
+        if self._compiling(lock):
             return lock
-        loaded = all(k.signatures for k in kernels)  # type: ignore[attr-defined]
-        cached = all(k._cache._cache_file._load_index() for k in kernels)  # type: ignore[attr-defined]
-        if loaded or cached:
+        if all(k.signatures for k in kernels) or _cached(kernels):  # type: ignore[attr-defined]
             self.ready = True
             return None
         return lock
@@ -211,10 +219,11 @@ def status() -> str:
     if not _jit.CACHE:
         return "not cached (FASTSPLIT_NUMBA_CACHE=0 or no writable cache): every process compiles"
     kernels = _core()
-    where = Path(kernels[2]._cache._cache_path)  # type: ignore[attr-defined]
-    if _STATE._compiling(where / LOCK_NAME):
+    lock = _lock_of(kernels)
+    where = lock.parent
+    if _STATE._compiling(lock):
         return f"compiling in the background into {where}"
-    if all(k._cache._cache_file._load_index() for k in kernels):  # type: ignore[attr-defined]
+    if _cached(kernels):
         return f"compiled, cached in {where}"
     return (
         f"not compiled yet (cache {where}): the first small calls use numpy while they "
