@@ -133,3 +133,17 @@ def test_cluster_counts_that_differ_never_share_an_exported_pass(tmp_path, monke
     assert any(p.name.startswith("clustered-") for p in tmp_path.rglob("*.jaxexport"))
     assert len({p.name for p in tmp_path.rglob("clustered-*.jaxexport")}) == 2
     assert errors[0] != errors[1]
+
+
+@pytest.mark.parametrize("values", [{"rate_scale": "fast"}, {"rate_scale": [1.0, 2.0]}, 3.0])
+def test_constants_that_are_no_numbers_are_refused_by_name(values):
+    class Odd(Decay):
+        __fastsplit_compile_key__ = Decay.__fastsplit_compile_key__
+        __fastsplit_with_constants__ = Decay.__fastsplit_with_constants__
+
+        def __fastsplit_constants__(self):
+            return values
+
+    refused = fastsplit.errors.InvalidArgumentError
+    with pytest.raises(refused, match=r"Odd\.__fastsplit_constants__"):
+        constants_of(Odd(1.0))

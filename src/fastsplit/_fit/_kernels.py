@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..errors import InvalidArgumentError
 from ._common import ModelCache, call_weakly
 from ._exported import KEY, portable
 from ._loss import Loss
@@ -91,7 +92,13 @@ def constants_of(model: Any) -> dict[str, float] | None:
     if not all(name in own for name in (CONSTANTS, WITH_CONSTANTS, KEY)):
         return None
     values = getattr(model, CONSTANTS)()
-    return {str(k): float(v) for k, v in values.items()}
+    try:
+        return {str(k): float(v) for k, v in dict(values).items()}
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(
+            f"{type(model).__name__}.{CONSTANTS}() must return a mapping of names to "
+            f"numbers (the values its passes take as arguments), got {values!r}."
+        ) from None
 
 
 def kernels_for(
